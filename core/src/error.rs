@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Errors of the core, each with the errno the VFS should see.
+
+/// Why a core operation failed.
+///
+/// `Corrupt` names the on-media structure that failed validation, so that a
+/// damaged image is reported as "what is wrong" rather than a bare EIO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The media contradicts the format (bad magic, checksum, pointer...).
+    Corrupt(&'static str),
+    /// The medium reported an error (e.g. poisoned pmem).
+    Io,
+    /// No free blocks or inodes, or the undo journal is full.
+    NoSpace,
+    /// No such directory entry or inode.
+    NotFound,
+    /// The name already exists.
+    Exists,
+    /// A directory that must be empty is not.
+    NotEmpty,
+    /// A path component is not a directory.
+    NotDir,
+    /// The operation does not apply to a directory.
+    IsDir,
+    /// Name longer than `NAME_MAX` (255 bytes).
+    NameTooLong,
+    /// Link count would overflow.
+    TooManyLinks,
+    /// File offset or size beyond what the format can map.
+    FileTooBig,
+    /// Invalid argument (e.g. rename of a directory into itself).
+    Invalid,
+    /// The image uses a feature this code does not understand.
+    Unsupported(&'static str),
+    /// The filesystem is read-only.
+    ReadOnly,
+}
+
+impl Error {
+    /// The positive errno value for this error (Linux numbering).
+    pub fn errno(self) -> i32 {
+        match self {
+            Error::Corrupt(_) => 117, // EUCLEAN
+            Error::Io => 5,           // EIO
+            Error::NoSpace => 28,     // ENOSPC
+            Error::NotFound => 2,     // ENOENT
+            Error::Exists => 17,      // EEXIST
+            Error::NotEmpty => 39,    // ENOTEMPTY
+            Error::NotDir => 20,      // ENOTDIR
+            Error::IsDir => 21,       // EISDIR
+            Error::NameTooLong => 36, // ENAMETOOLONG
+            Error::TooManyLinks => 31,
+            Error::FileTooBig => 27, // EFBIG
+            Error::Invalid => 22,    // EINVAL
+            Error::Unsupported(_) => 95,
+            Error::ReadOnly => 30, // EROFS
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Corrupt(what) => write!(f, "corrupt {what}"),
+            Error::Unsupported(what) => write!(f, "unsupported {what}"),
+            other => write!(f, "{other:?} (errno {})", other.errno()),
+        }
+    }
+}
+
+/// Result type of the core.
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+//! File block mapping: one extent block per regular file.
+//!
+//! The inode's `root` points at a 4 KiB block: a 16-byte header and up to
+//! 255 extents of 16 bytes (`lblk: u32, len: u32, pblk: 48 bits` with a
+//! 16-bit checksum in the top of the last word), sorted by `lblk`. Each
+//! extent carries its own checksum so a lookup on the fault path validates
+//! only the 16 bytes it reads. Extents can be any length, so a file can hold
+//! 2 MiB-aligned runs for PMD faults.
+
+use super::crc32c::{crc32c, crc32c_skip};
+use super::error::{Error, Result};
+use super::inode::Inode;
+use super::layout::{le::*, Geometry, BLOCK_SIZE};
+use super::medium::Medium;
+use super::Fs;
+
+/// Extents one block holds.
+pub const MAX_EXTENTS: u16 = ((BLOCK_SIZE - 16) / 16) as u16;
+const EXT_MAGIC: u32 = u32::from_le_bytes(*b"FEXT");
+const PBLK_MASK: u64 = (1 << 48) - 1;
+
+/// A run of file blocks mapped to device blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// First file block.
+    pub lblk: u32,
+    /// Number of blocks.
+    pub len: u32,
+    /// First device block.
+    pub pblk: u64,
+}
+
+impl Extent {
+    /// One past the last file block.
+    pub fn end(&self) -> u64 {
+        self.lblk as u64 + self.len as u64
+    }
+
+    fn encode(&self, ino: u64) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        put_u32(&mut b, 0, self.lblk);
+        put_u32(&mut b, 4, self.len);
+        put_u64(&mut b, 8, self.pblk);
+        let check = Self::check(&b, ino) as u64;
+        put_u64(&mut b, 8, self.pblk | check << 48);
+        b
+    }
+
+    fn check(b: &[u8; 16], ino: u64) -> u16 {
+        let mut c = [0u8; 20];
+        c[..14].copy_from_slice(&b[..14]);
+        c[16..].copy_from_slice(&(ino as u32).to_le_bytes());
+        crc32c(&c) as u16
+    }
+
+    fn decode(b: &[u8; 16], ino: u64, geo: &Geometry) -> Result<Extent> {
+        let word = u64_at(b, 8);
+        let mut plain = *b;
+        put_u64(&mut plain, 8, word & PBLK_MASK);
+        if (word >> 48) as u16 != Self::check(&plain, ino) {
+            return Err(Error::Corrupt("extent checksum"));
+        }
+        let e = Extent {
+            lblk: u32_at(b, 0),
+            len: u32_at(b, 4),
+            pblk: word & PBLK_MASK,
+        };
+        if e.len == 0 || e.end() > 1 << 32 {
+            return Err(Error::Corrupt("extent length"));
+        }
+        geo.check_data_block(e.pblk, "extent block pointer")?;
+        geo.check_data_block(e.pblk + e.len as u64 - 1, "extent block pointer")?;
+        Ok(e)
+    }
+}
+
+/// What a file block maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mapping {
+    /// `len` blocks from `pblk` back the requested block onwards.
+    Mapped {
+        /// Device block of the requested file block.
+        pblk: u64,
+        /// Blocks mapped contiguously from there.
+        len: u64,
+    },
+    /// A hole of `len` blocks (to the next extent, or to the format limit).
+    Hole {
+        /// Blocks until the next mapped block.
+        len: u64,
+    },
+}
+
+fn entry_off(blk: u64, i: u16) -> u64 {
+    Geometry::block_off(blk) + 16 + 16 * i as u64
+}
+
+impl<M: Medium> Fs<M> {
+    /// Number of extents in the extent block of `ino`.
+    pub fn extent_count(&self, inode: &Inode, ino: u64) -> Result<u16> {
+        if inode.root == 0 {
+            return Ok(0);
+        }
+        let mut h = [0u8; 16];
+        self.pm.read(Geometry::block_off(inode.root), &mut h)?;
+        let count = u16_at(&h, 4);
+        if u32_at(&h, 0) != EXT_MAGIC
+            || u32_at(&h, 12) != crc32c_skip(&h, 12)
+            || u32_at(&h, 8) != ino as u32
+            || count > MAX_EXTENTS
+        {
+            return Err(Error::Corrupt("extent block header"));
+        }
+        Ok(count)
+    }
+
+    /// Extent `i` of `ino`'s extent block.
+    pub fn extent(&self, inode: &Inode, ino: u64, i: u16) -> Result<Extent> {
+        let mut b = [0u8; 16];
+        self.pm.read(entry_off(inode.root, i), &mut b)?;
+        Extent::decode(&b, ino, &self.geo)
+    }
+
+    /// Index of the first extent ending after `lblk` (binary search).
+    fn extent_search(&self, inode: &Inode, ino: u64, count: u16, lblk: u64) -> Result<u16> {
+        let (mut lo, mut hi) = (0u16, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.extent(inode, ino, mid)?.end() <= lblk {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// Map file block `lblk` of `ino`.
+    pub fn map_lookup(&self, inode: &Inode, ino: u64, lblk: u64) -> Result<Mapping> {
+        let count = self.extent_count(inode, ino)?;
+        let i = self.extent_search(inode, ino, count, lblk)?;
+        if i == count {
+            return Ok(Mapping::Hole {
+                len: (1u64 << 32).saturating_sub(lblk),
+            });
+        }
+        let e = self.extent(inode, ino, i)?;
+        if (e.lblk as u64) > lblk {
+            return Ok(Mapping::Hole {
+                len: e.lblk as u64 - lblk,
+            });
+        }
+        let skip = lblk - e.lblk as u64;
+        Ok(Mapping::Mapped {
+            pblk: e.pblk + skip,
+            len: e.len as u64 - skip,
+        })
+    }
+
+    fn write_extent_header(&mut self, blk: u64, ino: u64, count: u16) -> Result<()> {
+        let mut h = [0u8; 16];
+        put_u32(&mut h, 0, EXT_MAGIC);
+        put_u16(&mut h, 4, count);
+        put_u32(&mut h, 8, ino as u32);
+        let crc = crc32c_skip(&h, 12);
+        put_u32(&mut h, 12, crc);
+        self.tx_write(Geometry::block_off(blk), &h)
+    }
+
+    fn write_extent(&mut self, blk: u64, ino: u64, i: u16, e: &Extent) -> Result<()> {
+        self.tx_write(entry_off(blk, i), &e.encode(ino))
+    }
+
+    /// Add extent `e` (which must lie in a hole) to `ino`, in the running
+    /// transaction; `inode` is updated but not written.
+    pub(super) fn extent_insert(&mut self, inode: &mut Inode, ino: u64, e: Extent) -> Result<()> {
+        if inode.root == 0 {
+            let (blk, _) = self.alloc_blocks(1, false)?;
+            inode.root = blk;
+            inode.blocks += 1;
+            self.write_extent_header(blk, ino, 0)?;
+        }
+        let count = self.extent_count(inode, ino)?;
+        let i = self.extent_search(inode, ino, count, e.lblk as u64)?;
+        if i < count && (self.extent(inode, ino, i)?.lblk as u64) < e.end() {
+            return Err(Error::Corrupt("extent overlap"));
+        }
+        if i > 0 {
+            let mut prev = self.extent(inode, ino, i - 1)?;
+            if prev.end() == e.lblk as u64 && prev.pblk + prev.len as u64 == e.pblk {
+                prev.len += e.len;
+                return self.write_extent(inode.root, ino, i - 1, &prev);
+            }
+        }
+        if count == MAX_EXTENTS {
+            return Err(Error::FileTooBig);
+        }
+        let mut j = count;
+        while j > i {
+            let moved = self.extent(inode, ino, j - 1)?;
+            self.write_extent(inode.root, ino, j, &moved)?;
+            j -= 1;
+        }
+        self.write_extent(inode.root, ino, i, &e)?;
+        self.write_extent_header(inode.root, ino, count + 1)
+    }
+
+    /// Release the blocks of `ino` from file block `from` on, at most
+    /// `budget` extents, newest first, in the running transaction. Returns
+    /// whether everything past `from` is gone. `inode` is updated, not written.
+    pub(super) fn extent_truncate(
+        &mut self,
+        inode: &mut Inode,
+        ino: u64,
+        from: u64,
+        budget: u32,
+    ) -> Result<bool> {
+        if inode.root == 0 {
+            return Ok(true);
+        }
+        let mut count = self.extent_count(inode, ino)?;
+        let mut done = 0;
+        while count > 0 {
+            let last = self.extent(inode, ino, count - 1)?;
+            if last.end() <= from {
+                break;
+            }
+            if done == budget {
+                self.write_extent_header(inode.root, ino, count)?;
+                return Ok(false);
+            }
+            done += 1;
+            if (last.lblk as u64) < from {
+                let keep = (from - last.lblk as u64) as u32;
+                self.free_blocks(last.pblk + keep as u64, (last.len - keep) as u64)?;
+                inode.blocks -= (last.len - keep) as u64;
+                let shorter = Extent { len: keep, ..last };
+                self.write_extent(inode.root, ino, count - 1, &shorter)?;
+                break;
+            }
+            self.free_blocks(last.pblk, last.len as u64)?;
+            inode.blocks -= last.len as u64;
+            count -= 1;
+        }
+        if count == 0 {
+            self.free_blocks(inode.root, 1)?;
+            inode.blocks -= 1;
+            inode.root = 0;
+        } else {
+            self.write_extent_header(inode.root, ino, count)?;
+        }
+        Ok(true)
+    }
+}

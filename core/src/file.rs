@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Attributes, file size and block mapping (the core of iomap_begin).
+
+use super::error::{Error, Result};
+use super::extent::{Extent, Mapping};
+use super::inode::{Inode, Kind, Time, MAX_FILE_SIZE, S_IFMT};
+use super::layout::{BLOCK_SIZE, HUGE_BLOCKS};
+use super::medium::Medium;
+use super::orphan::RELEASE_BUDGET;
+use super::Fs;
+
+/// Attribute changes (setattr without size).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    /// New permission bits (the file type is kept).
+    pub mode: Option<u16>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New access time.
+    pub atime: Option<Time>,
+    /// New modification time.
+    pub mtime: Option<Time>,
+    /// New change time.
+    pub ctime: Option<Time>,
+}
+
+/// Result of [`Fs::map_blocks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockMap {
+    /// What the block maps to (after allocation, if asked).
+    pub mapping: Mapping,
+    /// The blocks were allocated (and zeroed) by this call.
+    pub new: bool,
+}
+
+impl<M: Medium> Fs<M> {
+    /// Change attributes other than size.
+    pub fn setattr(&mut self, ino: u64, attr: SetAttr) -> Result<Inode> {
+        self.transact(|fs| {
+            fs.update_inode(ino, |i| {
+                if let Some(m) = attr.mode {
+                    i.mode = (i.mode & S_IFMT) | (m & !S_IFMT);
+                }
+                i.uid = attr.uid.unwrap_or(i.uid);
+                i.gid = attr.gid.unwrap_or(i.gid);
+                i.atime = attr.atime.unwrap_or(i.atime);
+                i.mtime = attr.mtime.unwrap_or(i.mtime);
+                i.ctime = attr.ctime.unwrap_or(i.ctime);
+                Ok(())
+            })
+        })
+    }
+
+    /// Set the size of a regular file, releasing blocks past a smaller size.
+    /// A release too big for one transaction puts the inode on the orphan
+    /// list first, so a crash in the middle is finished at mount.
+    pub fn set_size(&mut self, ino: u64, size: u64, now: Time) -> Result<Inode> {
+        if size > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
+        let mut done = self.transact(|fs| {
+            let mut inode = fs.read_inode(ino)?;
+            if inode.kind() != Kind::Regular {
+                return Err(Error::Invalid);
+            }
+            inode.size = size;
+            inode.mtime = now;
+            inode.ctime = now;
+            let done =
+                fs.extent_truncate(&mut inode, ino, size.div_ceil(BLOCK_SIZE), RELEASE_BUDGET)?;
+            fs.write_inode(ino, &inode)?;
+            if !done {
+                fs.orphan_add(ino)?;
+            }
+            Ok(done)
+        })?;
+        while !done {
+            done = self.transact(|fs| {
+                let mut inode = fs.read_inode(ino)?;
+                let from = inode.size.div_ceil(BLOCK_SIZE);
+                let done = fs.extent_truncate(&mut inode, ino, from, RELEASE_BUDGET)?;
+                fs.write_inode(ino, &inode)?;
+                if done {
+                    fs.orphan_remove(ino)?;
+                }
+                Ok(done)
+            })?;
+        }
+        self.read_inode(ino)
+    }
+
+    /// Map `count` blocks of `ino` from file block `lblk`; with `create`,
+    /// fill a hole with newly allocated, zeroed blocks (2 MiB-aligned when
+    /// `huge` and the request is an aligned 2 MiB run). Never returns
+    /// blocks with stale contents: zeroing is part of the allocation.
+    pub fn map_blocks(
+        &mut self,
+        ino: u64,
+        lblk: u64,
+        count: u64,
+        create: bool,
+        huge: bool,
+    ) -> Result<BlockMap> {
+        if lblk
+            .checked_add(count.max(1))
+            .is_none_or(|end| end > MAX_FILE_SIZE / BLOCK_SIZE)
+        {
+            return Err(Error::FileTooBig);
+        }
+        let inode = self.read_inode(ino)?;
+        if inode.kind() != Kind::Regular {
+            return Err(Error::Invalid);
+        }
+        let mapping = self.map_lookup(&inode, ino, lblk)?;
+        let hole = match mapping {
+            Mapping::Hole { len } if create => len,
+            _ => {
+                return Ok(BlockMap {
+                    mapping,
+                    new: false,
+                })
+            }
+        };
+        let want = count.max(1).min(hole);
+        self.transact(|fs| {
+            let mut inode = fs.read_inode(ino)?;
+            let aligned = huge && lblk % HUGE_BLOCKS == 0 && want >= HUGE_BLOCKS;
+            let small = want.min(u32::MAX as u64);
+            // A failed search changes nothing, so falling back is safe.
+            let (pblk, len) = match aligned {
+                true => match fs.alloc_blocks(HUGE_BLOCKS, true) {
+                    Err(Error::NoSpace) => fs.alloc_blocks(small, false)?,
+                    r => r?,
+                },
+                false => fs.alloc_blocks(small, false)?,
+            };
+            fs.extent_insert(
+                &mut inode,
+                ino,
+                Extent {
+                    lblk: lblk as u32,
+                    len: len as u32,
+                    pblk,
+                },
+            )?;
+            inode.blocks += len;
+            fs.write_inode(ino, &inode)?;
+            Ok(BlockMap {
+                mapping: Mapping::Mapped { pblk, len },
+                new: true,
+            })
+        })
+    }
+}

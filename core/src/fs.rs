@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A mounted filesystem: validation on mount, recovery, and transactions.
+//!
+//! Operations live in their own files as further `impl Fs` blocks:
+//! `bitmap.rs` (allocation), `extent.rs` (file block mapping), `dir.rs`
+//! (directories), `namei.rs` (namespace), `file.rs` (sizes and mapping),
+//! `orphan.rs` (unlinked-but-open and mid-truncate inodes).
+//!
+//! Concurrency: `Fs` is a plain `&mut` structure. The kernel module wraps it
+//! in one mutex (the "core lock", see Documentation/.../locking.rst); the
+//! host tests call it directly.
+
+use super::error::{Error, Result};
+use super::inode::Kind;
+use super::journal::Journal;
+use super::layout::{Counters, Geometry, Superblock, DYN_OFFSET, DYN_SIZE, ROOT_INO, SB_SIZE};
+use super::medium::Medium;
+use super::persist::Pm;
+
+/// Options for [`Fs::mount`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MountOptions {
+    /// Refuse every change (recovery still runs unless `no_recovery`).
+    pub read_only: bool,
+    /// Do not roll back an interrupted transaction or process orphans
+    /// (inspection of a damaged image; implies read-only).
+    pub no_recovery: bool,
+}
+
+/// What mount found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MountReport {
+    /// An interrupted transaction was rolled back.
+    pub rolled_back: bool,
+    /// Orphan inodes released or truncated.
+    pub orphans: u64,
+}
+
+/// A mounted ferrodax filesystem over a medium.
+pub struct Fs<M: Medium> {
+    pub(super) pm: Pm<M>,
+    pub(super) sb: Superblock,
+    pub(super) geo: Geometry,
+    pub(super) journal: Journal,
+    pub(super) counters: Counters,
+    pub(super) block_hint: u64,
+    pub(super) ino_hint: u64,
+    read_only: bool,
+    failed: bool,
+}
+
+impl<M: Medium> Fs<M> {
+    /// Validate the superblock, roll back an interrupted transaction and
+    /// release orphans. Reads O(metadata touched): never a device scan.
+    pub fn mount(medium: M, opts: MountOptions) -> Result<(Fs<M>, MountReport)> {
+        let mut pm = Pm::new(medium);
+        let mut raw = [0u8; SB_SIZE];
+        pm.read(0, &mut raw)?;
+        let sb = Superblock::decode(&raw)?;
+        let geo = sb.geo;
+        if Geometry::block_off(geo.total_blocks) > pm.len() {
+            return Err(Error::Corrupt("superblock size (larger than the device)"));
+        }
+        let read_only = opts.read_only || opts.no_recovery || sb.needs_read_only();
+        let mut report = MountReport::default();
+        let journal = if opts.no_recovery {
+            Journal::inspect(&pm, &geo)?
+        } else {
+            let (j, rolled_back) = Journal::recover(&mut pm, &geo)?;
+            report.rolled_back = rolled_back;
+            j
+        };
+        let mut dynb = [0u8; DYN_SIZE];
+        pm.read(DYN_OFFSET, &mut dynb)?;
+        let counters = Counters::decode(&dynb, &geo)?;
+        let mut fs = Fs {
+            pm,
+            sb,
+            geo,
+            journal,
+            counters,
+            block_hint: geo.data_start,
+            ino_hint: ROOT_INO + 1,
+            read_only: false,
+            failed: false,
+        };
+        if fs.read_inode(ROOT_INO)?.kind() != Kind::Directory {
+            return Err(Error::Corrupt("root inode is not a directory"));
+        }
+        if !opts.no_recovery {
+            report.orphans = fs.process_orphans()?;
+        }
+        fs.read_only = read_only;
+        Ok((fs, report))
+    }
+
+    /// The superblock.
+    pub fn superblock(&self) -> &Superblock {
+        &self.sb
+    }
+
+    /// The geometry.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geo
+    }
+
+    /// Free-space counters, as statfs reports them.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Whether changes are refused.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Refuse changes from now on (errors=remount-ro).
+    pub fn set_read_only(&mut self) {
+        self.read_only = true;
+    }
+
+    /// The persistence layer, for the tools.
+    pub fn pm(&self) -> &Pm<M> {
+        &self.pm
+    }
+
+    /// Unmount, giving the medium back.
+    pub fn into_medium(self) -> M {
+        self.pm.into_medium()
+    }
+
+    /// Run `op` as one atomic transaction: committed if it returns `Ok`,
+    /// rolled back through the undo journal if it returns `Err`.
+    pub(super) fn transact<T>(&mut self, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.failed {
+            return Err(Error::Io);
+        }
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let saved = (self.counters, self.block_hint, self.ino_hint);
+        self.journal.begin(&mut self.pm)?;
+        let result = op(self).and_then(|v| self.write_counters().map(|_| v));
+        let end = match result {
+            Ok(_) => self.journal.commit(&mut self.pm),
+            Err(_) => {
+                (self.counters, self.block_hint, self.ino_hint) = saved;
+                self.journal.abort(&mut self.pm, &self.geo)
+            }
+        };
+        if let Err(e) = end {
+            // The medium failed under us; nothing more can be trusted.
+            self.failed = true;
+            return Err(e);
+        }
+        result
+    }
+
+    /// Change `off..off + data.len()` inside the running transaction.
+    pub(super) fn tx_write(&mut self, off: u64, data: &[u8]) -> Result<()> {
+        debug_assert!(self.journal.is_active());
+        let logged = self.journal.log(&mut self.pm, off, data.len())?;
+        self.journal.write(&mut self.pm, logged, off, data)
+    }
+
+    fn write_counters(&mut self) -> Result<()> {
+        let mut cur = [0u8; DYN_SIZE];
+        self.pm.read(DYN_OFFSET, &mut cur)?;
+        let new = self.counters.encode();
+        if cur != new {
+            self.tx_write(DYN_OFFSET, &new)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+//! On-media layout: geometry, the superblock and the dynamic counters.
+//!
+//! All integers are little-endian. The byte-level tables live in
+//! `Documentation/filesystems/ferrodax/format.rst`; keep both in step.
+
+use super::crc32c::crc32c_skip;
+use super::error::{Error, Result};
+
+/// Block size: every structure is laid out in 4 KiB blocks.
+pub const BLOCK_SIZE: u64 = 4096;
+/// log2 of [`BLOCK_SIZE`].
+pub const BLOCK_SHIFT: u32 = 12;
+/// Blocks in a 2 MiB run, the unit of PMD (huge page) mappings.
+pub const HUGE_BLOCKS: u64 = 512;
+/// Longest name in a directory.
+pub const NAME_MAX: usize = 255;
+/// Longest symlink target (one block, like PATH_MAX).
+pub const SYMLINK_MAX: usize = 4095;
+/// Superblock magic, "FERRODAX".
+pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
+/// Format version written by this code.
+pub const VERSION: u32 = 1;
+/// Incompatible features this code understands (none yet).
+pub const INCOMPAT_SUPPORTED: u64 = 0;
+/// Read-only-compatible features this code understands (none yet).
+pub const RO_COMPAT_SUPPORTED: u64 = 0;
+/// Inode number of the root directory.
+pub const ROOT_INO: u64 = 1;
+/// Size of an on-media inode.
+pub const INODE_SIZE: u64 = 128;
+/// Blocks of undo journal.
+pub const JOURNAL_BLOCKS: u64 = 16;
+/// Smallest device mkfs accepts: 4 MiB.
+pub const MIN_BLOCKS: u64 = 1024;
+/// Largest device: bitmap checksums of one 4 KiB table block each cover
+/// 1024 bitmap blocks; allow up to 64 table blocks (8 TiB of 4 KiB blocks).
+pub const MAX_BLOCKS: u64 = 1 << 31;
+/// Offset of the dynamic counters record in block 0.
+pub const DYN_OFFSET: u64 = 1024;
+/// Size of the superblock's static part (covered by its checksum).
+pub const SB_SIZE: usize = 256;
+/// Size of the dynamic counters record.
+pub const DYN_SIZE: usize = 64;
+
+/// Little-endian field access on byte buffers.
+pub mod le {
+    /// Read a u16 at `off`.
+    pub fn u16_at(b: &[u8], off: usize) -> u16 {
+        u16::from_le_bytes([b[off], b[off + 1]])
+    }
+    /// Read a u32 at `off`.
+    pub fn u32_at(b: &[u8], off: usize) -> u32 {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&b[off..off + 4]);
+        u32::from_le_bytes(a)
+    }
+    /// Read a u64 at `off`.
+    pub fn u64_at(b: &[u8], off: usize) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[off..off + 8]);
+        u64::from_le_bytes(a)
+    }
+    /// Write a u16 at `off`.
+    pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
+        b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+    }
+    /// Write a u32 at `off`.
+    pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
+        b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    /// Write a u64 at `off`.
+    pub fn put_u64(b: &mut [u8], off: usize, v: u64) {
+        b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+}
+use le::*;
+
+/// Where everything is. Computed by mkfs, stored in the superblock, and
+/// validated against the device size on mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Blocks on the device.
+    pub total_blocks: u64,
+    /// First block of the undo journal.
+    pub journal_start: u64,
+    /// First block of the inode bitmap.
+    pub inode_bitmap_start: u64,
+    /// Blocks of inode bitmap.
+    pub inode_bitmap_blocks: u64,
+    /// First block of the block bitmap.
+    pub block_bitmap_start: u64,
+    /// Blocks of block bitmap.
+    pub block_bitmap_blocks: u64,
+    /// First block of the bitmap checksum table.
+    pub bitmap_crc_start: u64,
+    /// Blocks of bitmap checksum table.
+    pub bitmap_crc_blocks: u64,
+    /// First block of the inode table.
+    pub inode_table_start: u64,
+    /// Number of inodes (inode 0 is never used).
+    pub inode_count: u64,
+    /// First block available for data and dynamic metadata.
+    pub data_start: u64,
+}
+
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+impl Geometry {
+    /// Lay out a device of `total_blocks` blocks.
+    pub fn for_blocks(total_blocks: u64) -> Result<Geometry> {
+        if total_blocks < MIN_BLOCKS {
+            return Err(Error::NoSpace);
+        }
+        if total_blocks > MAX_BLOCKS {
+            return Err(Error::FileTooBig);
+        }
+        // One inode per 16 KiB of device, in whole inode-table blocks.
+        let per_block = BLOCK_SIZE / INODE_SIZE;
+        let inode_count = (total_blocks / 4).max(per_block * 2) / per_block * per_block;
+        let bits = BLOCK_SIZE * 8;
+        let journal_start = 1;
+        let inode_bitmap_start = journal_start + JOURNAL_BLOCKS;
+        let inode_bitmap_blocks = div_ceil(inode_count, bits);
+        let block_bitmap_start = inode_bitmap_start + inode_bitmap_blocks;
+        let block_bitmap_blocks = div_ceil(total_blocks, bits);
+        let bitmap_crc_start = block_bitmap_start + block_bitmap_blocks;
+        let bitmap_crc_blocks = div_ceil(inode_bitmap_blocks + block_bitmap_blocks, BLOCK_SIZE / 4);
+        let inode_table_start = bitmap_crc_start + bitmap_crc_blocks;
+        let data_start = inode_table_start + inode_count / per_block;
+        let g = Geometry {
+            total_blocks,
+            journal_start,
+            inode_bitmap_start,
+            inode_bitmap_blocks,
+            block_bitmap_start,
+            block_bitmap_blocks,
+            bitmap_crc_start,
+            bitmap_crc_blocks,
+            inode_table_start,
+            inode_count,
+            data_start,
+        };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// Check that the regions are in order, inside the device, and leave
+    /// room for data. Everything later trusts a validated geometry.
+    pub fn validate(&self) -> Result<()> {
+        let bits = BLOCK_SIZE * 8;
+        let per_block = BLOCK_SIZE / INODE_SIZE;
+        let ok = self.total_blocks >= MIN_BLOCKS
+            && self.total_blocks <= MAX_BLOCKS
+            && self.journal_start == 1
+            && self.inode_bitmap_start == self.journal_start + JOURNAL_BLOCKS
+            && self.inode_count >= 2
+            && self.inode_count % per_block == 0
+            && self.inode_count <= u32::MAX as u64
+            && self.inode_bitmap_blocks == div_ceil(self.inode_count, bits)
+            && self.block_bitmap_start == self.inode_bitmap_start + self.inode_bitmap_blocks
+            && self.block_bitmap_blocks == div_ceil(self.total_blocks, bits)
+            && self.bitmap_crc_start == self.block_bitmap_start + self.block_bitmap_blocks
+            && self.bitmap_crc_blocks
+                == div_ceil(self.inode_bitmap_blocks + self.block_bitmap_blocks, BLOCK_SIZE / 4)
+            && self.inode_table_start == self.bitmap_crc_start + self.bitmap_crc_blocks
+            && self.data_start == self.inode_table_start + self.inode_count / per_block
+            // at least the backup superblock and a few data blocks remain
+            && self.data_start + 16 < self.total_blocks;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Corrupt("superblock geometry"))
+        }
+    }
+
+    /// Block number of the backup superblock (the last block).
+    pub fn backup_sb_block(&self) -> u64 {
+        self.total_blocks - 1
+    }
+
+    /// Byte offset of block `b`.
+    pub fn block_off(b: u64) -> u64 {
+        b << BLOCK_SHIFT
+    }
+
+    /// Whether `b` may hold file data or dynamic metadata.
+    pub fn is_data_block(&self, b: u64) -> bool {
+        b >= self.data_start && b < self.backup_sb_block()
+    }
+
+    /// Check a block pointer read from the media.
+    pub fn check_data_block(&self, b: u64, what: &'static str) -> Result<u64> {
+        if self.is_data_block(b) {
+            Ok(b)
+        } else {
+            Err(Error::Corrupt(what))
+        }
+    }
+
+    /// Check an inode number read from the media.
+    pub fn check_ino(&self, ino: u64, what: &'static str) -> Result<u64> {
+        if ino >= ROOT_INO && ino < self.inode_count {
+            Ok(ino)
+        } else {
+            Err(Error::Corrupt(what))
+        }
+    }
+
+    /// Byte offset of inode `ino` (which must be valid).
+    pub fn inode_off(&self, ino: u64) -> u64 {
+        Self::block_off(self.inode_table_start) + ino * INODE_SIZE
+    }
+}
+
+/// The static superblock: identity, features and geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Superblock {
+    /// Format version.
+    pub version: u32,
+    /// Features that do not affect safety.
+    pub compat: u64,
+    /// Features without which the image must not be mounted.
+    pub incompat: u64,
+    /// Features without which the image may only be mounted read-only.
+    pub ro_compat: u64,
+    /// Filesystem UUID.
+    pub uuid: [u8; 16],
+    /// Label, NUL padded.
+    pub label: [u8; 32],
+    /// Creation time, seconds since the epoch.
+    pub mkfs_time: u64,
+    /// Where everything is.
+    pub geo: Geometry,
+}
+
+// Superblock field offsets.
+const SB_MAGIC_OFF: usize = 0;
+const SB_VERSION: usize = 8;
+const SB_BLOCK_SIZE: usize = 12;
+const SB_COMPAT: usize = 16;
+const SB_INCOMPAT: usize = 24;
+const SB_RO_COMPAT: usize = 32;
+const SB_UUID: usize = 40;
+const SB_LABEL: usize = 56;
+const SB_TOTAL: usize = 88;
+const SB_INODE_COUNT: usize = 96;
+const SB_MKFS_TIME: usize = 104;
+const SB_CRC: usize = 252;
+
+impl Superblock {
+    /// Encode into the 256-byte static superblock, checksum included.
+    pub fn encode(&self) -> [u8; SB_SIZE] {
+        let mut b = [0u8; SB_SIZE];
+        put_u64(&mut b, SB_MAGIC_OFF, SB_MAGIC);
+        put_u32(&mut b, SB_VERSION, self.version);
+        put_u32(&mut b, SB_BLOCK_SIZE, BLOCK_SIZE as u32);
+        put_u64(&mut b, SB_COMPAT, self.compat);
+        put_u64(&mut b, SB_INCOMPAT, self.incompat);
+        put_u64(&mut b, SB_RO_COMPAT, self.ro_compat);
+        b[SB_UUID..SB_UUID + 16].copy_from_slice(&self.uuid);
+        b[SB_LABEL..SB_LABEL + 32].copy_from_slice(&self.label);
+        put_u64(&mut b, SB_TOTAL, self.geo.total_blocks);
+        put_u64(&mut b, SB_INODE_COUNT, self.geo.inode_count);
+        put_u64(&mut b, SB_MKFS_TIME, self.mkfs_time);
+        let crc = crc32c_skip(&b, SB_CRC);
+        put_u32(&mut b, SB_CRC, crc);
+        b
+    }
+
+    /// Decode and validate. Checks, in order: magic, checksum, version,
+    /// block size, feature flags, geometry.
+    pub fn decode(b: &[u8; SB_SIZE]) -> Result<Superblock> {
+        if u64_at(b, SB_MAGIC_OFF) != SB_MAGIC {
+            return Err(Error::Corrupt(
+                "superblock magic (not a ferrodax filesystem)",
+            ));
+        }
+        if u32_at(b, SB_CRC) != crc32c_skip(b, SB_CRC) {
+            return Err(Error::Corrupt("superblock checksum"));
+        }
+        let version = u32_at(b, SB_VERSION);
+        if version != VERSION {
+            return Err(Error::Unsupported("format version"));
+        }
+        if u32_at(b, SB_BLOCK_SIZE) as u64 != BLOCK_SIZE {
+            return Err(Error::Unsupported("block size"));
+        }
+        let incompat = u64_at(b, SB_INCOMPAT);
+        if incompat & !INCOMPAT_SUPPORTED != 0 {
+            return Err(Error::Unsupported("incompatible feature flags"));
+        }
+        let geo = Geometry::for_blocks(u64_at(b, SB_TOTAL))
+            .map_err(|_| Error::Corrupt("superblock geometry"))?;
+        if geo.inode_count != u64_at(b, SB_INODE_COUNT) {
+            return Err(Error::Corrupt("superblock inode count"));
+        }
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&b[SB_UUID..SB_UUID + 16]);
+        let mut label = [0u8; 32];
+        label.copy_from_slice(&b[SB_LABEL..SB_LABEL + 32]);
+        Ok(Superblock {
+            version,
+            compat: u64_at(b, SB_COMPAT),
+            incompat,
+            ro_compat: u64_at(b, SB_RO_COMPAT),
+            uuid,
+            label,
+            mkfs_time: u64_at(b, SB_MKFS_TIME),
+            geo,
+        })
+    }
+
+    /// Whether the image carries read-only-compatible features we lack.
+    pub fn needs_read_only(&self) -> bool {
+        self.ro_compat & !RO_COMPAT_SUPPORTED != 0
+    }
+}
+
+/// The counters that change with every allocation, kept apart from the
+/// static superblock in their own cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Free data blocks.
+    pub free_blocks: u64,
+    /// Free inodes.
+    pub free_inodes: u64,
+    /// First inode of the orphan list (0: empty).
+    pub orphan_head: u64,
+    /// Next inode generation number.
+    pub next_generation: u64,
+}
+
+const DYN_MAGIC: u32 = 0x4e59_4446; // "FDYN"
+const DYN_CRC: usize = 60;
+
+impl Counters {
+    /// Encode into the 64-byte record.
+    pub fn encode(&self) -> [u8; DYN_SIZE] {
+        let mut b = [0u8; DYN_SIZE];
+        put_u64(&mut b, 0, self.free_blocks);
+        put_u64(&mut b, 8, self.free_inodes);
+        put_u64(&mut b, 16, self.orphan_head);
+        put_u64(&mut b, 24, self.next_generation);
+        put_u32(&mut b, 56, DYN_MAGIC);
+        let crc = crc32c_skip(&b, DYN_CRC);
+        put_u32(&mut b, DYN_CRC, crc);
+        b
+    }
+
+    /// Decode and validate against the geometry.
+    pub fn decode(b: &[u8; DYN_SIZE], geo: &Geometry) -> Result<Counters> {
+        if u32_at(b, 56) != DYN_MAGIC || u32_at(b, DYN_CRC) != crc32c_skip(b, DYN_CRC) {
+            return Err(Error::Corrupt("superblock counters checksum"));
+        }
+        let c = Counters {
+            free_blocks: u64_at(b, 0),
+            free_inodes: u64_at(b, 8),
+            orphan_head: u64_at(b, 16),
+            next_generation: u64_at(b, 24),
+        };
+        if c.free_blocks > geo.total_blocks
+            || c.free_inodes > geo.inode_count
+            || (c.orphan_head != 0 && geo.check_ino(c.orphan_head, "").is_err())
+        {
+            return Err(Error::Corrupt("superblock counters"));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_is_consistent_for_many_sizes() {
+        for blocks in [MIN_BLOCKS, 4096, 32768, 32769, 262_144, 1 << 20, MAX_BLOCKS] {
+            let g = Geometry::for_blocks(blocks).unwrap();
+            assert!(g.data_start < blocks / 2, "{g:?}");
+        }
+        assert!(Geometry::for_blocks(MIN_BLOCKS - 1).is_err());
+    }
+
+    #[test]
+    fn superblock_round_trip_and_damage() {
+        let sb = Superblock {
+            version: VERSION,
+            compat: 0,
+            incompat: 0,
+            ro_compat: 0,
+            uuid: [7; 16],
+            label: [0; 32],
+            mkfs_time: 1,
+            geo: Geometry::for_blocks(8192).unwrap(),
+        };
+        let b = sb.encode();
+        assert_eq!(Superblock::decode(&b).unwrap(), sb);
+        for i in 0..SB_SIZE {
+            let mut d = b;
+            d[i] ^= 0x10;
+            assert!(Superblock::decode(&d).is_err(), "flip at {i} undetected");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Host build of the ferrodax core.
+//!
+//! The kernel module includes `mod.rs` directly as a module of its own crate
+//! (`#[path = "../core/src/mod.rs"] mod fcore;`), so that file, not this one,
+//! is the root of the shared code: it must build both ways, which is why its
+//! submodules name each other with `super::` and never with `crate::`.
+#![no_std]
+
+#[path = "mod.rs"]
+mod fcore;
+pub use fcore::*;

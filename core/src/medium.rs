@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The persistent medium the core writes to.
+//!
+//! The kernel implements this over the DAX mapping of the pmem device (loads
+//! with machine-check-safe copies, flushes with `arch_wb_cache_pmem`, fences
+//! with `pmem_wmb`); the host implements it over an in-memory image that
+//! records every store, flush and fence so that tests can enumerate the states
+//! a power cut could leave behind.
+//!
+//! Nothing outside `persist.rs` calls
+//! `store`, `flush` or `fence` directly: the typestate wrapper there is the
+//! only writer, so the ordering rules are checked by the compiler.
+
+use super::error::Result;
+
+/// Byte-addressable persistent memory.
+///
+/// Offsets passed in are always within `0..len()`: the caller (`persist::Pm`)
+/// checks them before calling.
+pub trait Medium {
+    /// Size of the medium in bytes.
+    fn len(&self) -> u64;
+    /// Whether the medium is empty (never true for a usable device).
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Copy bytes from the medium. Fails with `Error::Io` on a media error.
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<()>;
+    /// Store bytes: visible to later reads at once, persistent only after a
+    /// flush of those bytes and a subsequent fence.
+    fn store(&mut self, off: u64, data: &[u8]);
+    /// Write back the cache lines covering `off..off + len`.
+    fn flush(&mut self, off: u64, len: u64);
+    /// Order all earlier flushes before any later store (sfence).
+    fn fence(&mut self);
+}

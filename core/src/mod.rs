@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+//! ferrodax core: the on-media format and every rule for changing it.
+//!
+//! This code is `no_std`, uses no allocator and no `unsafe`, and is compiled
+//! both into the kernel module and into the host tools and tests. The module
+//! adds VFS glue, locking and caches around it; it never re-implements layout
+//! logic. See `Documentation/filesystems/ferrodax/format.rst` for the byte
+//! layout and `crash-consistency.rst` for why every operation is atomic.
+#![forbid(unsafe_code)]
+#![allow(clippy::module_inception)]
+
+pub mod bitmap;
+pub mod crc32c;
+pub mod dir;
+pub mod error;
+pub mod extent;
+pub mod file;
+pub mod fs;
+pub mod inode;
+pub mod journal;
+pub mod layout;
+pub mod medium;
+pub mod mkfs;
+pub mod namei;
+pub mod orphan;
+pub mod persist;
+
+pub use error::{Error, Result};
+pub use fs::Fs;
+pub use medium::Medium;

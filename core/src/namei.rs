@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Namespace operations. Each is one transaction: all of it or none of it
+//! survives a crash. The VFS holds the directory i_rwsems; these functions
+//! re-check everything they rely on anyway (they also serve fsck and tests).
+
+use super::dir::DirEntry;
+use super::error::{Error, Result};
+use super::inode::{Inode, Kind, Time, LINK_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
+use super::layout::{Geometry, INODE_SIZE, ROOT_INO, SYMLINK_MAX};
+use super::medium::Medium;
+use super::Fs;
+
+/// Attributes of a new inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewInode {
+    /// Type and permission bits.
+    pub mode: u16,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device number for device nodes.
+    pub rdev: u64,
+}
+
+/// renameat2() flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenameFlags {
+    /// Fail with EEXIST if the target exists.
+    pub noreplace: bool,
+    /// Swap source and target atomically (both must exist).
+    pub exchange: bool,
+    /// Leave a whiteout (char device 0:0) where the source was.
+    pub whiteout: bool,
+}
+
+/// What a rename did, for the VFS to update its inodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenameOutcome {
+    /// Inode that was replaced and lost a link (plain rename over a target).
+    pub replaced: Option<u64>,
+    /// Whiteout inode created (RENAME_WHITEOUT).
+    pub whiteout: Option<u64>,
+}
+
+impl<M: Medium> Fs<M> {
+    /// Read, change and write an inode in the running transaction.
+    pub(super) fn update_inode(
+        &mut self,
+        ino: u64,
+        f: impl FnOnce(&mut Inode) -> Result<()>,
+    ) -> Result<Inode> {
+        let mut inode = self.read_inode(ino)?;
+        f(&mut inode)?;
+        self.write_inode(ino, &inode)?;
+        Ok(inode)
+    }
+
+    fn read_dir(&self, ino: u64) -> Result<Inode> {
+        let d = self.read_inode(ino)?;
+        if !d.is_dir() {
+            return Err(Error::NotDir);
+        }
+        if d.nlink == 0 {
+            return Err(Error::NotFound); // removed directory
+        }
+        Ok(d)
+    }
+
+    /// Look `name` up in directory `dir`.
+    pub fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<DirEntry>> {
+        let d = self.read_dir(dir)?;
+        self.dir_find(&d, dir, name)
+    }
+
+    /// Readdir: see [`Fs::dir_iterate`].
+    pub fn readdir(
+        &self,
+        dir: u64,
+        pos: u64,
+        f: impl FnMut(&[u8], u64, u8, u64) -> bool,
+    ) -> Result<()> {
+        let d = self.read_inode(dir)?;
+        if !d.is_dir() {
+            return Err(Error::NotDir);
+        }
+        self.dir_iterate(&d, dir, pos, f)
+    }
+
+    /// Allocate and write a new inode (links as given), in the running
+    /// transaction.
+    fn new_inode(&mut self, attr: NewInode, nlink: u32, now: Time) -> Result<(u64, Inode)> {
+        let kind = Kind::of(attr.mode).ok_or(Error::Invalid)?;
+        let ino = self.alloc_ino()?;
+        let generation = self.counters.next_generation as u32;
+        self.counters.next_generation = self.counters.next_generation.wrapping_add(1);
+        let mut inode = Inode {
+            mode: attr.mode,
+            uid: attr.uid,
+            gid: attr.gid,
+            nlink,
+            generation,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            btime: now,
+            ..Inode::default()
+        };
+        match kind {
+            Kind::Directory => {
+                inode.root = self.dir_init()?;
+                inode.blocks = 1;
+                inode.size = super::layout::BLOCK_SIZE;
+            }
+            Kind::Special => inode.root = attr.rdev,
+            _ => {}
+        }
+        self.write_inode(ino, &inode)?;
+        Ok((ino, inode))
+    }
+
+    /// Free an inode slot (blocks already released), in the running
+    /// transaction.
+    pub(super) fn free_inode_slot(&mut self, ino: u64) -> Result<()> {
+        let off = self.geo.inode_off(ino);
+        self.tx_write(off, &[0u8; INODE_SIZE as usize])?;
+        self.free_ino(ino)
+    }
+
+    fn touch_dir(&mut self, dir: &mut Inode, now: Time) {
+        dir.mtime = now;
+        dir.ctime = now;
+    }
+
+    fn create_in(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        attr: NewInode,
+        now: Time,
+        init: impl FnOnce(&mut Self, u64, &mut Inode) -> Result<()>,
+    ) -> Result<(u64, Inode)> {
+        self.transact(|fs| {
+            let mut d = fs.read_dir(dir)?;
+            if fs.dir_find(&d, dir, name)?.is_some() {
+                return Err(Error::Exists);
+            }
+            let is_dir = attr.mode & S_IFMT == S_IFDIR;
+            if is_dir && d.nlink >= LINK_MAX {
+                return Err(Error::TooManyLinks);
+            }
+            let (ino, mut inode) = fs.new_inode(attr, if is_dir { 2 } else { 1 }, now)?;
+            if is_dir {
+                inode.parent = dir;
+                d.nlink += 1;
+            }
+            init(fs, ino, &mut inode)?;
+            fs.write_inode(ino, &inode)?;
+            fs.dir_add(&mut d, dir, name, ino, Kind::dtype(attr.mode))?;
+            fs.touch_dir(&mut d, now);
+            fs.write_inode(dir, &d)?;
+            Ok((ino, inode))
+        })
+    }
+
+    /// Create a regular file, directory, device node, FIFO or socket.
+    pub fn create(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        attr: NewInode,
+        now: Time,
+    ) -> Result<(u64, Inode)> {
+        if attr.mode & S_IFMT == S_IFLNK {
+            return Err(Error::Invalid);
+        }
+        self.create_in(dir, name, attr, now, |_, _, _| Ok(()))
+    }
+
+    /// Create a symbolic link to `target`.
+    pub fn symlink(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        target: &[u8],
+        attr: NewInode,
+        now: Time,
+    ) -> Result<(u64, Inode)> {
+        if target.is_empty() || target.len() > SYMLINK_MAX {
+            return Err(Error::NameTooLong);
+        }
+        let attr = NewInode {
+            mode: S_IFLNK | 0o777,
+            ..attr
+        };
+        self.create_in(dir, name, attr, now, |fs, _, inode| {
+            let (blk, _) = fs.alloc_blocks(1, false)?;
+            fs.tx_write(Geometry::block_off(blk), target)?;
+            inode.root = blk;
+            inode.blocks = 1;
+            inode.size = target.len() as u64;
+            Ok(())
+        })
+    }
+
+    /// Read a symlink target into `buf`; returns its length.
+    pub fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
+        let inode = self.read_inode(ino)?;
+        if inode.kind() != Kind::Symlink {
+            return Err(Error::Invalid);
+        }
+        let n = (inode.size as usize).min(buf.len());
+        self.pm
+            .read(Geometry::block_off(inode.root), &mut buf[..n])?;
+        Ok(n)
+    }
+
+    /// O_TMPFILE: a new inode with no name and no links, on the orphan list
+    /// until it is linked or released.
+    pub fn tmpfile(&mut self, dir: u64, attr: NewInode, now: Time) -> Result<(u64, Inode)> {
+        if Kind::of(attr.mode) != Some(Kind::Regular) {
+            return Err(Error::Invalid);
+        }
+        self.transact(|fs| {
+            fs.read_dir(dir)?;
+            let (ino, _) = fs.new_inode(attr, 0, now)?;
+            fs.orphan_add(ino)?;
+            Ok((ino, fs.read_inode(ino)?))
+        })
+    }
+
+    /// Add a hard link `dir/name` to `ino`.
+    pub fn link(&mut self, ino: u64, dir: u64, name: &[u8], now: Time) -> Result<Inode> {
+        self.transact(|fs| {
+            let mut d = fs.read_dir(dir)?;
+            let inode = fs.read_inode(ino)?;
+            if inode.is_dir() {
+                return Err(Error::Invalid);
+            }
+            if inode.nlink >= LINK_MAX {
+                return Err(Error::TooManyLinks);
+            }
+            if fs.dir_find(&d, dir, name)?.is_some() {
+                return Err(Error::Exists);
+            }
+            if inode.nlink == 0 {
+                fs.orphan_remove(ino)?; // linking an O_TMPFILE
+            }
+            let inode = fs.update_inode(ino, |i| {
+                i.nlink += 1;
+                i.ctime = now;
+                Ok(())
+            })?;
+            fs.dir_add(&mut d, dir, name, ino, Kind::dtype(inode.mode))?;
+            fs.touch_dir(&mut d, now);
+            fs.write_inode(dir, &d)?;
+            Ok(inode)
+        })
+    }
+
+    /// Drop one link of `ino` (ctime updated); orphan it at zero links.
+    fn drop_link(&mut self, ino: u64, now: Time) -> Result<Inode> {
+        let inode = self.update_inode(ino, |i| {
+            i.nlink = if i.is_dir() {
+                0
+            } else {
+                i.nlink
+                    .checked_sub(1)
+                    .ok_or(Error::Corrupt("inode link count"))?
+            };
+            i.ctime = now;
+            Ok(())
+        })?;
+        if inode.nlink == 0 {
+            self.orphan_add(ino)?;
+        }
+        Ok(inode)
+    }
+
+    /// Remove `dir/name`, which must not be a directory. Returns the inode
+    /// number and its new state; at zero links it is an orphan, to be
+    /// released by [`Fs::release_inode`] at last close.
+    pub fn unlink(&mut self, dir: u64, name: &[u8], now: Time) -> Result<(u64, Inode)> {
+        self.remove(dir, name, false, now)
+    }
+
+    /// Remove the empty directory `dir/name`.
+    pub fn rmdir(&mut self, dir: u64, name: &[u8], now: Time) -> Result<(u64, Inode)> {
+        self.remove(dir, name, true, now)
+    }
+
+    fn remove(&mut self, dir: u64, name: &[u8], want_dir: bool, now: Time) -> Result<(u64, Inode)> {
+        self.transact(|fs| {
+            let mut d = fs.read_dir(dir)?;
+            let e = fs.dir_find(&d, dir, name)?.ok_or(Error::NotFound)?;
+            let victim = fs.read_inode(e.ino)?;
+            match (want_dir, victim.is_dir()) {
+                (true, false) => return Err(Error::NotDir),
+                (false, true) => return Err(Error::IsDir),
+                (true, true) if victim.entries != 0 => return Err(Error::NotEmpty),
+                _ => {}
+            }
+            fs.dir_remove(&mut d, e.pos)?;
+            if want_dir {
+                d.nlink -= 1;
+            }
+            fs.touch_dir(&mut d, now);
+            fs.write_inode(dir, &d)?;
+            let inode = fs.drop_link(e.ino, now)?;
+            Ok((e.ino, inode))
+        })
+    }
+
+    /// Whether directory `ino` is `ancestor` or lies below it.
+    fn is_within(&self, mut ino: u64, ancestor: u64) -> Result<bool> {
+        for _ in 0..self.geo.inode_count {
+            if ino == ancestor {
+                return Ok(true);
+            }
+            if ino == ROOT_INO {
+                return Ok(false);
+            }
+            ino = self.read_inode(ino)?.parent;
+        }
+        Err(Error::Corrupt("directory parent loop"))
+    }
+
+    /// renameat2(): move `odir/oname` to `ndir/nname`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rename(
+        &mut self,
+        odir: u64,
+        oname: &[u8],
+        ndir: u64,
+        nname: &[u8],
+        flags: RenameFlags,
+        whiteout: NewInode,
+        now: Time,
+    ) -> Result<RenameOutcome> {
+        if flags.exchange && (flags.noreplace || flags.whiteout) {
+            return Err(Error::Invalid);
+        }
+        self.transact(|fs| {
+            let od = fs.read_dir(odir)?;
+            let nd = fs.read_dir(ndir)?;
+            let src = fs.dir_find(&od, odir, oname)?.ok_or(Error::NotFound)?;
+            let dst = fs.dir_find(&nd, ndir, nname)?;
+            let src_inode = fs.read_inode(src.ino)?;
+            if src_inode.is_dir() && odir != ndir && fs.is_within(ndir, src.ino)? {
+                return Err(Error::Invalid);
+            }
+            if flags.exchange {
+                let dst = dst.ok_or(Error::NotFound)?;
+                let dst_inode = fs.read_inode(dst.ino)?;
+                if dst_inode.is_dir() && odir != ndir && fs.is_within(odir, dst.ino)? {
+                    return Err(Error::Invalid);
+                }
+                fs.dir_retarget(src.pos, oname, dst.ino, dst.dtype)?;
+                fs.dir_retarget(dst.pos, nname, src.ino, src.dtype)?;
+                fs.reparent(src.ino, odir, ndir, now)?;
+                fs.reparent(dst.ino, ndir, odir, now)?;
+                fs.touch_dirs(odir, ndir, now)?;
+                return Ok(RenameOutcome::default());
+            }
+            let mut outcome = RenameOutcome::default();
+            match dst {
+                Some(_) if flags.noreplace => return Err(Error::Exists),
+                Some(d) if d.ino == src.ino => return Ok(outcome),
+                Some(d) => {
+                    let victim = fs.read_inode(d.ino)?;
+                    match (src_inode.is_dir(), victim.is_dir()) {
+                        (true, false) => return Err(Error::NotDir),
+                        (false, true) => return Err(Error::IsDir),
+                        (true, true) if victim.entries != 0 => return Err(Error::NotEmpty),
+                        _ => {}
+                    }
+                    fs.dir_retarget(d.pos, nname, src.ino, src.dtype)?;
+                    if victim.is_dir() {
+                        fs.update_inode(ndir, |i| {
+                            i.nlink -= 1;
+                            Ok(())
+                        })?;
+                    }
+                    fs.drop_link(d.ino, now)?;
+                    outcome.replaced = Some(d.ino);
+                }
+                None => {
+                    let mut nd = fs.read_inode(ndir)?;
+                    if src_inode.is_dir() && odir != ndir && nd.nlink >= LINK_MAX {
+                        return Err(Error::TooManyLinks);
+                    }
+                    fs.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
+                    fs.write_inode(ndir, &nd)?;
+                }
+            }
+            if flags.whiteout {
+                let attr = NewInode {
+                    mode: S_IFCHR,
+                    rdev: 0,
+                    ..whiteout
+                };
+                let (wino, _) = fs.new_inode(attr, 1, now)?;
+                fs.dir_retarget(src.pos, oname, wino, Kind::dtype(S_IFCHR))?;
+                outcome.whiteout = Some(wino);
+            } else {
+                let mut od = fs.read_inode(odir)?;
+                fs.dir_remove(&mut od, src.pos)?;
+                fs.write_inode(odir, &od)?;
+            }
+            fs.reparent(src.ino, odir, ndir, now)?;
+            fs.touch_dirs(odir, ndir, now)?;
+            Ok(outcome)
+        })
+    }
+
+    /// A directory moved from `from` to `to`: fix its parent pointer and the
+    /// parents' link counts. Any inode moved gets a new ctime.
+    fn reparent(&mut self, ino: u64, from: u64, to: u64, now: Time) -> Result<()> {
+        let inode = self.update_inode(ino, |i| {
+            i.ctime = now;
+            if i.is_dir() {
+                i.parent = to;
+            }
+            Ok(())
+        })?;
+        if inode.is_dir() && from != to {
+            self.update_inode(from, |i| {
+                i.nlink -= 1;
+                Ok(())
+            })?;
+            self.update_inode(to, |i| {
+                i.nlink += 1;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn touch_dirs(&mut self, a: u64, b: u64, now: Time) -> Result<()> {
+        for d in [a, b] {
+            self.update_inode(d, |i| {
+                i.mtime = now;
+                i.ctime = now;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The orphan list: inodes whose blocks must be released after a crash.
+//!
+//! An inode is put on the list, in the same transaction, when its link count
+//! drops to zero (it may still be open) and when a truncate is too large for
+//! one transaction. It leaves the list in the transaction that frees it or
+//! finishes the truncate. Mount walks the list, so a crash anywhere leaks
+//! nothing.
+
+use super::error::{Error, Result};
+use super::inode::Kind;
+use super::layout::{BLOCK_SIZE, ROOT_INO};
+use super::medium::Medium;
+use super::Fs;
+
+/// Blocks or extents released per transaction (keeps every transaction well
+/// inside the undo journal).
+pub(super) const RELEASE_BUDGET: u32 = 16;
+
+impl<M: Medium> Fs<M> {
+    /// Put `ino` on the orphan list, in the running transaction.
+    pub(super) fn orphan_add(&mut self, ino: u64) -> Result<()> {
+        let mut inode = self.read_inode(ino)?;
+        if inode.orphan_next != 0 || self.counters.orphan_head == ino {
+            return Ok(());
+        }
+        inode.orphan_next = self.counters.orphan_head;
+        self.write_inode(ino, &inode)?;
+        self.counters.orphan_head = ino;
+        Ok(())
+    }
+
+    /// Take `ino` off the orphan list, in the running transaction.
+    pub(super) fn orphan_remove(&mut self, ino: u64) -> Result<()> {
+        let next = self.read_inode(ino)?.orphan_next;
+        if self.counters.orphan_head == ino {
+            self.counters.orphan_head = next;
+        } else {
+            let mut cur = self.counters.orphan_head;
+            let mut steps = 0;
+            loop {
+                if cur == 0 {
+                    return Ok(()); // not on the list
+                }
+                steps += 1;
+                if steps > self.geo.inode_count {
+                    return Err(Error::Corrupt("orphan list loop"));
+                }
+                let mut c = self.read_inode(cur)?;
+                if c.orphan_next == ino {
+                    c.orphan_next = next;
+                    self.write_inode(cur, &c)?;
+                    break;
+                }
+                cur = c.orphan_next;
+            }
+        }
+        let mut inode = self.read_inode(ino)?;
+        inode.orphan_next = 0;
+        self.write_inode(ino, &inode)
+    }
+
+    /// Whether `ino` is on the orphan list.
+    pub fn is_orphan(&self, ino: u64) -> Result<bool> {
+        Ok(self.counters.orphan_head == ino || self.read_inode(ino)?.orphan_next != 0)
+    }
+
+    /// Release the blocks of an inode with no links and free it; used at
+    /// the last close (evict) and for orphans at mount. Runs as several
+    /// transactions; the inode stays on the orphan list until the last.
+    pub fn release_inode(&mut self, ino: u64) -> Result<()> {
+        if ino == ROOT_INO {
+            return Err(Error::Invalid);
+        }
+        loop {
+            let done = self.transact(|fs| {
+                let mut inode = fs.read_inode(ino)?;
+                if inode.nlink != 0 {
+                    return Err(Error::Invalid);
+                }
+                let released = match inode.kind() {
+                    Kind::Regular => fs.extent_truncate(&mut inode, ino, 0, RELEASE_BUDGET)?,
+                    Kind::Directory => fs.dir_release(&mut inode, ino, RELEASE_BUDGET)?,
+                    Kind::Symlink => {
+                        fs.free_blocks(inode.root, 1)?;
+                        inode.root = 0;
+                        inode.blocks = 0;
+                        true
+                    }
+                    Kind::Special => true,
+                };
+                if !released {
+                    fs.write_inode(ino, &inode)?;
+                    return Ok(false);
+                }
+                fs.orphan_remove(ino)?;
+                fs.free_inode_slot(ino)?;
+                Ok(true)
+            })?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Finish a truncate interrupted by a crash: release blocks past i_size.
+    fn finish_truncate(&mut self, ino: u64) -> Result<()> {
+        loop {
+            let done = self.transact(|fs| {
+                let mut inode = fs.read_inode(ino)?;
+                let from = inode.size.div_ceil(BLOCK_SIZE);
+                let done = inode.kind() != Kind::Regular
+                    || fs.extent_truncate(&mut inode, ino, from, RELEASE_BUDGET)?;
+                fs.write_inode(ino, &inode)?;
+                if done {
+                    fs.orphan_remove(ino)?;
+                }
+                Ok(done)
+            })?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Mount-time recovery: release every orphan. Returns how many.
+    pub(super) fn process_orphans(&mut self) -> Result<u64> {
+        let mut n = 0;
+        while self.counters.orphan_head != 0 {
+            if n > self.geo.inode_count {
+                return Err(Error::Corrupt("orphan list loop"));
+            }
+            let ino = self.counters.orphan_head;
+            if self.read_inode(ino)?.nlink == 0 {
+                self.release_inode(ino)?;
+            } else {
+                self.finish_truncate(ino)?;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}

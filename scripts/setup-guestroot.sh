@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Create (once) the Debian trixie root filesystem the test VM boots from over
+# virtio-9p (read-only; the guest puts tmpfs where it needs to write).
+# Prints its path.
+. "$(dirname "$0")/lib.sh"
+
+GUEST_PKGS="bash coreutils util-linux procps kmod e2fsprogs xfsprogs ndctl fio
+stress-ng python3 attr acl psmisc gawk bc xz-utils file strace"
+GUEST_CRATES="fsx@0.3.2 pjdfstest@0.2.2"
+guestroot="$FERRODAX_CACHE/guestroot-$(key_of "$GUEST_PKGS" "$GUEST_CRATES" "$0")"
+
+if [ -f "$guestroot/.complete" ]; then
+	echo "$guestroot"
+	exit 0
+fi
+host_pkgs debootstrap
+log "debootstrap trixie guest root into $guestroot (first run only)"
+rm -rf "$guestroot.tmp"
+as_root debootstrap --variant=minbase --include="$(echo $GUEST_PKGS | tr ' ' ,)" \
+	trixie "$guestroot.tmp" "$DEBIAN_MIRROR" >"$FERRODAX_CACHE/debootstrap-guest.log" 2>&1 ||
+	die "debootstrap failed, see $FERRODAX_CACHE/debootstrap-guest.log"
+as_root chroot "$guestroot.tmp" apt-get clean
+
+# fsx and pjdfstest come from crates.io; the host toolchain builds them
+# (bookworm's glibc is older than trixie's, so the binaries run in the guest).
+for crate in $GUEST_CRATES; do
+	log "cargo install $crate into the guest root"
+	cargo install --quiet --locked --root "$guestroot.tmp/usr/local" "${crate%@*}" --version "${crate#*@}" ||
+		die "cargo install $crate failed"
+done
+rm -f "$guestroot.tmp/usr/local/.crates"*
+touch "$guestroot.tmp/.complete"
+mv "$guestroot.tmp" "$guestroot"
+log "guest root ready"
+echo "$guestroot"

@@ -1,0 +1,124 @@
+//! mkfs.ferrodax: make a ferrodax filesystem on a pmem device or image.
+
+use ferrodax_core::inode::Time;
+use ferrodax_core::layout::{Geometry, BLOCK_SIZE};
+use ferrodax_core::mkfs::{format, MkfsParams};
+use ferrodax_core::persist::Pm;
+use ferrodax_core::Medium;
+use ferrodax_tools::device::{self, mount_point, parse_uuid, uuid_string};
+use std::io::BufRead;
+use std::process::exit;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const USAGE: &str = "usage: mkfs.ferrodax [-f] [-n] [-q] [-L label] [-U uuid] device";
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("mkfs.ferrodax: {msg}");
+    exit(1)
+}
+
+/// Name of a filesystem already on the device, if any.
+fn existing_fs(m: &impl Medium) -> Option<&'static str> {
+    let mut b = [0u8; 2048];
+    m.read(0, &mut b[..(m.len() as usize).min(2048)]).ok()?;
+    if &b[..8] == b"FERRODAX" {
+        Some("ferrodax")
+    } else if &b[..4] == b"XFSB" {
+        Some("xfs")
+    } else if b[1080..1082] == [0x53, 0xef] {
+        Some("ext2/3/4")
+    } else {
+        None
+    }
+}
+
+fn main() {
+    let (mut force, mut dry, mut quiet) = (false, false, false);
+    let mut label = [0u8; 32];
+    let mut uuid = None;
+    let mut dev = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--" => {}
+            "-f" => force = true,
+            "-n" => dry = true,
+            "-q" => quiet = true,
+            "-L" => {
+                let l = args.next().unwrap_or_else(|| fail(USAGE));
+                if l.len() > 32 {
+                    fail("label longer than 32 bytes");
+                }
+                label[..l.len()].copy_from_slice(l.as_bytes());
+            }
+            "-U" => {
+                let u = args.next().unwrap_or_else(|| fail(USAGE));
+                uuid = Some(parse_uuid(&u).unwrap_or_else(|| fail(format!("bad UUID '{u}'"))));
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
+            s if s.starts_with('-') => fail(format!("unknown option {s}\n{USAGE}")),
+            s if dev.is_none() => dev = Some(s.to_string()),
+            _ => fail(USAGE),
+        }
+    }
+    let dev = dev.unwrap_or_else(|| fail(USAGE));
+    if let Some(mnt) = mount_point(&dev) {
+        fail(format!(
+            "{dev} is mounted on {mnt}; will not make a filesystem here"
+        ));
+    }
+    let medium = device::open(&dev, !dry).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+    let blocks = medium.len() / BLOCK_SIZE;
+    let geo = Geometry::for_blocks(blocks).unwrap_or_else(|e| {
+        fail(format!(
+            "{dev}: {} bytes is not a usable size ({e}); need 4 MiB to 8 TiB",
+            medium.len()
+        ))
+    });
+    if !dry && !force {
+        if let Some(kind) = existing_fs(&medium) {
+            eprint!("{dev} contains a {kind} filesystem\nProceed anyway? (y,N) ");
+            let mut line = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut line);
+            if !line.trim_start().starts_with(['y', 'Y']) {
+                fail("aborted");
+            }
+        }
+    }
+    let uuid = uuid.unwrap_or_else(|| device::random_bytes().unwrap_or_else(|e| fail(e)));
+    if !quiet {
+        println!(
+            "ferrodax: {dev}: {} blocks of {} bytes ({} MiB), {} inodes, journal {} blocks, data from block {}",
+            geo.total_blocks,
+            BLOCK_SIZE,
+            (geo.total_blocks * BLOCK_SIZE) >> 20,
+            geo.inode_count,
+            ferrodax_core::layout::JOURNAL_BLOCKS,
+            geo.data_start
+        );
+        println!("ferrodax: uuid {}", uuid_string(&uuid));
+    }
+    if dry {
+        return;
+    }
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let params = MkfsParams {
+        uuid,
+        label,
+        now: Time {
+            sec: secs as i64,
+            nsec: 0,
+        },
+    };
+    let mut pm = Pm::new(medium);
+    format(&mut pm, &params).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+    pm.into_medium()
+        .sync()
+        .unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+}

@@ -1,0 +1,500 @@
+//! The crash explorer's workload: every core operation, alone and in short
+//! sequences, each run once for reference and once with every fence offered
+//! to the judge.
+
+use crate::crash::{judge, recovered_state, RecMedium, Tally};
+use crate::testing::{at, attr};
+use ferrodax_core::dir::{name_hash, BUCKETS};
+use ferrodax_core::file::SetAttr;
+use ferrodax_core::fs::MountOptions;
+use ferrodax_core::inode::*;
+use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
+use ferrodax_core::mkfs::{format, MkfsParams};
+use ferrodax_core::namei::RenameFlags;
+use ferrodax_core::persist::Pm;
+use ferrodax_core::{Fs, Result};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+type F = Fs<RecMedium>;
+type Op = fn(&mut F) -> Result<()>;
+
+/// A named workload: `setup` runs unobserved, then each op is explored.
+pub struct Scenario {
+    /// Name in reports.
+    pub name: &'static str,
+    /// Builds the starting state.
+    pub setup: fn(&mut F),
+    /// The operations explored, in order.
+    pub ops: &'static [Op],
+}
+
+/// Blocks of the explored device (small, so every check is fast; 1 MiB of
+/// it is one 2 MiB-aligned run's worth only if placed well, so huge
+/// allocation uses a larger device).
+const BLOCKS: u64 = 2048;
+/// Junk that stands for stale data in free blocks.
+const STALE: u8 = 0xa5;
+
+const NONE: RenameFlags = RenameFlags {
+    noreplace: false,
+    exchange: false,
+    whiteout: false,
+};
+
+fn ino(fs: &F, dir: u64, name: &str) -> u64 {
+    fs.lookup(dir, name.as_bytes()).unwrap().unwrap().ino
+}
+
+fn file(fs: &mut F, dir: u64, name: &str) -> u64 {
+    fs.create(dir, name.as_bytes(), attr(S_IFREG | 0o644), at(10))
+        .unwrap()
+        .0
+}
+
+fn mkdir(fs: &mut F, dir: u64, name: &str) -> u64 {
+    fs.create(dir, name.as_bytes(), attr(S_IFDIR | 0o755), at(10))
+        .unwrap()
+        .0
+}
+
+fn basic_tree(fs: &mut F) {
+    let a = mkdir(fs, R, "a");
+    let b = mkdir(fs, R, "b");
+    let f = file(fs, a, "f");
+    fs.map_blocks(f, 0, 3, true, false).unwrap();
+    fs.set_size(f, 3 * BLOCK_SIZE - 100, at(11)).unwrap();
+    file(fs, b, "g");
+    mkdir(fs, a, "empty");
+    fs.symlink(R, b"link", b"a/f", attr(0), at(12)).unwrap();
+}
+
+/// Names that all hash to the same directory bucket, to force chain growth.
+fn same_bucket_names(n: usize) -> Vec<String> {
+    let target = name_hash(b"n0") as u64 % BUCKETS;
+    (0..)
+        .map(|i| format!("n{i}"))
+        .filter(|s| name_hash(s.as_bytes()) as u64 % BUCKETS == target)
+        .take(n)
+        .collect()
+}
+
+fn fragmented_file(fs: &mut F) {
+    let f = file(fs, R, "frag");
+    for i in 0..40 {
+        fs.map_blocks(f, 2 * i, 1, true, false).unwrap();
+    }
+    fs.set_size(f, 80 * BLOCK_SIZE, at(11)).unwrap();
+}
+
+/// Every scenario.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "create",
+            setup: basic_tree,
+            ops: &[|fs| {
+                fs.create(R, b"new", attr(S_IFREG | 0o600), at(20))
+                    .map(drop)
+            }],
+        },
+        Scenario {
+            name: "mkdir",
+            setup: basic_tree,
+            ops: &[|fs| {
+                let a = ino(fs, R, "a");
+                fs.create(a, b"d2", attr(S_IFDIR | 0o700), at(20)).map(drop)
+            }],
+        },
+        Scenario {
+            name: "mknod",
+            setup: basic_tree,
+            ops: &[
+                |fs| {
+                    fs.create(R, b"fifo", attr(S_IFIFO | 0o600), at(20))
+                        .map(drop)
+                },
+                |fs| {
+                    fs.create(
+                        R,
+                        b"dev",
+                        ferrodax_core::namei::NewInode {
+                            rdev: 0x103,
+                            ..attr(S_IFCHR | 0o600)
+                        },
+                        at(21),
+                    )
+                    .map(drop)
+                },
+            ],
+        },
+        Scenario {
+            name: "symlink",
+            setup: basic_tree,
+            ops: &[|fs| {
+                fs.symlink(R, b"s2", &[b'x'; 300], attr(0), at(20))
+                    .map(drop)
+            }],
+        },
+        Scenario {
+            name: "link",
+            setup: basic_tree,
+            ops: &[|fs| {
+                let (a, b) = (ino(fs, R, "a"), ino(fs, R, "b"));
+                let f = ino(fs, a, "f");
+                fs.link(f, b, b"hard", at(20)).map(drop)
+            }],
+        },
+        Scenario {
+            name: "tmpfile+link",
+            setup: basic_tree,
+            ops: &[
+                |fs| fs.tmpfile(R, attr(S_IFREG | 0o600), at(20)).map(drop),
+                |fs| {
+                    let t = fs.counters().orphan_head;
+                    fs.link(t, R, b"linked", at(21)).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            name: "unlink+release",
+            setup: basic_tree,
+            ops: &[
+                |fs| {
+                    let a = ino(fs, R, "a");
+                    fs.unlink(a, b"f", at(20)).map(drop)
+                },
+                |fs| {
+                    let o = fs.counters().orphan_head;
+                    if o != 0 {
+                        fs.release_inode(o)
+                    } else {
+                        Ok(())
+                    }
+                },
+            ],
+        },
+        Scenario {
+            name: "rmdir",
+            setup: basic_tree,
+            ops: &[
+                |fs| {
+                    let a = ino(fs, R, "a");
+                    fs.rmdir(a, b"empty", at(20)).map(drop)
+                },
+                |fs| fs.rmdir(R, b"a", at(21)).map(drop), // ENOTEMPTY: must change nothing
+            ],
+        },
+        Scenario {
+            name: "rename",
+            setup: basic_tree,
+            ops: &[
+                |fs| {
+                    let (a, b) = (ino(fs, R, "a"), ino(fs, R, "b"));
+                    fs.rename(a, b"f", b, b"f2", NONE, attr(0), at(20))
+                        .map(drop)
+                },
+                |fs| {
+                    let b = ino(fs, R, "b");
+                    fs.rename(b, b"f2", b, b"g", NONE, attr(0), at(21))
+                        .map(drop)
+                },
+                |fs| {
+                    let (a, b) = (ino(fs, R, "a"), ino(fs, R, "b"));
+                    fs.rename(a, b"empty", b, b"moved", NONE, attr(0), at(22))
+                        .map(drop)
+                },
+                |fs| {
+                    let b = ino(fs, R, "b");
+                    fs.rename(
+                        b,
+                        b"moved",
+                        R,
+                        b"a",
+                        RenameFlags {
+                            noreplace: true,
+                            ..NONE
+                        },
+                        attr(0),
+                        at(23),
+                    )
+                    .map(drop)
+                },
+            ],
+        },
+        Scenario {
+            name: "rename-exchange",
+            setup: basic_tree,
+            ops: &[|fs| {
+                let (a, b) = (ino(fs, R, "a"), ino(fs, R, "b"));
+                fs.rename(
+                    a,
+                    b"empty",
+                    b,
+                    b"g",
+                    RenameFlags {
+                        exchange: true,
+                        ..NONE
+                    },
+                    attr(0),
+                    at(20),
+                )
+                .map(drop)
+            }],
+        },
+        Scenario {
+            name: "rename-whiteout",
+            setup: basic_tree,
+            ops: &[|fs| {
+                let a = ino(fs, R, "a");
+                fs.rename(
+                    a,
+                    b"f",
+                    R,
+                    b"out",
+                    RenameFlags {
+                        whiteout: true,
+                        ..NONE
+                    },
+                    attr(0),
+                    at(20),
+                )
+                .map(drop)
+            }],
+        },
+        Scenario {
+            name: "rename-over-dir",
+            setup: |fs| {
+                basic_tree(fs);
+                mkdir(fs, R, "victim");
+            },
+            ops: &[
+                |fs| {
+                    let a = ino(fs, R, "a");
+                    fs.rename(a, b"empty", R, b"victim", NONE, attr(0), at(20))
+                        .map(drop)
+                },
+                |fs| {
+                    let o = fs.counters().orphan_head;
+                    fs.release_inode(o)
+                },
+            ],
+        },
+        Scenario {
+            name: "setattr",
+            setup: basic_tree,
+            ops: &[|fs| {
+                let b = ino(fs, R, "b");
+                fs.setattr(
+                    b,
+                    SetAttr {
+                        mode: Some(0o1777),
+                        uid: Some(5),
+                        gid: Some(6),
+                        atime: Some(at(30)),
+                        mtime: Some(at(31)),
+                        ctime: Some(at(32)),
+                    },
+                )
+                .map(drop)
+            }],
+        },
+        Scenario {
+            name: "map-blocks-zeroes",
+            setup: |fs| {
+                basic_tree(fs);
+                let f = file(fs, R, "sparse");
+                fs.set_size(f, 8 * BLOCK_SIZE, at(11)).unwrap();
+            },
+            ops: &[
+                |fs| {
+                    let f = ino(fs, R, "sparse");
+                    fs.map_blocks(f, 2, 4, true, false).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "sparse");
+                    fs.map_blocks(f, 6, 1, true, false).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            name: "truncate-multi-tx",
+            setup: fragmented_file,
+            ops: &[
+                |fs| {
+                    let f = ino(fs, R, "frag");
+                    fs.set_size(f, 3 * BLOCK_SIZE, at(20)).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "frag");
+                    fs.set_size(f, 100 * BLOCK_SIZE, at(21)).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            name: "release-multi-tx",
+            setup: fragmented_file,
+            ops: &[
+                |fs| fs.unlink(R, b"frag", at(20)).map(drop),
+                |fs| {
+                    let o = fs.counters().orphan_head;
+                    fs.release_inode(o)
+                },
+            ],
+        },
+        Scenario {
+            name: "dir-chain-growth",
+            setup: |fs| {
+                let d = mkdir(fs, R, "d");
+                for n in same_bucket_names(63) {
+                    file(fs, d, &n);
+                }
+            },
+            ops: &[
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let n = same_bucket_names(64).pop().unwrap();
+                    fs.create(d, n.as_bytes(), attr(S_IFREG), at(20)).map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let n = same_bucket_names(1).pop().unwrap();
+                    fs.unlink(d, n.as_bytes(), at(21)).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            name: "sequence",
+            setup: |_| {},
+            ops: &[
+                |fs| fs.create(R, b"d", attr(S_IFDIR | 0o755), at(20)).map(drop),
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    fs.create(d, b"x", attr(S_IFREG | 0o644), at(21)).map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let x = ino(fs, d, "x");
+                    fs.map_blocks(x, 0, 2, true, false).map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let x = ino(fs, d, "x");
+                    fs.set_size(x, 5000, at(22)).map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    fs.rename(d, b"x", R, b"y", NONE, attr(0), at(23)).map(drop)
+                },
+                |fs| fs.unlink(R, b"y", at(24)).map(drop),
+                |fs| {
+                    let o = fs.counters().orphan_head;
+                    fs.release_inode(o)
+                },
+                |fs| fs.rmdir(R, b"d", at(25)).map(drop),
+                |fs| {
+                    let o = fs.counters().orphan_head;
+                    fs.release_inode(o)
+                },
+            ],
+        },
+    ]
+}
+
+fn mkfs_rec(blocks: u64) -> RecMedium {
+    let mut m = RecMedium::new((blocks * BLOCK_SIZE) as usize);
+    m.fill_durable(STALE);
+    let mut pm = Pm::new(m);
+    format(
+        &mut pm,
+        &MkfsParams {
+            uuid: [9; 16],
+            label: [0; 32],
+            now: at(1),
+        },
+    )
+    .unwrap();
+    pm.into_medium()
+}
+
+fn mount(m: RecMedium) -> F {
+    Fs::mount(m, MountOptions::default()).expect("mount").0
+}
+
+/// Explore one scenario. With `broken`, fences are ignored (a deliberately
+/// broken platform): the explorer must then report violations.
+pub fn explore(s: &Scenario, broken: bool) -> Tally {
+    let mut fs = mount(mkfs_rec(BLOCKS));
+    (s.setup)(&mut fs);
+    let m0 = fs.into_medium();
+    let state = |m: &RecMedium| recovered_state(&m.image(), &[]).expect("reference state");
+
+    // Reference run: the logical state before and after each operation.
+    // Both runs remount between operations, so they allocate identically.
+    let mut states = vec![state(&m0)];
+    let mut m = m0.clone();
+    let mut results = Vec::new();
+    for op in s.ops {
+        let mut fs = mount(m);
+        results.push(op(&mut fs));
+        m = fs.into_medium();
+        states.push(state(&m));
+    }
+
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let accepted = Rc::new(RefCell::new(Vec::new()));
+    let mut m = m0;
+    m.ignore_fences = broken;
+    m.set_judge(Some(judge(tally.clone(), accepted.clone())));
+    for (i, op) in s.ops.iter().enumerate() {
+        *accepted.borrow_mut() = vec![states[i].clone()];
+        let mut fs = mount(m);
+        *accepted.borrow_mut() = vec![states[i].clone(), states[i + 1].clone()];
+        let r = op(&mut fs);
+        assert_eq!(r, results[i], "{}: op {i} is not deterministic", s.name);
+        m = fs.into_medium();
+        // The operation returned: it must be durable.
+        *accepted.borrow_mut() = vec![states[i + 1].clone()];
+        m.crash_point();
+    }
+    let t = tally.borrow().clone();
+    t
+}
+
+/// Crash during mkfs: the device either does not mount or is a complete,
+/// clean, empty filesystem.
+pub fn explore_mkfs() -> Tally {
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let empty = recovered_state(&mkfs_rec(BLOCKS).image(), &[]).unwrap();
+    let t2 = tally.clone();
+    let j: crate::crash::Judge = Rc::new(RefCell::new(
+        move |image: &crate::media::MemMedium, o: &[(u64, u64)]| {
+            let mut t = t2.borrow_mut();
+            t.states += 1;
+            match recovered_state(image, o) {
+                // Not yet a filesystem: no magic, or a superblock torn mid-write.
+                Err(e) if e.contains("superblock magic") || e.contains("superblock checksum") => {}
+                Ok(s) if s == empty => {}
+                other => {
+                    t.violations += 1;
+                    t.examples.push(format!("mkfs crash state: {other:?}"));
+                }
+            }
+        },
+    ));
+    let mut m = RecMedium::new((BLOCKS * BLOCK_SIZE) as usize);
+    m.fill_durable(STALE);
+    m.set_judge(Some(j));
+    let mut pm = Pm::new(m);
+    format(
+        &mut pm,
+        &MkfsParams {
+            uuid: [9; 16],
+            label: [0; 32],
+            now: at(1),
+        },
+    )
+    .unwrap();
+    let t = tally.borrow().clone();
+    t
+}

@@ -1,0 +1,271 @@
+//! Damaged media: every structure, corrupted on its own, is rejected by
+//! mount or by the first access with an error naming it, and found by fsck.
+//! Random damage never panics (a proptest fuzzer over mount, fsck and ops).
+
+use ferrodax_core::bitmap::Map;
+use ferrodax_core::fs::MountOptions;
+use ferrodax_core::inode::*;
+use ferrodax_core::layout::*;
+use ferrodax_core::{Error, Fs, Medium};
+use ferrodax_tools::dump::dump;
+use ferrodax_tools::fsck::check;
+use ferrodax_tools::media::MemMedium;
+use ferrodax_tools::testing::*;
+use proptest::prelude::*;
+
+const R: u64 = ROOT_INO;
+
+/// A populated image and the inode numbers of interest.
+fn image() -> (MemMedium, u64, u64) {
+    let mut fs = mem_fs(2048);
+    let (d, _) = fs.create(R, b"dir", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    let (f, _) = fs.create(d, b"file", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.map_blocks(f, 0, 4, true, false).unwrap();
+    fs.map_blocks(f, 10, 2, true, false).unwrap();
+    fs.set_size(f, 12 * BLOCK_SIZE, at(2)).unwrap();
+    fs.symlink(R, b"sym", b"dir/file", attr(0), at(3)).unwrap();
+    (fs.into_medium(), d, f)
+}
+
+fn mount(m: MemMedium) -> ferrodax_core::Result<Fs<MemMedium>> {
+    Fs::mount(m, MountOptions::default()).map(|(fs, _)| fs)
+}
+
+fn flip(m: &mut MemMedium, off: u64) {
+    m.0[off as usize] ^= 0x40;
+}
+
+fn fsck_finds(m: MemMedium, what: &str) {
+    let fs = mount(m).expect("mount");
+    let r = check(&fs);
+    assert!(
+        r.problems.iter().any(|p| p.what.contains(what)),
+        "fsck did not name '{what}': {:#?}",
+        r.problems
+    );
+}
+
+fn mount_rejects(m: MemMedium, what: &str) {
+    match mount(m) {
+        Err(e) => assert!(
+            e.to_string().contains(what),
+            "mount said '{e}', not '{what}'"
+        ),
+        Ok(_) => panic!("mount accepted an image with a damaged {what}"),
+    }
+}
+
+#[test]
+fn superblock_damage() {
+    let (m, ..) = image();
+    let mut c = m.clone();
+    flip(&mut c, 0);
+    mount_rejects(c, "superblock magic");
+    let mut c = m.clone();
+    flip(&mut c, 60); // inside the label: only the checksum notices
+    mount_rejects(c, "superblock checksum");
+    let mut c = m.clone();
+    let mut raw = [0u8; SB_SIZE];
+    c.read(0, &mut raw).unwrap();
+    let mut sb = Superblock::decode(&raw).unwrap();
+    sb.incompat |= 1 << 40;
+    c.0[..SB_SIZE].copy_from_slice(&sb.encode());
+    mount_rejects(c, "incompatible feature flags");
+    let mut c = m.clone();
+    flip(&mut c, DYN_OFFSET + 3);
+    mount_rejects(c, "superblock counters");
+    let mut c = m.clone();
+    flip(&mut c, BLOCK_SIZE + 8);
+    mount_rejects(c, "journal header magic");
+    // A shrunken device: the superblock claims more than there is.
+    let mut c = m.clone();
+    c.0.truncate(c.0.len() - BLOCK_SIZE as usize);
+    mount_rejects(c, "larger than the device");
+    // Backup superblock damage is fsck's to find.
+    let mut c = m.clone();
+    let last = c.0.len() as u64 - BLOCK_SIZE;
+    flip(&mut c, last + 20);
+    fsck_finds(c, "backup superblock");
+}
+
+#[test]
+fn inode_damage() {
+    let (m, d, f) = image();
+    let fs = mount(m.clone()).unwrap();
+    let (root_off, f_off) = (fs.geometry().inode_off(R), fs.geometry().inode_off(f));
+    let mut c = m.clone();
+    flip(&mut c, root_off + 30);
+    mount_rejects(c, "inode checksum");
+    let mut c = m.clone();
+    flip(&mut c, f_off + 26);
+    let fs2 = mount(c.clone()).unwrap();
+    assert_eq!(fs2.read_inode(f), Err(Error::Corrupt("inode checksum")));
+    fsck_finds(c, "inode checksum");
+    // Inode copied into the wrong slot.
+    let mut c = m.clone();
+    let g = *fs.geometry();
+    let bytes = c.0[f_off as usize..(f_off + INODE_SIZE) as usize].to_vec();
+    let other = g.inode_off(d);
+    c.0[other as usize..(other + INODE_SIZE) as usize].copy_from_slice(&bytes);
+    fsck_finds(c, "inode checksum");
+}
+
+#[test]
+fn mapping_and_directory_damage() {
+    let (m, d, f) = image();
+    let fs = mount(m.clone()).unwrap();
+    let fi = fs.read_inode(f).unwrap();
+    let di = fs.read_inode(d).unwrap();
+    let ext = Geometry::block_off(fi.root);
+    let mut c = m.clone();
+    flip(&mut c, ext + 16 + 2);
+    fsck_finds(c, "extent checksum");
+    let mut c = m.clone();
+    flip(&mut c, ext + 4);
+    fsck_finds(c, "extent block header");
+    // Directory: bucket head of "file", block header, entry checksum.
+    let bucket = ferrodax_core::dir::name_hash(b"file") as u64 % ferrodax_core::dir::BUCKETS;
+    let head = Geometry::block_off(di.root) + bucket * 8;
+    let mut c = m.clone();
+    flip(&mut c, head + 1);
+    fsck_finds(c, "directory bucket head");
+    let e = fs.lookup(d, b"file").unwrap().unwrap();
+    let blk = Geometry::block_off(e.pos.blk);
+    let mut c = m.clone();
+    flip(&mut c, blk + 9);
+    fsck_finds(c, "directory block header");
+    let mut c = m.clone();
+    flip(&mut c, blk + e.pos.slot * 64 + 30);
+    let fs2 = mount(c.clone()).unwrap();
+    assert_eq!(
+        fs2.lookup(d, b"file"),
+        Err(Error::Corrupt("directory entry checksum"))
+    );
+    fsck_finds(c, "directory entry checksum");
+    // Symlink pointing outside the data area.
+    let s = fs.lookup(R, b"sym").unwrap().unwrap().ino;
+    let mut si = fs.read_inode(s).unwrap();
+    si.root = 3;
+    let mut c = m.clone();
+    let off = fs.geometry().inode_off(s) as usize;
+    c.0[off..off + INODE_SIZE as usize].copy_from_slice(&si.encode(s));
+    fsck_finds(c, "symlink target block pointer");
+}
+
+#[test]
+fn free_space_damage_is_found_and_repaired() {
+    let (m, ..) = image();
+    let fs = mount(m.clone()).unwrap();
+    let g = *fs.geometry();
+    let used_data_block = g.data_start; // the root directory's bucket table
+    let byte = Geometry::block_off(g.block_bitmap_start) + used_data_block / 8;
+    let mut c = m.clone();
+    c.0[byte as usize] &= !(1u8 << (used_data_block % 8));
+    fsck_finds(c.clone(), "Blocks bitmap");
+    // The checksum catches it at allocation time, before a double use.
+    let mut fs2 = mount(c.clone()).unwrap();
+    let r = fs2.create(R, b"new", attr(S_IFDIR | 0o755), at(9));
+    assert_eq!(r.map(drop), Err(Error::Corrupt("block bitmap")));
+    // fsck -y style repair: the rewritten bitmaps check clean.
+    let fs3 = mount(c).unwrap();
+    let report = check(&fs3);
+    let sb = *fs3.superblock();
+    let mut pm = ferrodax_core::persist::Pm::new(fs3.into_medium());
+    let fixed = ferrodax_tools::fsck::repair(&mut pm, &sb, &report).unwrap();
+    assert!(fixed > 0);
+    let fs4 = mount(pm.into_medium()).unwrap();
+    assert!(
+        check(&fs4).problems.is_empty(),
+        "{:#?}",
+        check(&fs4).problems
+    );
+    assert!(fs4.bit_is_set(Map::Blocks, used_data_block).unwrap());
+}
+
+#[test]
+fn link_count_damage_is_repaired() {
+    let (m, _, f) = image();
+    let fs = mount(m.clone()).unwrap();
+    let mut fi = fs.read_inode(f).unwrap();
+    fi.nlink = 5;
+    let off = fs.geometry().inode_off(f) as usize;
+    let mut c = m.clone();
+    c.0[off..off + INODE_SIZE as usize].copy_from_slice(&fi.encode(f));
+    let fs = mount(c).unwrap();
+    let report = check(&fs);
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.what.contains("link count 5 should be 1")));
+    let sb = *fs.superblock();
+    let mut pm = ferrodax_core::persist::Pm::new(fs.into_medium());
+    ferrodax_tools::fsck::repair(&mut pm, &sb, &report).unwrap();
+    assert!(check(&mount(pm.into_medium()).unwrap()).problems.is_empty());
+}
+
+/// Exercise everything that reads the media; errors are fine, panics not.
+fn poke(m: MemMedium) {
+    let Ok(mut fs) = mount(m) else { return };
+    let _ = check(&fs);
+    let _ = dump(&fs);
+    let _ = fs.create(R, b"fuzz", attr(S_IFREG), at(5));
+    let _ = fs.create(R, b"fuzzdir", attr(S_IFDIR | 0o755), at(5));
+    if let Ok(Some(e)) = fs.lookup(R, b"dir") {
+        let _ = fs.rename(
+            e.ino,
+            b"file",
+            R,
+            b"moved",
+            Default::default(),
+            attr(0),
+            at(6),
+        );
+        let _ = fs.readdir(e.ino, 0, |_, _, _, _| true);
+        let _ = fs.rmdir(R, b"dir", at(6));
+    }
+    if let Ok(Some(e)) = fs.lookup(R, b"moved") {
+        let _ = fs.map_blocks(e.ino, 3, 9, true, false);
+        let _ = fs.set_size(e.ino, 0, at(7));
+    }
+    let _ = fs.unlink(R, b"sym", at(8));
+    let o = fs.counters().orphan_head;
+    if o != 0 {
+        let _ = fs.release_inode(o);
+    }
+    let _ = check(&fs);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Random byte damage anywhere in the metadata or the first data blocks.
+    #[test]
+    fn random_damage_never_panics(hits in prop::collection::vec((0u64..200 * BLOCK_SIZE, any::<u8>()), 1..24)) {
+        let (mut m, ..) = image();
+        for (off, v) in hits {
+            m.0[off as usize] = v;
+        }
+        poke(m);
+    }
+
+    /// Damage aimed at 8-byte fields of live structures (pointers, counts).
+    #[test]
+    fn field_damage_never_panics(which in 0usize..6, field in 0u64..64, v in any::<u64>()) {
+        let (mut m, d, f) = image();
+        let fs = mount(m.clone()).unwrap();
+        let g = *fs.geometry();
+        let fi = fs.read_inode(f).unwrap();
+        let di = fs.read_inode(d).unwrap();
+        let base = [
+            0,
+            DYN_OFFSET,
+            g.inode_off(f),
+            Geometry::block_off(fi.root),
+            Geometry::block_off(di.root),
+            Geometry::block_off(g.journal_start) + 64,
+        ][which];
+        let off = (base + field * 8) as usize;
+        m.0[off..off + 8].copy_from_slice(&v.to_le_bytes());
+        poke(m);
+    }
+}

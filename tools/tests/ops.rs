@@ -1,0 +1,410 @@
+//! Every core operation, its errors, and agreement with a simple model.
+
+use ferrodax_core::extent::Mapping;
+use ferrodax_core::file::SetAttr;
+use ferrodax_core::inode::*;
+use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO};
+use ferrodax_core::namei::RenameFlags;
+use ferrodax_core::Error;
+use ferrodax_tools::dump::dump;
+use ferrodax_tools::fsck::check;
+use ferrodax_tools::testing::*;
+
+const R: u64 = ROOT_INO;
+
+fn clean<M: ferrodax_core::Medium>(fs: &ferrodax_core::Fs<M>) {
+    let r = check(fs);
+    assert!(r.problems.is_empty(), "fsck: {:#?}", r.problems);
+}
+
+#[test]
+fn create_lookup_unlink() {
+    let mut fs = mem_fs(2048);
+    let free = fs.counters();
+    let (ino, i) = fs.create(R, b"a", attr(S_IFREG | 0o644), at(5)).unwrap();
+    // the root directory took its first entry block for "a", and keeps it
+    assert_eq!(fs.counters().free_blocks, free.free_blocks - 1);
+    assert_eq!((i.nlink, i.uid, i.mode), (1, 1000, S_IFREG | 0o644));
+    assert_eq!(fs.lookup(R, b"a").unwrap().unwrap().ino, ino);
+    assert_eq!(fs.create(R, b"a", attr(S_IFREG), at(6)), Err(Error::Exists));
+    assert_eq!(fs.read_inode(R).unwrap().mtime, at(5));
+    clean(&fs);
+    let (gone, i) = fs.unlink(R, b"a", at(7)).unwrap();
+    assert_eq!((gone, i.nlink), (ino, 0));
+    assert!(
+        fs.is_orphan(ino).unwrap(),
+        "an unlinked inode waits on the orphan list"
+    );
+    assert_eq!(fs.lookup(R, b"a").unwrap(), None);
+    fs.release_inode(ino).unwrap();
+    assert_eq!(fs.counters().free_inodes, free.free_inodes);
+    assert_eq!(fs.counters().free_blocks, free.free_blocks - 1);
+    clean(&fs);
+}
+
+#[test]
+fn name_rules() {
+    let mut fs = mem_fs(2048);
+    let long = [b'x'; 256];
+    assert_eq!(
+        fs.create(R, &long, attr(S_IFREG), at(1)),
+        Err(Error::NameTooLong)
+    );
+    fs.create(R, &long[..255], attr(S_IFREG), at(1)).unwrap();
+    assert!(fs.lookup(R, &long[..255]).unwrap().is_some());
+    for bad in [&b""[..], b".", b"..", b"a/b"] {
+        assert_eq!(fs.create(R, bad, attr(S_IFREG), at(1)), Err(Error::Invalid));
+    }
+    assert_eq!(fs.unlink(R, b"nope", at(1)), Err(Error::NotFound));
+    clean(&fs);
+}
+
+#[test]
+fn directories() {
+    let mut fs = mem_fs(2048);
+    let (d, di) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(2)).unwrap();
+    assert_eq!((di.nlink, di.parent), (2, R));
+    assert_eq!(fs.read_inode(R).unwrap().nlink, 3);
+    fs.create(d, b"f", attr(S_IFREG), at(3)).unwrap();
+    assert_eq!(fs.rmdir(R, b"d", at(4)), Err(Error::NotEmpty));
+    assert_eq!(fs.unlink(R, b"d", at(4)), Err(Error::IsDir));
+    assert_eq!(fs.rmdir(d, b"f", at(4)), Err(Error::NotDir));
+    assert_eq!(
+        fs.create(d, b"f/x", attr(S_IFREG), at(1)),
+        Err(Error::Invalid)
+    );
+    let (f, _) = fs.unlink(d, b"f", at(5)).unwrap();
+    fs.release_inode(f).unwrap();
+    let (dd, i) = fs.rmdir(R, b"d", at(6)).unwrap();
+    assert_eq!(i.nlink, 0);
+    assert_eq!(fs.read_inode(R).unwrap().nlink, 2);
+    assert_eq!(
+        fs.create(dd, b"x", attr(S_IFREG), at(7)),
+        Err(Error::NotFound)
+    );
+    fs.release_inode(dd).unwrap();
+    clean(&fs);
+}
+
+#[test]
+fn many_entries_and_stable_readdir() {
+    let mut fs = mem_fs(32768);
+    let (d, _) = fs.create(R, b"big", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    for i in 0..5000 {
+        let name = format!("entry-with-a-longish-name-{i:05}");
+        fs.create(d, name.as_bytes(), attr(S_IFREG), at(2)).unwrap();
+    }
+    assert_eq!(fs.read_inode(d).unwrap().entries, 5000);
+    // Resume readdir from every 7th position while removing entries behind
+    // the cursor: nothing is returned twice and nothing alive is skipped.
+    let mut seen = std::collections::HashSet::new();
+    let mut pos = 0;
+    loop {
+        let mut batch = Vec::new();
+        fs.readdir(d, pos, |n, _, _, next| {
+            batch.push((n.to_vec(), next));
+            batch.len() < 7
+        })
+        .unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for (n, _) in &batch {
+            assert!(seen.insert(n.clone()), "returned twice");
+        }
+        pos = batch.last().unwrap().1;
+        let (victim, _) = fs.unlink(d, &batch[0].0, at(3)).unwrap();
+        fs.release_inode(victim).unwrap();
+    }
+    assert_eq!(seen.len(), 5000);
+    clean(&fs);
+    let before = dump(&fs).unwrap();
+    let fs = remount(fs);
+    assert_eq!(dump(&fs).unwrap(), before);
+}
+
+#[test]
+fn links_symlinks_specials_tmpfile() {
+    let mut fs = mem_fs(2048);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o600), at(1)).unwrap();
+    assert_eq!(fs.link(f, R, b"g", at(2)).unwrap().nlink, 2);
+    assert_eq!(fs.link(f, R, b"g", at(2)), Err(Error::Exists));
+    let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o700), at(1)).unwrap();
+    assert_eq!(fs.link(d, R, b"dl", at(2)), Err(Error::Invalid));
+    let (s, si) = fs
+        .symlink(R, b"s", b"/some/target", attr(0), at(3))
+        .unwrap();
+    assert_eq!((si.mode, si.size), (S_IFLNK | 0o777, 12));
+    let mut buf = [0u8; 64];
+    let n = fs.readlink(s, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"/some/target");
+    assert_eq!(
+        fs.symlink(R, b"s2", &[b'a'; 4096], attr(0), at(3)),
+        Err(Error::NameTooLong)
+    );
+    for (name, mode) in [
+        (&b"fifo"[..], S_IFIFO),
+        (b"sock", S_IFSOCK),
+        (b"chr", S_IFCHR),
+        (b"blk", S_IFBLK),
+    ] {
+        let (ino, _) = fs
+            .create(
+                R,
+                name,
+                ferrodax_core::namei::NewInode {
+                    rdev: 0x0801,
+                    ..attr(mode | 0o600)
+                },
+                at(4),
+            )
+            .unwrap();
+        assert_eq!(fs.read_inode(ino).unwrap().root, 0x0801);
+    }
+    let (t, ti) = fs.tmpfile(R, attr(S_IFREG | 0o600), at(5)).unwrap();
+    assert_eq!(ti.nlink, 0);
+    assert!(fs.is_orphan(t).unwrap());
+    fs.link(t, R, b"was-tmp", at(6)).unwrap();
+    assert!(!fs.is_orphan(t).unwrap());
+    clean(&fs);
+    let before = dump(&fs).unwrap();
+    assert_eq!(dump(&remount(fs)).unwrap(), before);
+}
+
+#[test]
+fn rename_all_flags() {
+    let mut fs = mem_fs(4096);
+    let (a, _) = fs.create(R, b"a", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    let (b, _) = fs.create(R, b"b", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    let (x, _) = fs.create(a, b"x", attr(S_IFREG), at(1)).unwrap();
+    let (y, _) = fs.create(b, b"y", attr(S_IFREG), at(1)).unwrap();
+    let (sub, _) = fs.create(a, b"sub", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    let none = RenameFlags::default();
+    let wh = attr(0);
+
+    // plain move across directories, then over an existing file
+    fs.rename(a, b"x", b, b"x2", none, wh, at(2)).unwrap();
+    assert_eq!(fs.lookup(b, b"x2").unwrap().unwrap().ino, x);
+    let out = fs.rename(b, b"x2", b, b"y", none, wh, at(3)).unwrap();
+    assert_eq!(out.replaced, Some(y));
+    assert!(fs.is_orphan(y).unwrap());
+    fs.release_inode(y).unwrap();
+
+    // a directory moves: parents' link counts and its parent pointer follow
+    fs.rename(a, b"sub", b, b"sub", none, wh, at(4)).unwrap();
+    assert_eq!(fs.read_inode(a).unwrap().nlink, 2);
+    assert_eq!(fs.read_inode(b).unwrap().nlink, 3);
+    assert_eq!(fs.read_inode(sub).unwrap().parent, b);
+    assert_eq!(
+        fs.rename(R, b"b", sub, b"loop", none, wh, at(5)),
+        Err(Error::Invalid)
+    );
+
+    // NOREPLACE
+    fs.create(a, b"p", attr(S_IFREG), at(6)).unwrap();
+    fs.create(a, b"q", attr(S_IFREG), at(6)).unwrap();
+    let nr = RenameFlags {
+        noreplace: true,
+        ..none
+    };
+    assert_eq!(
+        fs.rename(a, b"p", a, b"q", nr, wh, at(7)),
+        Err(Error::Exists)
+    );
+    fs.rename(a, b"p", a, b"p2", nr, wh, at(7)).unwrap();
+
+    // EXCHANGE a file and a directory across parents
+    let ex = RenameFlags {
+        exchange: true,
+        ..none
+    };
+    fs.rename(a, b"q", b, b"sub", ex, wh, at(8)).unwrap();
+    assert_eq!(fs.lookup(a, b"q").unwrap().unwrap().ino, sub);
+    assert_eq!(fs.read_inode(sub).unwrap().parent, a);
+    assert_eq!(fs.read_inode(a).unwrap().nlink, 3);
+    assert_eq!(fs.read_inode(b).unwrap().nlink, 2);
+    assert_eq!(
+        fs.rename(a, b"q", b, b"missing", ex, wh, at(8)),
+        Err(Error::NotFound)
+    );
+
+    // WHITEOUT leaves a 0:0 character device behind
+    let wf = RenameFlags {
+        whiteout: true,
+        ..none
+    };
+    let out = fs.rename(a, b"p2", R, b"moved", wf, wh, at(9)).unwrap();
+    let w = fs.lookup(a, b"p2").unwrap().unwrap();
+    assert_eq!(Some(w.ino), out.whiteout);
+    let wi = fs.read_inode(w.ino).unwrap();
+    assert_eq!((wi.mode & S_IFMT, wi.root), (S_IFCHR, 0));
+
+    // type mismatches and non-empty targets
+    assert_eq!(
+        fs.rename(R, b"moved", R, b"a", none, wh, at(10)),
+        Err(Error::IsDir)
+    );
+    assert_eq!(
+        fs.rename(R, b"a", R, b"moved", none, wh, at(10)),
+        Err(Error::NotDir)
+    );
+    assert_eq!(
+        fs.rename(R, b"b", R, b"a", none, wh, at(10)),
+        Err(Error::NotEmpty)
+    );
+    clean(&fs);
+    let before = dump(&fs).unwrap();
+    assert_eq!(dump(&remount(fs)).unwrap(), before);
+}
+
+#[test]
+fn setattr_and_times() {
+    let mut fs = mem_fs(2048);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let t = Time {
+        sec: -5,
+        nsec: 999_999_999,
+    };
+    let i = fs
+        .setattr(
+            f,
+            SetAttr {
+                mode: Some(0o4755 | S_IFDIR),
+                uid: Some(7),
+                gid: Some(8),
+                atime: Some(t),
+                mtime: Some(t),
+                ctime: Some(at(9)),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (i.mode, i.uid, i.gid, i.atime, i.mtime),
+        (S_IFREG | 0o4755, 7, 8, t, t)
+    );
+    assert_eq!(remount(fs).read_inode(f).unwrap(), i);
+}
+
+#[test]
+fn map_blocks_zeroes_and_truncate_releases() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let free0 = fs.counters().free_blocks;
+    let m = fs.map_blocks(f, 3, 10, true, false).unwrap();
+    assert!(m.new);
+    let Mapping::Mapped { pblk, len } = m.mapping else {
+        panic!()
+    };
+    assert_eq!(len, 10);
+    assert!(matches!(
+        fs.map_blocks(f, 0, 1, false, false).unwrap().mapping,
+        Mapping::Hole { len: 3 }
+    ));
+    assert_eq!(
+        fs.map_blocks(f, 5, 1, true, false).unwrap().mapping,
+        Mapping::Mapped {
+            pblk: pblk + 2,
+            len: 8
+        }
+    );
+    // 2 MiB-aligned allocation for a PMD fault
+    let h = fs.map_blocks(f, 512, 512, true, true).unwrap();
+    let Mapping::Mapped { pblk: hp, len: hl } = h.mapping else {
+        panic!()
+    };
+    assert_eq!((hp % 512, hl), (0, 512));
+    // past the format's limit
+    assert_eq!(
+        fs.map_blocks(f, 1 << 32, 1, true, false),
+        Err(Error::FileTooBig)
+    );
+    fs.set_size(f, 1024 * BLOCK_SIZE, at(2)).unwrap();
+    clean(&fs);
+    // shrink in several transactions (more extents than one budget)
+    for i in 0..40 {
+        fs.map_blocks(f, 2000 + 2 * i, 1, true, false).unwrap();
+    }
+    fs.set_size(f, 4 * BLOCK_SIZE, at(3)).unwrap();
+    assert!(!fs.is_orphan(f).unwrap());
+    let i = fs.read_inode(f).unwrap();
+    assert_eq!(i.blocks, 1 + 1, "extent block + block 3");
+    clean(&fs);
+    fs.set_size(f, 0, at(4)).unwrap();
+    assert_eq!(fs.counters().free_blocks, free0);
+    clean(&fs);
+}
+
+#[test]
+fn enospc_rolls_back_cleanly() {
+    let mut fs = mem_fs(1024);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG), at(1)).unwrap();
+    let mut lblk = 0;
+    loop {
+        match fs.map_blocks(f, lblk, 64, true, false) {
+            Ok(m) => {
+                let Mapping::Mapped { len, .. } = m.mapping else {
+                    panic!()
+                };
+                lblk += len;
+            }
+            Err(e) => {
+                assert_eq!(e, Error::NoSpace);
+                break;
+            }
+        }
+    }
+    assert_eq!(fs.counters().free_blocks, 0);
+    clean(&fs);
+    // a mkdir needs a block: it must fail without leaving anything behind
+    let before = dump(&fs).unwrap();
+    assert_eq!(
+        fs.create(R, b"d", attr(S_IFDIR | 0o755), at(2)).map(|_| ()),
+        Err(Error::NoSpace)
+    );
+    assert_eq!(dump(&fs).unwrap(), before);
+    clean(&fs);
+    // and inodes run out too
+    let mut fs = mem_fs(1024);
+    let mut n = 0;
+    while fs
+        .create(R, format!("{n}").as_bytes(), attr(S_IFIFO), at(1))
+        .is_ok()
+    {
+        n += 1;
+    }
+    assert_eq!(fs.counters().free_inodes, 0);
+    assert_eq!(n, fs.geometry().inode_count - 2);
+    clean(&fs);
+}
+
+#[test]
+fn orphans_are_released_at_mount() {
+    let mut fs = mem_fs(2048);
+    let (f, _) = fs
+        .create(R, b"open-then-unlinked", attr(S_IFREG), at(1))
+        .unwrap();
+    let free = fs.counters();
+    fs.map_blocks(f, 0, 100, true, false).unwrap();
+    fs.set_size(f, 100 * BLOCK_SIZE, at(1)).unwrap();
+    fs.unlink(R, b"open-then-unlinked", at(2)).unwrap();
+    // "crash" while the file is still open: never released
+    let (fs, report) = ferrodax_core::Fs::mount(fs.into_medium(), Default::default()).unwrap();
+    assert_eq!(report.orphans, 1);
+    assert_eq!(fs.counters().free_blocks, free.free_blocks);
+    assert_eq!(fs.counters().free_inodes, free.free_inodes + 1);
+    clean(&fs);
+}
+
+#[test]
+fn read_only_mount_refuses_changes() {
+    let fs = mem_fs(2048);
+    let opts = ferrodax_core::fs::MountOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    let (mut fs, _) = ferrodax_core::Fs::mount(fs.into_medium(), opts).unwrap();
+    assert_eq!(
+        fs.create(R, b"x", attr(S_IFREG), at(1)).map(|_| ()),
+        Err(Error::ReadOnly)
+    );
+}
