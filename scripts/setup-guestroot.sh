@@ -30,6 +30,22 @@ for crate in $GUEST_CRATES; do
 		die "cargo install $crate failed"
 done
 rm -f "$guestroot.tmp/usr/local/.crates"*
+
+# The root is shared read-only with every VM; this fixed PID 1 only mounts
+# the basics and the repository share, then hands over to the repository's
+# qemu/guest-init.sh, so changing the test flow never rebuilds the root.
+cat >"$guestroot.tmp/sbin/ferrodax-init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/ferrodax /run/results
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ferrodax /run/ferrodax
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /run/results
+exec /run/ferrodax/qemu/guest-init.sh
+INIT
+chmod 755 "$guestroot.tmp/sbin/ferrodax-init"
 touch "$guestroot.tmp/.complete"
 mv "$guestroot.tmp" "$guestroot"
 log "guest root ready"

@@ -95,7 +95,7 @@ impl RecMedium {
 }
 
 /// Crash states enumerated at one point, at most.
-pub const STATES_PER_POINT: usize = 64;
+pub const STATES_PER_POINT: usize = 256;
 
 /// Call `f` with each chosen combination of word values: exhaustive when
 /// there are at most `limit`, else `limit` seeded samples including the

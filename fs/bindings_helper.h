@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers whose declarations ferrodax needs and the kernel's `bindings`
+ * crate (rust/bindings/bindings_helper.h) does not include. See Kbuild for
+ * the allowlist.
+ */
+#include <linux/dax.h>
+#include <linux/iomap.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/libnvdimm.h>
+#include "../mm/pmem_helpers.h"

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# PID 1 of the test VM (started by /sbin/ferrodax-init in the guest root).
+# The kernel command line passes fdx_mode, fdx_pmem and fdx_tests as
+# environment variables.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+export FDX=/run/ferrodax RESULTS=/run/results
+for d in /tmp /root /mnt /var/tmp /var/log /usr/local/sbin; do
+	mount -t tmpfs -o mode=1777 tmpfs "$d"
+done
+for tool in mkfs.ferrodax fsck.ferrodax; do
+	ln -s "$FDX/build/bin/$tool" "/usr/local/sbin/$tool"
+done
+mkdir -p /mnt/test /mnt/scratch
+hostname ferrodax-vm
+
+. "$FDX/qemu/guest-pmem.sh"
+setup_pmem "$fdx_pmem" >"$RESULTS/pmem-setup.log" 2>&1
+
+case $fdx_mode in
+demo) sh "$FDX/tests/vm/demo.sh" ;;
+*) sh "$FDX/tests/vm/runner.sh" "$fdx_tests" ;;
+esac
+
+sync
+umount "$RESULTS"
+echo o >/proc/sysrq-trigger
+sleep 30

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the ferrodax test VM and run tests (or the demo) inside it.
+#
+#   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo]
+#                  [--name NAME] [--timeout SECONDS] [--keep-pmem]
+#
+# Results land in build/vm/NAME/: results.txt (one "PASS: t"/"FAIL: t" line
+# per test, written by the guest), one log per test, dmesg.txt and
+# console.log. The pmem backing files live there too and survive the VM, so
+# a later run with --keep-pmem sees the same media.
+#
+# Accelerator: FERRODAX_ACCEL=tcg|kvm|auto (default auto: KVM only if a quick
+# probe boots under it, else TCG, which always works).
+. "$(dirname "$0")/../scripts/lib.sh"
+
+pmem=nvdimm tests="" demo=0 name="" timeout=1500 keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--pmem) pmem=$2; shift ;;
+	--tests) tests=$2; shift ;;
+	--demo) demo=1 ;;
+	--name) name=$2; shift ;;
+	--timeout) timeout=$2; shift ;;
+	--keep-pmem) keep=1 ;;
+	*) die "unknown argument $1" ;;
+	esac
+	shift
+done
+case $pmem in nvdimm | legacy) ;; *) die "--pmem must be nvdimm or legacy" ;; esac
+name=${name:-$pmem}
+
+kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" debug)
+guestroot=$("$FERRODAX_ROOT/scripts/setup-guestroot.sh")
+out="$FERRODAX_ROOT/build/vm/$name"
+mkdir -p "$out/results"
+rm -f "$out"/results/* "$out/console.log"
+
+accel=$("$FERRODAX_ROOT/qemu/probe-kvm.sh" "$kdir")
+if [ "$accel" = kvm ]; then
+	cpu=(-accel kvm -cpu host)
+else
+	cpu=(-accel tcg,thread=multi -cpu max)
+fi
+
+# Media: two pmem devices (1 GiB NVDIMMs, or 768 MiB memmap= regions), plus a small plain virtio disk
+# (no DAX) for the refusal tests. QEMU keeps an NVDIMM's label area at the
+# end of its backend; align=16M keeps the next NVDIMM on the 16 MiB boundary
+# that fsdax namespaces need.
+mkmedia() { [ "$keep" = 1 ] && [ -f "$1" ] || { rm -f "$1"; truncate -s "$2" "$1"; }; }
+mkmedia "$out/plain.img" 64M
+case $pmem in
+nvdimm)
+	mkmedia "$out/pmem0.img" 1G
+	mkmedia "$out/pmem1.img" 1G
+	machine=(-machine pc,nvdimm=on -m 2G,slots=4,maxmem=8G
+		-object memory-backend-file,id=nv0,share=on,mem-path="$out/pmem0.img",size=1G,align=16M
+		-device nvdimm,id=nvdimm0,memdev=nv0,label-size=128K
+		-object memory-backend-file,id=nv1,share=on,mem-path="$out/pmem1.img",size=1G,align=16M
+		-device nvdimm,id=nvdimm1,memdev=nv1,label-size=128K)
+	extra_cmdline=""
+	;;
+legacy)
+	# memmap= pmem must lie in RAM below the PCI hole (RAM there ends just
+	# short of 3G) and on 128M memory-section boundaries; RAM is
+	# file-backed so the "pmem" survives the VM.
+	mkmedia "$out/ram.img" 4G
+	machine=(-machine pc,memory-backend=ram -m 4G
+		-object memory-backend-file,id=ram,share=on,mem-path="$out/ram.img",size=4G)
+	extra_cmdline="memmap=768M!1G memmap=768M!1792M"
+	;;
+esac
+
+mode=$([ "$demo" = 1 ] && echo demo || echo check)
+cmdline="console=ttyS0 root=groot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000
+ ro init=/sbin/ferrodax-init panic=-1 loglevel=4 $extra_cmdline fdx_mode=$mode fdx_pmem=$pmem fdx_tests=${tests:-none}"
+
+log "booting VM '$name' ($pmem pmem, $accel, timeout ${timeout}s)"
+start=$SECONDS
+set +e
+in_buildroot timeout --signal=KILL "$timeout" qemu-system-x86_64 -nodefaults -no-reboot \
+	-display none -serial stdio "${cpu[@]}" -smp 2 "${machine[@]}" \
+	-kernel "$kdir/vmlinux" -append "$(echo $cmdline)" \
+	-fsdev local,id=groot,path="$guestroot",security_model=none,readonly=on \
+	-device virtio-9p-pci,fsdev=groot,mount_tag=groot \
+	-fsdev local,id=repo,path="$FERRODAX_ROOT",security_model=none,readonly=on \
+	-device virtio-9p-pci,fsdev=repo,mount_tag=ferrodax \
+	-fsdev local,id=res,path="$out/results",security_model=none \
+	-device virtio-9p-pci,fsdev=res,mount_tag=results \
+	-drive file="$out/plain.img",format=raw,if=virtio \
+	</dev/null | tee "$out/console.log" | if [ "$demo" = 1 ]; then cat; else cat >/dev/null; fi
+rc=${PIPESTATUS[0]}
+set -e
+log "VM '$name' exited ($rc) after $((SECONDS - start)) s"
+
+# A guest that panicked, hung or was killed wrote no DONE line: that is a
+# failed run, with the end of the console log to show why.
+if ! grep -qx DONE "$out/results/results.txt" 2>/dev/null; then
+	echo "FAIL: vm-$name (no results: guest panic, hang or timeout; see $out/console.log)" >>"$out/results/results.txt"
+	tail -40 "$out/console.log" >&2
+fi

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: host tests (cargo), module build, then the VM tests on both
+# pmem setups, then the harness self-test (a deliberate lockdep splat must
+# fail its run). Ends with "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+cd "$FERRODAX_ROOT"
+mkdir -p build/check
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+start=$SECONDS
+
+log "setup: build root, debug kernel, guest root (cached after the first run)"
+"$FERRODAX_ROOT/scripts/setup-buildroot.sh"
+"$FERRODAX_ROOT/scripts/build-kernel.sh" debug >/dev/null
+"$FERRODAX_ROOT/scripts/setup-guestroot.sh" >/dev/null
+
+log "host tests: cargo test --workspace"
+if cargo test --workspace -- --nocapture >build/check/cargo.log 2>&1; then :; fi
+while read -r p f; do
+	passed=$((passed + p))
+	failed=$((failed + f))
+done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' build/check/cargo.log)
+grep -E '^test .* FAILED$|^error' build/check/cargo.log || true
+grep -E '^crash states checked' build/check/cargo.log || true
+if ! grep -q '^test result:' build/check/cargo.log; then
+	fail "cargo test did not run (see build/check/cargo.log)"
+	tail -20 build/check/cargo.log
+fi
+
+log "building ferrodax.ko, the self-test module and the tools"
+if scripts/build-module.sh && scripts/build-tools.sh; then
+	pass "module and tools build without warnings"
+else
+	fail "module or tools build"
+fi
+
+tests=$(grep -v '^#' tests/vm/list | paste -sd, -)
+for pmem in nvdimm legacy; do
+	log "VM tests on $pmem pmem: $tests"
+	qemu/run-vm.sh --pmem "$pmem" --name "check-$pmem" --tests "$tests" || true
+	while read -r verdict rest; do
+		case $verdict in
+		PASS:) pass "[$pmem] $rest" ;;
+		FAIL:) fail "[$pmem] $rest" ;;
+		esac
+	done <"build/vm/check-$pmem/results/results.txt"
+done
+
+log "harness self-test: a lockdep splat must fail the run"
+qemu/run-vm.sh --pmem legacy --name selftest-splat --tests splat-lockdep || true
+r=build/vm/selftest-splat/results/results.txt
+if grep -q '^PASS: splat-lockdep' "$r" && grep -q '^FAIL: dmesg-clean (.*circular locking' "$r"; then
+	pass "harness fails a run with a lockdep splat"
+else
+	fail "harness did not catch the deliberate lockdep splat"
+	cat "$r"
+fi
+
+log "check took $((SECONDS - start)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the VM tests: small helpers; every test runs under `sh -e`
+# semantics by calling `set -e` itself.
+set -eu
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_fail() { if "$@"; then fail "succeeded but should not: $*"; fi; }
+KO=$FDX/ferrodax.ko
+load_ferrodax() { grep -q '^ferrodax ' /proc/modules || insmod "$KO"; }
+unload_ferrodax() { if grep -q '^ferrodax ' /proc/modules; then rmmod ferrodax; fi; }
