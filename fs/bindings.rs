@@ -3,6 +3,11 @@
 //! fs_context.h, libnvdimm.h and our C helpers), generated at build time by
 //! the module's Kbuild. Types the kernel crate already has are imported from
 //! `kernel::bindings` rather than generated again.
+//!
+//! Where a type exists in both (opaque in `kernel::bindings`, complete
+//! here, e.g. `fs_context`, `kstatfs`), this module's is the complete one;
+//! callbacks whose C signature the kernel crate declares take the kernel
+//! crate's type and cast.
 #![allow(
     non_camel_case_types,
     non_upper_case_globals,
@@ -16,4 +21,7 @@
     unnecessary_transmutes
 )]
 
-include!("bindings_generated.rs");
+mod generated {
+    include!("bindings_generated.rs");
+}
+pub use generated::*;

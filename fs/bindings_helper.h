@@ -10,3 +10,5 @@
 #include <linux/fs_parser.h>
 #include <linux/libnvdimm.h>
 #include "../mm/pmem_helpers.h"
+#include "../fs/vfs_helpers.h"
+#include <linux/statfs.h>

@@ -1,40 +1,77 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Filesystem type registration (`struct file_system_type`).
+//! Filesystem type registration and mount contexts.
 
 use super::bindings;
+use super::dax::DaxMapping;
+use super::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use core::marker::PhantomData;
-use kernel::error::{from_result, to_result};
+use kernel::error::{code::ENOPARAM, from_result, to_result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// A filesystem type implemented in Rust.
-pub trait FileSystem {
-    /// Name under which the type registers (`mount -t NAME`).
-    const NAME: &'static CStr;
-
-    /// Set up a new mount context (`init_fs_context`).
-    fn init_fs_context(fc: &mut FsContext) -> Result;
+/// Outcome of parsing one mount option.
+pub enum Param {
+    /// The option was understood and recorded.
+    Handled,
+    /// Not ours: the VFS tries its own (e.g. `source`) and then refuses it.
+    Unknown,
 }
 
-/// A mount context being set up (`struct fs_context`).
+/// A filesystem type implemented in Rust. One value of `Self` exists per
+/// mounted superblock; the VFS glue in this module calls its methods with
+/// inode numbers, names and plain attribute structs.
 ///
-/// # Invariants
-///
-/// Wraps a valid `struct fs_context` owned by the VFS for the duration of
-/// the callback that received it.
-#[repr(transparent)]
-pub struct FsContext(Opaque<bindings::fs_context>);
+/// Every method that changes the filesystem is one atomic operation of the
+/// implementation; the glue refreshes the VFS inodes involved afterwards by
+/// reading their attributes back with [`FileSystem::attr`].
+pub trait FileSystem: Sized + Send + Sync + 'static {
+    /// Name under which the type registers (`mount -t NAME`).
+    const NAME: &'static CStr;
+    /// `f_type` reported by statfs.
+    const MAGIC: u32;
+    /// Largest file size.
+    const MAX_BYTES: i64;
+    /// Mount options being collected.
+    type Options: Default + Send + Sync;
 
-impl FsContext {
-    /// # Safety
-    ///
-    /// `ptr` must point to a valid `struct fs_context` that outlives `'a`
-    /// and is not accessed through other references meanwhile.
-    unsafe fn from_raw<'a>(ptr: *mut bindings::fs_context) -> &'a mut FsContext {
-        // SAFETY: `FsContext` is a transparent wrapper; the caller guarantees
-        // validity and exclusivity.
-        unsafe { &mut *ptr.cast() }
-    }
+    /// Record mount option `key` (with `value` for `key=value`).
+    fn parse_param(opts: &mut Self::Options, key: &[u8], value: Option<&[u8]>) -> Result<Param>;
+    /// Mount: validate and recover the media behind `pmem`. `Err` carries a
+    /// message for the mount log.
+    fn fill_super(opts: &Self::Options, read_only: bool, pmem: DaxMapping) -> core::result::Result<Self, (Error, &'static CStr)>;
+    /// Remount with new options and read-only state.
+    fn reconfigure(&self, opts: &Self::Options, read_only: bool) -> Result;
+    /// The options in effect, as `,opt,opt=val` for /proc/mounts.
+    fn show_options(&self, out: &mut dyn FnMut(&CStr));
+    /// Inode number of the root directory.
+    fn root_ino(&self) -> u64;
+    /// Attributes of inode `ino`.
+    fn attr(&self, ino: u64) -> Result<Attr>;
+    /// Filesystem statistics.
+    fn statfs(&self) -> Statfs;
+    /// The last reference to `ino` is gone; `nlink` is its link count.
+    fn evict(&self, ino: u64, nlink: u32);
+    /// Look `name` up in directory `dir`.
+    fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>>;
+    /// Emit the entries of `dir` from position `pos`: `emit(name, ino,
+    /// dtype, next_pos)` returns false when the caller's buffer is full.
+    fn readdir(&self, dir: u64, pos: u64, emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool) -> Result;
+    /// Create a file, directory, device node, FIFO, socket or (with
+    /// `target`) symlink; returns its inode number.
+    fn create(&self, dir: u64, name: &[u8], node: &NewNode, target: Option<&[u8]>) -> Result<u64>;
+    /// O_TMPFILE: an unnamed regular file; returns its inode number.
+    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<u64>;
+    /// Add the link `dir/name` to `ino`.
+    fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result;
+    /// Remove `dir/name` (`is_dir` for rmdir); returns the inode unlinked.
+    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<u64>;
+    /// renameat2(); returns the inode that lost a link, if any.
+    #[allow(clippy::too_many_arguments)]
+    fn rename(&self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8], flags: RenameFlags, node: &NewNode) -> Result<Option<u64>>;
+    /// Change attributes (size changes are refused until the data path exists).
+    fn setattr(&self, ino: u64, attr: &SetAttr) -> Result;
+    /// Read a symlink's target into `buf`; returns its length.
+    fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
 }
 
 /// A registered filesystem type; unregistered on drop.
@@ -67,7 +104,7 @@ impl<T: FileSystem> Registration<T> {
                     (*slot).name = T::NAME.as_char_ptr();
                     (*slot).owner = module.as_ptr();
                     (*slot).fs_flags = bindings::FS_REQUIRES_DEV as i32;
-                    (*slot).init_fs_context = Some(init_fs_context_callback::<T>);
+                    (*slot).init_fs_context = Some(init_fs_context::<T>);
                     (*slot).kill_sb = Some(bindings::kill_block_super);
                 }
                 // SAFETY: `slot` is pinned and lives until `drop`, which
@@ -82,18 +119,126 @@ impl<T: FileSystem> Registration<T> {
 #[pinned_drop]
 impl<T: FileSystem> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered since `new` succeeded (type invariant). The
-        // module cannot be unloaded while a superblock holds a reference
-        // (`owner`), so no mount outlives this.
+        // SAFETY: registered since `new` succeeded (type invariant). A mounted
+        // superblock holds a reference on `owner`, so no mount outlives this.
         unsafe { bindings::unregister_filesystem(self.fs.get()) };
     }
 }
 
-unsafe extern "C" fn init_fs_context_callback<T: FileSystem>(fc: *mut bindings::fs_context) -> kernel::ffi::c_int {
+/// The per-mount-context data: options being parsed.
+struct Context<T: FileSystem> {
+    opts: T::Options,
+}
+
+impl<T: FileSystem> Context<T> {
+    const OPS: bindings::fs_context_operations = bindings::fs_context_operations {
+        free: Some(free_context::<T>),
+        dup: None,
+        parse_param: Some(parse_param::<T>),
+        parse_monolithic: None,
+        get_tree: Some(get_tree::<T>),
+        reconfigure: Some(reconfigure::<T>),
+    };
+}
+
+/// # Safety
+///
+/// `fc` must be a live context whose `fs_private` was set by
+/// `init_fs_context::<T>` and not yet freed.
+unsafe fn context<'a, T: FileSystem>(fc: *mut bindings::fs_context) -> &'a mut Context<T> {
+    // SAFETY: per the function's contract `fs_private` is a leaked
+    // `KBox<Context<T>>`; the VFS serialises calls on one context.
+    unsafe { &mut *(*fc).fs_private.cast::<Context<T>>() }
+}
+
+/// Report a mount failure to the mount log and dmesg.
+pub(crate) fn fc_error(fc: *mut bindings::fs_context, msg: &CStr) {
+    // SAFETY: `fc` is the live context of the current callback; `msg` is a
+    // NUL-terminated string.
+    unsafe { bindings::ferrodax_fc_error(fc, msg.as_char_ptr()) };
+}
+
+unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut kernel::bindings::fs_context) -> kernel::ffi::c_int {
+    let fc = fc.cast::<bindings::fs_context>();
     from_result(|| {
-        // SAFETY: the VFS passes a valid context it owns for this call.
-        let fc = unsafe { FsContext::from_raw(fc) };
-        T::init_fs_context(fc)?;
+        let ctx = KBox::new(Context::<T> { opts: T::Options::default() }, GFP_KERNEL)?;
+        // SAFETY: the VFS passes a context it owns; we install our private
+        // data and ops, which `free_context` releases.
+        unsafe {
+            (*fc).fs_private = KBox::into_raw(ctx).cast();
+            (*fc).ops = &Context::<T>::OPS;
+        }
         Ok(0)
     })
+}
+
+unsafe extern "C" fn free_context<T: FileSystem>(fc: *mut bindings::fs_context) {
+    // SAFETY: called once by the VFS when the context dies.
+    let p = unsafe { (*fc).fs_private };
+    if !p.is_null() {
+        // SAFETY: `fs_private` came from `KBox::into_raw` in `init_fs_context`.
+        drop(unsafe { KBox::from_raw(p.cast::<Context<T>>()) });
+    }
+}
+
+unsafe extern "C" fn parse_param<T: FileSystem>(
+    fc: *mut bindings::fs_context,
+    param: *mut bindings::fs_parameter,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: the VFS passes a valid parameter: `key` is a C string,
+        // and for string values `string` is one too (else it is not ours).
+        let (key, value) = unsafe {
+            let key = CStr::from_char_ptr((*param).key).to_bytes();
+            let value = if (*param).type_() == bindings::fs_value_type_fs_value_is_string {
+                Some(CStr::from_char_ptr((*param).__bindgen_anon_1.string).to_bytes())
+            } else {
+                None
+            };
+            (key, value)
+        };
+        // SAFETY: our context, installed by `init_fs_context`.
+        let ctx = unsafe { context::<T>(fc) };
+        match T::parse_param(&mut ctx.opts, key, value) {
+            Ok(Param::Handled) => Ok(0),
+            Ok(Param::Unknown) => Err(ENOPARAM),
+            Err(e) => {
+                fc_error(fc, c"bad value for a mount option");
+                Err(e)
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn get_tree<T: FileSystem>(fc: *mut bindings::fs_context) -> kernel::ffi::c_int {
+    // SAFETY: `fc` is live; `fill_super` is called back synchronously.
+    unsafe { bindings::get_tree_bdev(fc, Some(super::super_block::fill_super::<T>)) }
+}
+
+unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut bindings::fs_context) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: on reconfigure `root` is the mounted filesystem's root, whose
+        // superblock is active for the whole call.
+        let sb = unsafe { (*(*fc).root).d_sb };
+        // SAFETY: `sb` is a live ferrodax superblock (see above).
+        let fs = unsafe { super::super_block::fs_of::<T>(sb) };
+        // SAFETY: `fc` is live.
+        let read_only = unsafe { bindings::ferrodax_fc_rdonly(fc) };
+        // SAFETY: `sb` is active; syncing is always allowed here.
+        to_result(unsafe { bindings::sync_filesystem(sb) })?;
+        // SAFETY: our context.
+        let ctx = unsafe { context::<T>(fc) };
+        fs.reconfigure(&ctx.opts, read_only)?;
+        Ok(0)
+    })
+}
+
+/// The options a mount context collected (for `fill_super`).
+///
+/// # Safety
+///
+/// `fc` must be a live context initialised by `init_fs_context::<T>`.
+pub(crate) unsafe fn options<'a, T: FileSystem>(fc: *mut bindings::fs_context) -> &'a T::Options {
+    // SAFETY: per the contract.
+    unsafe { &context::<T>(fc).opts }
 }

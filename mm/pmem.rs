@@ -8,17 +8,19 @@
 
 use crate::fcore::{Error, Medium, Result};
 use crate::vfs::bindings;
+use crate::vfs::dax::DaxMapping;
 
-/// A pmem range mapped into the kernel (from `dax_direct_access`).
+/// A pmem device mapped into the kernel.
 ///
 /// # Invariants
 ///
-/// `base..base + len` is mapped, writable kernel memory backed by pmem for
-/// the lifetime of this value, and no other code writes it (the filesystem
-/// owns the device while mounted).
+/// `base..base + len` is the mapping held by `_dax`, so it stays mapped and
+/// writable for the lifetime of this value, and no other code writes it (the
+/// filesystem owns the device while mounted).
 pub struct PmemMedium {
     base: *mut u8,
     len: u64,
+    _dax: DaxMapping,
 }
 
 // SAFETY: the mapping is not tied to a thread; the core serialises writers.
@@ -27,14 +29,13 @@ unsafe impl Send for PmemMedium {}
 unsafe impl Sync for PmemMedium {}
 
 impl PmemMedium {
-    /// Wrap a kernel mapping of pmem.
-    ///
-    /// # Safety
-    ///
-    /// `base..base + len` must satisfy the type invariants for as long as
-    /// the returned value lives.
-    pub unsafe fn new(base: *mut u8, len: u64) -> Self {
-        PmemMedium { base, len }
+    /// The medium behind a DAX mapping, which it keeps.
+    pub fn new(dax: DaxMapping) -> Self {
+        PmemMedium {
+            base: dax.base(),
+            len: dax.len(),
+            _dax: dax,
+        }
     }
 
     fn at(&self, off: u64) -> *mut u8 {

@@ -16,6 +16,7 @@ pub mod mm;
 #[path = "../fs/mod.rs"]
 pub mod vfs;
 
+mod options;
 mod super_block;
 
 use kernel::prelude::*;

@@ -1,17 +1,268 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The ferrodax filesystem type.
+//! The ferrodax filesystem: the VFS's view of a mounted core.
+//!
+//! Every operation takes the core lock (one mutex around the core `Fs`, the
+//! innermost lock, see Documentation/filesystems/ferrodax/locking.rst), runs
+//! one core operation and drops the lock. Nothing here touches user memory
+//! or waits on anything else while holding it.
 
-use crate::vfs::fs_type::{FileSystem, FsContext};
+use crate::fcore::fs::{MountOptions, MountReport};
+use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
+use crate::fcore::layout::ROOT_INO;
+use crate::fcore::namei::NewInode;
+use crate::fcore::{Error as CoreError, Fs};
+use crate::mm::pmem::PmemMedium;
+use crate::options::{Errors, Options};
+use crate::vfs::dax::DaxMapping;
+use crate::vfs::fs_type::{FileSystem, Param};
+use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::{new_mutex, str::CStr};
 
-/// The ferrodax filesystem type.
-pub(crate) struct FerrodaxFs;
+/// One mounted ferrodax filesystem.
+pub(crate) struct FerrodaxFs {
+    core: Pin<KBox<Mutex<Fs<PmemMedium>>>>,
+    opts: Pin<KBox<Mutex<Options>>>,
+    fsid: u64,
+}
+
+fn time((sec, nsec): (i64, u32)) -> Time {
+    Time { sec, nsec }
+}
+
+fn attr_of(ino: u64, i: &Inode) -> Attr {
+    Attr {
+        ino,
+        mode: i.mode as u32,
+        uid: i.uid,
+        gid: i.gid,
+        nlink: i.nlink,
+        generation: i.generation,
+        size: i.size,
+        blocks: i.blocks,
+        rdev: if i.kind() == Kind::Special { i.root } else { 0 },
+        atime_sec: i.atime.sec,
+        mtime_sec: i.mtime.sec,
+        ctime_sec: i.ctime.sec,
+        atime_nsec: i.atime.nsec,
+        mtime_nsec: i.mtime.nsec,
+        ctime_nsec: i.ctime.nsec,
+    }
+}
+
+fn new_inode(n: &NewNode) -> NewInode {
+    NewInode {
+        mode: n.mode,
+        uid: n.uid,
+        gid: n.gid,
+        rdev: n.rdev,
+    }
+}
+
+impl FerrodaxFs {
+    /// Map a core error to an errno, applying `errors=` to corruption.
+    fn err(&self, e: CoreError) -> Error {
+        if let CoreError::Corrupt(what) = e {
+            pr_err!("corrupt {what}\n");
+            match self.opts.lock().errors {
+                Errors::RemountRo => {
+                    pr_err!("remounting read-only (errors=remount-ro)\n");
+                    self.core.lock().set_read_only();
+                }
+                Errors::Continue => {}
+                Errors::Panic => panic!("ferrodax: corrupt {what} (errors=panic)"),
+            }
+        }
+        Error::from_errno(-e.errno())
+    }
+
+    fn run<R>(&self, op: impl FnOnce(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>) -> Result<R> {
+        let result = op(&mut self.core.lock());
+        result.map_err(|e| self.err(e))
+    }
+}
 
 impl FileSystem for FerrodaxFs {
     const NAME: &'static CStr = c"ferrodax";
+    const MAGIC: u32 = 0x4644_4158; // "FDAX"
+    const MAX_BYTES: i64 = MAX_FILE_SIZE as i64;
+    type Options = Options;
 
-    fn init_fs_context(_fc: &mut FsContext) -> Result {
-        pr_err!("mounting is not implemented in this build\n");
-        Err(EOPNOTSUPP)
+    fn parse_param(opts: &mut Options, key: &[u8], value: Option<&[u8]>) -> Result<Param> {
+        opts.parse(key, value)
+    }
+
+    fn fill_super(opts: &Options, read_only: bool, pmem: DaxMapping) -> core::result::Result<Self, (Error, &'static CStr)> {
+        let medium = PmemMedium::new(pmem);
+        let mopts = MountOptions { read_only, no_recovery: false };
+        let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
+            let (kind, what) = e.describe();
+            pr_err!("cannot mount: {kind} {what}\n");
+            match e {
+                CoreError::Corrupt(_) => (EUCLEAN, c"not a valid ferrodax filesystem (see dmesg; try fsck.ferrodax)"),
+                CoreError::Unsupported(_) => (EINVAL, c"filesystem uses features this module does not support (see dmesg)"),
+                _ => (EIO, c"cannot read the filesystem (see dmesg)"),
+            }
+        })?;
+        let MountReport { rolled_back, orphans } = report;
+        if rolled_back {
+            pr_info!("rolled back an interrupted transaction\n");
+        }
+        if orphans > 0 {
+            pr_info!("released {orphans} orphan inodes\n");
+        }
+        let uuid = fs.superblock().uuid;
+        let fsid = u64::from_le_bytes([uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7]]);
+        let oom = |_| (ENOMEM, c"out of memory");
+        Ok(FerrodaxFs {
+            core: KBox::pin_init(new_mutex!(fs, "ferrodax_core"), GFP_KERNEL).map_err(oom)?,
+            opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
+            fsid,
+        })
+    }
+
+    fn reconfigure(&self, opts: &Options, read_only: bool) -> Result {
+        *self.opts.lock() = *opts;
+        let mut core = self.core.lock();
+        if read_only {
+            core.set_read_only();
+        } else if core.is_read_only() {
+            // Going back to read-write is not supported yet: changes made
+            // while read-only are impossible, but errors=remount-ro may have
+            // fired for a reason; insist on a fresh mount (after fsck).
+            return Err(EROFS);
+        }
+        Ok(())
+    }
+
+    fn show_options(&self, out: &mut dyn FnMut(&CStr)) {
+        self.opts.lock().show(out);
+    }
+
+    fn root_ino(&self) -> u64 {
+        ROOT_INO
+    }
+
+    fn attr(&self, ino: u64) -> Result<Attr> {
+        self.run(|fs| fs.read_inode(ino)).map(|i| attr_of(ino, &i))
+    }
+
+    fn statfs(&self) -> Statfs {
+        let core = self.core.lock();
+        let (c, g) = (core.counters(), core.geometry());
+        Statfs {
+            blocks: g.total_blocks,
+            free_blocks: c.free_blocks,
+            files: g.inode_count - 1,
+            free_files: c.free_inodes,
+            fsid: self.fsid,
+        }
+    }
+
+    fn evict(&self, ino: u64, nlink: u32) {
+        if nlink == 0 {
+            if let Err(e) = self.run(|fs| fs.release_inode(ino)) {
+                pr_err!("cannot release inode {ino} (errno {}); it stays an orphan until the next mount\n", e.to_errno());
+            }
+        }
+    }
+
+    fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>> {
+        self.run(|fs| fs.lookup(dir, name)).map(|e| e.map(|e| e.ino))
+    }
+
+    fn readdir(&self, dir: u64, pos: u64, emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool) -> Result {
+        // Entries are copied out in batches under the core lock and emitted
+        // to user memory (which may fault) with the lock dropped.
+        const BATCH: usize = 32;
+        let mut pos = pos;
+        loop {
+            let mut names: KVec<u8> = KVec::new();
+            let mut batch: KVec<(usize, usize, u64, u8, u64)> = KVec::new();
+            let mut alloc_failed = false;
+            self.run(|fs| {
+                fs.readdir(dir, pos, |name, ino, dtype, next| {
+                    let start = names.len();
+                    if names.extend_from_slice(name, GFP_KERNEL).is_err()
+                        || batch.push((start, name.len(), ino, dtype, next), GFP_KERNEL).is_err()
+                    {
+                        alloc_failed = true;
+                        return false;
+                    }
+                    batch.len() < BATCH
+                })
+            })?;
+            if alloc_failed {
+                return Err(ENOMEM);
+            }
+            let full = batch.len() == BATCH;
+            for &(start, len, ino, dtype, next) in batch.iter() {
+                if !emit(&names[start..start + len], ino, dtype, next) {
+                    return Ok(());
+                }
+                pos = next;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn create(&self, dir: u64, name: &[u8], node: &NewNode, target: Option<&[u8]>) -> Result<u64> {
+        let now = time(node.now);
+        let attr = new_inode(node);
+        self.run(|fs| match target {
+            Some(t) => fs.symlink(dir, name, t, attr, now),
+            None => fs.create(dir, name, attr, now),
+        })
+        .map(|(ino, _)| ino)
+    }
+
+    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<u64> {
+        self.run(|fs| fs.tmpfile(dir, new_inode(node), time(node.now))).map(|(ino, _)| ino)
+    }
+
+    fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result {
+        let now = time(crate::vfs::inode::now());
+        self.run(|fs| fs.link(ino, dir, name, now)).map(|_| ())
+    }
+
+    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<u64> {
+        let now = time(crate::vfs::inode::now());
+        self.run(|fs| if is_dir { fs.rmdir(dir, name, now) } else { fs.unlink(dir, name, now) }).map(|(ino, _)| ino)
+    }
+
+    fn rename(&self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8], flags: RenameFlags, node: &NewNode) -> Result<Option<u64>> {
+        let flags = crate::fcore::namei::RenameFlags {
+            noreplace: flags.noreplace,
+            exchange: flags.exchange,
+            whiteout: flags.whiteout,
+        };
+        self.run(|fs| fs.rename(odir, oname, ndir, nname, flags, new_inode(node), time(node.now)))
+            .map(|o| o.replaced)
+    }
+
+    fn setattr(&self, ino: u64, set: &SetAttr) -> Result {
+        let a = &set.attr;
+        let attr = crate::fcore::file::SetAttr {
+            mode: Some(a.mode as u16),
+            uid: Some(a.uid),
+            gid: Some(a.gid),
+            atime: Some(Time { sec: a.atime_sec, nsec: a.atime_nsec }),
+            mtime: Some(Time { sec: a.mtime_sec, nsec: a.mtime_nsec }),
+            ctime: Some(Time { sec: a.ctime_sec, nsec: a.ctime_nsec }),
+        };
+        self.run(|fs| {
+            if set.size_changed {
+                fs.set_size(ino, a.size, attr.ctime.unwrap_or_default())?;
+            }
+            fs.setattr(ino, attr)
+        })
+        .map(|_| ())
+    }
+
+    fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
+        self.run(|fs| fs.readlink(ino, buf))
     }
 }

@@ -59,6 +59,19 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Category and detail, as static strings (for kernel log lines).
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Error::Corrupt(what) => ("corrupt", what),
+            Error::Unsupported(what) => ("unsupported", what),
+            Error::Io => ("I/O error", "media"),
+            Error::NoSpace => ("no space", "device or journal full"),
+            _ => ("error", "operation refused"),
+        }
+    }
+}
+
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

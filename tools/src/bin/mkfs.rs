@@ -10,7 +10,7 @@ use std::io::BufRead;
 use std::process::exit;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const USAGE: &str = "usage: mkfs.ferrodax [-f] [-n] [-q] [-L label] [-U uuid] device";
+const USAGE: &str = "usage: mkfs.ferrodax [-f] [-n] [-q] [-L label] [-U uuid] [-E incompat=BIT] device";
 
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("mkfs.ferrodax: {msg}");
@@ -36,6 +36,7 @@ fn main() {
     let (mut force, mut dry, mut quiet) = (false, false, false);
     let mut label = [0u8; 32];
     let mut uuid = None;
+    let mut incompat = 0u64;
     let mut dev = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -54,6 +55,14 @@ fn main() {
             "-U" => {
                 let u = args.next().unwrap_or_else(|| fail(USAGE));
                 uuid = Some(parse_uuid(&u).unwrap_or_else(|| fail(format!("bad UUID '{u}'"))));
+            }
+            "-E" => {
+                // Testing knob: mark the image as using an unknown
+                // incompatible feature, to check that mount refuses it.
+                let e = args.next().unwrap_or_else(|| fail(USAGE));
+                let bit: u32 = e.strip_prefix("incompat=").and_then(|b| b.parse().ok()).filter(|&b| b < 64)
+                    .unwrap_or_else(|| fail(format!("bad -E '{e}' (incompat=BIT, BIT < 64)")));
+                incompat |= 1 << bit;
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -117,7 +126,15 @@ fn main() {
         },
     };
     let mut pm = Pm::new(medium);
-    format(&mut pm, &params).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+    let mut sb = format(&mut pm, &params).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+    if incompat != 0 {
+        sb.incompat |= incompat;
+        let raw = sb.encode();
+        for off in [0, Geometry::block_off(sb.geo.backup_sb_block())] {
+            let f = pm.persist(off, &raw).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+            pm.fence(f);
+        }
+    }
     pm.into_medium()
         .sync()
         .unwrap_or_else(|e| fail(format!("{dev}: {e}")));

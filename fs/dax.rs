@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The DAX device behind a block device, mapped into the kernel.
+
+use super::bindings;
+use kernel::prelude::*;
+
+/// A DAX device held by a superblock, with its whole range mapped.
+///
+/// # Invariants
+///
+/// `dev` is a reference from `fs_dax_get_by_bdev` with holder `holder`,
+/// released on drop; `base..base + len` is its kernel mapping, covering the
+/// whole block device.
+pub struct DaxMapping {
+    dev: *mut bindings::dax_device,
+    holder: *mut kernel::ffi::c_void,
+    base: *mut u8,
+    len: u64,
+}
+
+// SAFETY: the DAX device reference and mapping are not tied to a thread.
+unsafe impl Send for DaxMapping {}
+// SAFETY: `DaxMapping` has no interior mutability of its own.
+unsafe impl Sync for DaxMapping {}
+
+impl DaxMapping {
+    /// Take the DAX device of `sb`'s block device and map all of it.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a superblock being filled, with `s_bdev` set.
+    pub(crate) unsafe fn new(sb: *mut bindings::super_block) -> core::result::Result<Self, (Error, &'static CStr)> {
+        let mut start_off = 0u64;
+        // SAFETY: `s_bdev` is valid while the superblock is being filled.
+        let bdev = unsafe { (*sb).s_bdev };
+        // SAFETY: `bdev` is valid; the superblock is the holder and outlives
+        // the reference (dropped in put_super or on fill_super failure).
+        let dev = unsafe { bindings::fs_dax_get_by_bdev(bdev, &mut start_off, sb.cast(), core::ptr::null()) };
+        if dev.is_null() {
+            return Err((EINVAL, c"device does not support DAX (need an fsdax pmem namespace)"));
+        }
+        let mapping = DaxMapping {
+            dev,
+            holder: sb.cast(),
+            base: core::ptr::null_mut(),
+            len: 0,
+        };
+        mapping.map(bdev, start_off)
+    }
+
+    fn map(mut self, bdev: *mut bindings::block_device, start_off: u64) -> core::result::Result<Self, (Error, &'static CStr)> {
+        // SAFETY: `bdev` is valid (see `new`).
+        let bytes = unsafe { bindings::ferrodax_bdev_bytes(bdev) } as u64;
+        let pages = bytes >> bindings::PAGE_SHIFT;
+        let mut kaddr = core::ptr::null_mut();
+        let mut pfn = 0;
+        // SAFETY: `dev` is a live DAX device reference (type invariant);
+        // dax_direct_access must be called under the DAX read lock.
+        let avail = unsafe {
+            let id = bindings::dax_read_lock();
+            let avail = bindings::dax_direct_access(
+                self.dev,
+                (start_off >> bindings::PAGE_SHIFT) as kernel::ffi::c_ulong,
+                pages as kernel::ffi::c_long,
+                bindings::dax_access_mode_DAX_ACCESS,
+                &mut kaddr,
+                &mut pfn,
+            );
+            bindings::dax_read_unlock(id);
+            avail
+        };
+        if avail < 0 || (avail as u64) < pages {
+            return Err((EIO, c"DAX mapping does not cover the whole device"));
+        }
+        self.base = kaddr.cast();
+        self.len = pages << bindings::PAGE_SHIFT;
+        Ok(self)
+    }
+
+    /// Start of the kernel mapping.
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing is mapped (never, for a mapping that was built).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for DaxMapping {
+    fn drop(&mut self) {
+        // SAFETY: `dev` was taken with this holder (type invariant).
+        unsafe { bindings::fs_put_dax(self.dev, self.holder) };
+    }
+}

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The inode cache and the inode, directory and symlink operation tables.
+//!
+//! VFS inodes mirror the filesystem's own: after every operation the inodes
+//! it touched are refreshed from [`FileSystem::attr`], so the VFS never holds
+//! attributes the media does not.
+
+use super::bindings;
+use super::fs_type::FileSystem;
+use super::super_block::fs_of;
+use core::marker::PhantomData;
+use kernel::error::{from_result, to_result};
+use kernel::prelude::*;
+
+/// Inode attributes, in the layout the C side copies from.
+pub type Attr = bindings::ferrodax_iattr;
+
+/// What a new inode looks like.
+#[derive(Debug, Clone, Copy)]
+pub struct NewNode {
+    /// Type and permission bits.
+    pub mode: u16,
+    /// Owner (in the initial user namespace).
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device number (device nodes).
+    pub rdev: u64,
+    /// Creation time: seconds and nanoseconds.
+    pub now: (i64, u32),
+}
+
+/// renameat2() flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenameFlags {
+    /// RENAME_NOREPLACE.
+    pub noreplace: bool,
+    /// RENAME_EXCHANGE.
+    pub exchange: bool,
+    /// RENAME_WHITEOUT.
+    pub whiteout: bool,
+}
+
+/// Attributes to store after a setattr (already checked and applied to the
+/// VFS inode by `setattr_prepare` / `setattr_copy`).
+pub struct SetAttr {
+    /// The full new attributes.
+    pub attr: Attr,
+    /// The size changed.
+    pub size_changed: bool,
+}
+
+/// statfs figures.
+#[derive(Debug, Clone, Copy)]
+pub struct Statfs {
+    /// Blocks on the device.
+    pub blocks: u64,
+    /// Free blocks.
+    pub free_blocks: u64,
+    /// Inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub free_files: u64,
+    /// Filesystem id (from the UUID).
+    pub fsid: u64,
+}
+
+/// The current time, as stored in timestamps.
+pub fn now() -> (i64, u32) {
+    let (mut sec, mut nsec) = (0, 0);
+    // SAFETY: plain out-parameters.
+    unsafe { bindings::ferrodax_now(&mut sec, &mut nsec) };
+    (sec, nsec)
+}
+
+const S_IFMT: u32 = 0o170000;
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+const S_IFLNK: u32 = 0o120000;
+const S_IFCHR: u32 = 0o020000;
+
+/// Get the VFS inode for `ino`, reading it from the filesystem if it is not
+/// cached. Returns a referenced inode.
+///
+/// # Safety
+///
+/// `sb` must be a mounted (or being mounted) superblock of type `T` with
+/// `s_fs_info` set.
+pub(crate) unsafe fn iget<T: FileSystem>(sb: *mut bindings::super_block, ino: u64) -> Result<*mut bindings::inode> {
+    // SAFETY: `sb` is live (contract).
+    let inode = unsafe { bindings::iget_locked(sb, ino as _) };
+    if inode.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `inode` is a referenced inode.
+    if !unsafe { bindings::ferrodax_inode_is_new(inode) } {
+        return Ok(inode);
+    }
+    // SAFETY: as above; `fs_of` per contract.
+    match unsafe { fs_of::<T>(sb) }.attr(ino) {
+        Ok(a) => {
+            // SAFETY: a new inode is ours to set up until unlock_new_inode.
+            unsafe {
+                fill::<T>(inode, &a);
+                set_ops::<T>(inode, &a);
+                bindings::unlock_new_inode(inode);
+            }
+            Ok(inode)
+        }
+        Err(e) => {
+            // SAFETY: a new inode that could not be read is released this way.
+            unsafe { bindings::iget_failed(inode) };
+            Err(e)
+        }
+    }
+}
+
+/// Copy attributes into a VFS inode.
+///
+/// # Safety
+///
+/// `inode` must be a live inode of a superblock of type `T` that the caller
+/// may modify (new, or under the locks the VFS holds for the operation).
+unsafe fn fill<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) {
+    // SAFETY: per the contract.
+    unsafe { bindings::ferrodax_inode_fill(inode, a) };
+}
+
+/// Pick the operation tables of a new inode by its type.
+///
+/// # Safety
+///
+/// `inode` must be a new (I_NEW) inode of a superblock of type `T`.
+unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) {
+    // SAFETY: per the contract.
+    unsafe {
+        match a.mode & S_IFMT {
+            S_IFDIR => {
+                (*inode).i_op = &Ops::<T>::DIR;
+                (*inode).__bindgen_anon_3.i_fop = &Ops::<T>::DIR_FILE;
+            }
+            S_IFREG => {
+                (*inode).i_op = &Ops::<T>::FILE;
+                (*inode).__bindgen_anon_3.i_fop = &Ops::<T>::REG_FILE;
+            }
+            S_IFLNK => (*inode).i_op = &Ops::<T>::SYMLINK,
+            _ => {
+                (*inode).i_op = &Ops::<T>::FILE;
+                bindings::init_special_inode(inode, a.mode as _, a.rdev as _);
+            }
+        }
+    }
+}
+
+/// Re-read an inode's attributes after an operation changed it.
+///
+/// # Safety
+///
+/// As for [`fill`]; the inode is not new.
+unsafe fn refresh<T: FileSystem>(inode: *mut bindings::inode) -> Result {
+    // SAFETY: per the contract.
+    unsafe {
+        let a = fs_of::<T>((*inode).i_sb).attr((*inode).i_ino as u64)?;
+        fill::<T>(inode, &a);
+    }
+    Ok(())
+}
+
+/// The name of a dentry.
+///
+/// # Safety
+///
+/// `dentry` must be live for `'a` with a stable name (the VFS holds the
+/// parent's i_rwsem during directory operations).
+unsafe fn name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] {
+    let mut len = 0;
+    // SAFETY: per the contract.
+    unsafe {
+        let p = bindings::ferrodax_dentry_name(dentry, &mut len);
+        core::slice::from_raw_parts(p, len as usize)
+    }
+}
+
+/// # Safety
+///
+/// `dentry` must be live.
+unsafe fn dentry_inode(dentry: *mut bindings::dentry) -> *mut bindings::inode {
+    // SAFETY: per the contract.
+    unsafe { bindings::ferrodax_dentry_inode(dentry) }
+}
+
+/// # Safety
+///
+/// `inode` must be live.
+unsafe fn ino_of(inode: *mut bindings::inode) -> u64 {
+    // SAFETY: per the contract.
+    unsafe { (*inode).i_ino as u64 }
+}
+
+/// # Safety
+///
+/// `dir` must be a live directory inode of a ferrodax superblock.
+unsafe fn new_node(idmap: *mut bindings::mnt_idmap, dir: *mut bindings::inode, mode: u16, rdev: u64) -> NewNode {
+    let (mut mode, mut uid, mut gid) = (mode, 0, 0);
+    // SAFETY: per the contract; plain out-parameters.
+    unsafe { bindings::ferrodax_new_owner(idmap, dir, &mut mode, &mut uid, &mut gid) };
+    NewNode { mode, uid, gid, rdev, now: now() }
+}
+
+/// Attach the inode `ino`, just created in `dir`, to `dentry`.
+///
+/// # Safety
+///
+/// `dir` and `dentry` are the live arguments of a create-type operation.
+unsafe fn instantiate<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry, ino: u64) -> Result {
+    // SAFETY: per the contract.
+    unsafe {
+        let inode = iget::<T>((*dir).i_sb, ino)?;
+        bindings::d_instantiate(dentry, inode);
+        refresh::<T>(dir)
+    }
+}
+
+struct Ops<T>(PhantomData<T>);
+
+impl<T: FileSystem> Ops<T> {
+    const DIR: bindings::inode_operations = {
+        // SAFETY: all-zero is a valid inode_operations.
+        let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
+        o.lookup = Some(lookup::<T>);
+        o.create = Some(create::<T>);
+        o.mkdir = Some(mkdir::<T>);
+        o.mknod = Some(mknod::<T>);
+        o.symlink = Some(symlink::<T>);
+        o.link = Some(link::<T>);
+        o.unlink = Some(unlink::<T>);
+        o.rmdir = Some(rmdir::<T>);
+        o.rename = Some(rename::<T>);
+        o.tmpfile = Some(tmpfile::<T>);
+        o.setattr = Some(setattr::<T>);
+        o
+    };
+    const FILE: bindings::inode_operations = {
+        // SAFETY: as above.
+        let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
+        o.setattr = Some(setattr::<T>);
+        o
+    };
+    const SYMLINK: bindings::inode_operations = {
+        // SAFETY: as above.
+        let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
+        o.get_link = Some(get_link::<T>);
+        o.setattr = Some(setattr::<T>);
+        o
+    };
+    const DIR_FILE: bindings::file_operations = {
+        // SAFETY: all-zero is a valid file_operations.
+        let mut o: bindings::file_operations = unsafe { core::mem::zeroed() };
+        o.llseek = Some(bindings::generic_file_llseek);
+        o.read = Some(bindings::generic_read_dir);
+        o.iterate_shared = Some(iterate_shared::<T>);
+        o.fsync = Some(bindings::noop_fsync);
+        o
+    };
+    // Regular files: the DAX data path is not there yet, so open, seek and
+    // fsync only (read and write fail with EINVAL).
+    const REG_FILE: bindings::file_operations = {
+        // SAFETY: as above.
+        let mut o: bindings::file_operations = unsafe { core::mem::zeroed() };
+        o.llseek = Some(bindings::generic_file_llseek);
+        o.fsync = Some(bindings::noop_fsync);
+        o
+    };
+}
+
+unsafe extern "C" fn lookup<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    _flags: kernel::ffi::c_uint,
+) -> *mut bindings::dentry {
+    // SAFETY: the VFS calls lookup with a live directory and a negative,
+    // hashed-to-be dentry, holding the directory's i_rwsem (shared).
+    let found = unsafe { fs_of::<T>((*dir).i_sb).lookup(ino_of(dir), name(dentry)) };
+    let inode = match found {
+        // SAFETY: `dir`'s superblock is mounted.
+        Ok(Some(ino)) => match unsafe { iget::<T>((*dir).i_sb, ino) } {
+            Ok(i) => i,
+            Err(e) => return e.to_ptr(),
+        },
+        Ok(None) => core::ptr::null_mut(),
+        Err(e) => return e.to_ptr(),
+    };
+    // SAFETY: `inode` is referenced or null; d_splice_alias consumes it.
+    unsafe { bindings::d_splice_alias(inode, dentry) }
+}
+
+/// Common body of create, mkdir, mknod and symlink.
+///
+/// # Safety
+///
+/// The live arguments of one of those operations.
+unsafe fn make<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: u16,
+    rdev: u64,
+    target: Option<&[u8]>,
+) -> Result {
+    // SAFETY: per the contract.
+    unsafe {
+        let node = new_node(idmap, dir, mode, rdev);
+        let ino = fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), &node, target)?;
+        instantiate::<T>(dir, dentry, ino)
+    }
+}
+
+unsafe extern "C" fn create<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+) -> kernel::ffi::c_int {
+    // SAFETY: the VFS's create arguments, under the parent's i_rwsem.
+    from_result(|| unsafe { make::<T>(idmap, dir, dentry, mode, 0, None) }.map(|_| 0))
+}
+
+unsafe extern "C" fn mkdir<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+) -> *mut bindings::dentry {
+    // SAFETY: the VFS's mkdir arguments, under the parent's i_rwsem.
+    match unsafe { make::<T>(idmap, dir, dentry, mode | S_IFDIR as u16, 0, None) } {
+        Ok(()) => core::ptr::null_mut(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+unsafe extern "C" fn mknod<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+    rdev: bindings::dev_t,
+) -> kernel::ffi::c_int {
+    // SAFETY: the VFS's mknod arguments, under the parent's i_rwsem.
+    from_result(|| unsafe { make::<T>(idmap, dir, dentry, mode, rdev as u64, None) }.map(|_| 0))
+}
+
+unsafe extern "C" fn symlink<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    target: *const kernel::ffi::c_char,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: `target` is a NUL-terminated string from the VFS.
+        let target = unsafe { CStr::from_char_ptr(target) }.to_bytes();
+        // SAFETY: the VFS's symlink arguments, under the parent's i_rwsem.
+        unsafe { make::<T>(idmap, dir, dentry, (S_IFLNK | 0o777) as u16, 0, Some(target)) }?;
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn link<T: FileSystem>(
+    old: *mut bindings::dentry,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: the VFS's link arguments: `old` is positive, the VFS holds
+        // the i_rwsem of `dir` and of the inode.
+        unsafe {
+            let inode = dentry_inode(old);
+            fs_of::<T>((*dir).i_sb).link(ino_of(inode), ino_of(dir), name(dentry))?;
+            refresh::<T>(inode)?;
+            bindings::ihold(inode);
+            bindings::d_instantiate(dentry, inode);
+            refresh::<T>(dir)?;
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// The live arguments of unlink or rmdir.
+unsafe fn remove<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry, is_dir: bool) -> Result {
+    // SAFETY: per the contract; the victim is positive and locked by the VFS.
+    unsafe {
+        let inode = dentry_inode(dentry);
+        fs_of::<T>((*dir).i_sb).unlink(ino_of(dir), name(dentry), is_dir)?;
+        refresh::<T>(inode)?;
+        refresh::<T>(dir)
+    }
+}
+
+unsafe extern "C" fn unlink<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> kernel::ffi::c_int {
+    // SAFETY: the VFS's unlink arguments.
+    from_result(|| unsafe { remove::<T>(dir, dentry, false) }.map(|_| 0))
+}
+
+unsafe extern "C" fn rmdir<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> kernel::ffi::c_int {
+    // SAFETY: the VFS's rmdir arguments.
+    from_result(|| unsafe { remove::<T>(dir, dentry, true) }.map(|_| 0))
+}
+
+unsafe extern "C" fn rename<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    odir: *mut bindings::inode,
+    odentry: *mut bindings::dentry,
+    ndir: *mut bindings::inode,
+    ndentry: *mut bindings::dentry,
+    flags: kernel::ffi::c_uint,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        let flags = RenameFlags {
+            noreplace: flags & bindings::RENAME_NOREPLACE != 0,
+            exchange: flags & bindings::RENAME_EXCHANGE != 0,
+            whiteout: flags & bindings::RENAME_WHITEOUT != 0,
+        };
+        // SAFETY: the VFS's rename arguments, under lock_rename() and the
+        // i_rwsems of the inodes involved.
+        unsafe {
+            let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
+            let fs = fs_of::<T>((*odir).i_sb);
+            let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
+            fs.rename(ino_of(odir), name(odentry), ino_of(ndir), name(ndentry), flags, &whiteout)?;
+            for inode in [odir, ndir, src, dst] {
+                if !inode.is_null() {
+                    refresh::<T>(inode)?;
+                }
+            }
+        }
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn tmpfile<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    file: *mut bindings::file,
+    mode: bindings::umode_t,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: the VFS's tmpfile arguments.
+        unsafe {
+            let node = new_node(idmap, dir, mode, 0);
+            let ino = fs_of::<T>((*dir).i_sb).tmpfile(ino_of(dir), &node)?;
+            let inode = iget::<T>((*dir).i_sb, ino)?;
+            // d_tmpfile() drops one link: the media says 0, hand it 1.
+            bindings::set_nlink(inode, 1);
+            bindings::d_tmpfile(file, inode);
+            to_result(bindings::ferrodax_finish_open_simple(file, 0))?;
+        }
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn setattr<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    iattr: *mut bindings::iattr,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: the VFS's setattr arguments, under the inode's i_rwsem.
+        unsafe {
+            to_result(bindings::setattr_prepare(idmap, dentry, iattr))?;
+            let inode = dentry_inode(dentry);
+            let size_changed = (*iattr).ia_valid & bindings::ATTR_SIZE != 0;
+            bindings::setattr_copy(idmap, inode, iattr);
+            let mut attr = Attr::default();
+            bindings::ferrodax_inode_attrs(inode, &mut attr);
+            if size_changed {
+                attr.size = (*iattr).ia_size as u64;
+            }
+            let result = fs_of::<T>((*inode).i_sb).setattr(ino_of(inode), &SetAttr { attr, size_changed });
+            // On failure this puts back what the media still says.
+            refresh::<T>(inode)?;
+            result?;
+        }
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn get_link<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    inode: *mut bindings::inode,
+    done: *mut bindings::delayed_call,
+) -> *const kernel::ffi::c_char {
+    if dentry.is_null() {
+        return ECHILD.to_ptr(); // RCU walk: try again with references
+    }
+    // SAFETY: `inode` is a live symlink inode.
+    let (size, ino, sb) = unsafe { (bindings::ferrodax_inode_size(inode), ino_of(inode), (*inode).i_sb) };
+    let mut buf = match KVec::<u8>::with_capacity(size + 1, GFP_KERNEL) {
+        Ok(b) => b,
+        Err(_) => return ENOMEM.to_ptr(),
+    };
+    buf.resize(size + 1, 0, GFP_KERNEL).ok();
+    // SAFETY: `sb` is mounted.
+    match unsafe { fs_of::<T>(sb) }.readlink(ino, &mut buf[..size]) {
+        Ok(n) if n == size => {}
+        Ok(_) => return EIO.to_ptr(),
+        Err(e) => return e.to_ptr(),
+    }
+    let (ptr, _, _) = buf.into_raw_parts();
+    // SAFETY: `ptr` is a NUL-terminated kmalloc'ed buffer; the VFS frees it
+    // with kfree_link once done.
+    unsafe { bindings::ferrodax_set_delayed_kfree(done, ptr.cast()) };
+    ptr.cast()
+}
+
+unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut bindings::file, ctx: *mut bindings::dir_context) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: the VFS's readdir arguments; `ctx` is valid for the call
+        // and the directory's i_rwsem is held shared.
+        unsafe {
+            if !bindings::ferrodax_dir_emit_dots(file, ctx) {
+                return Ok(0);
+            }
+            let inode = (*file).f_inode;
+            let fs = fs_of::<T>((*inode).i_sb);
+            fs.readdir(ino_of(inode), (*ctx).pos as u64, &mut |name, ino, dtype, next| {
+                let ok = bindings::ferrodax_dir_emit(ctx, name.as_ptr().cast(), name.len() as i32, ino, dtype as u32);
+                if ok {
+                    (*ctx).pos = next as i64;
+                }
+                ok
+            })?;
+        }
+        Ok(0)
+    })
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+//! fill_super and the super_operations table.
+//!
+//! # Invariants of a ferrodax superblock
+//!
+//! From a successful `fill_super::<T>` until `put_super::<T>`, `s_fs_info`
+//! is a leaked `KBox<T>` and `s_op` is `SuperOps::<T>::OPS`.
+
+use super::bindings;
+use super::dax::DaxMapping;
+use super::fs_type::{fc_error, options, FileSystem};
+use super::inode::iget;
+use core::marker::PhantomData;
+use kernel::error::from_result;
+use kernel::prelude::*;
+
+/// The filesystem value of a mounted superblock.
+///
+/// # Safety
+///
+/// `sb` must be a live superblock of filesystem type `T` between fill_super
+/// and put_super (see the module's invariants).
+pub(crate) unsafe fn fs_of<'a, T: FileSystem>(sb: *mut bindings::super_block) -> &'a T {
+    // SAFETY: per the contract `s_fs_info` is a `KBox<T>` that outlives `'a`.
+    unsafe { &*(*sb).s_fs_info.cast::<T>() }
+}
+
+struct SuperOps<T>(PhantomData<T>);
+
+impl<T: FileSystem> SuperOps<T> {
+    const OPS: bindings::super_operations = {
+        // SAFETY: all-zero is a valid super_operations (no callbacks).
+        let mut ops: bindings::super_operations = unsafe { core::mem::zeroed() };
+        ops.put_super = Some(put_super::<T>);
+        ops.statfs = Some(statfs::<T>);
+        ops.evict_inode = Some(evict_inode::<T>);
+        ops.show_options = Some(show_options::<T>);
+        ops
+    };
+}
+
+pub(crate) unsafe extern "C" fn fill_super<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> kernel::ffi::c_int {
+    // SAFETY: the VFS calls this with a new superblock for block device
+    // `s_bdev` and the context that asked for it.
+    match unsafe { try_fill_super::<T>(sb, fc) } {
+        Ok(()) => 0,
+        Err((e, msg)) => {
+            fc_error(fc, msg);
+            e.to_errno()
+        }
+    }
+}
+
+/// # Safety
+///
+/// As for `fill_super`.
+unsafe fn try_fill_super<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> core::result::Result<(), (Error, &'static CStr)> {
+    // SAFETY: `sb` is being filled and `s_bdev` is open.
+    if unsafe { bindings::sb_set_blocksize(sb, 4096) } == 0 {
+        return Err((EINVAL, c"device cannot use 4096-byte blocks"));
+    }
+    // SAFETY: as above.
+    let dax = unsafe { DaxMapping::new(sb) }?;
+    // SAFETY: `sb` is live.
+    let read_only = unsafe { bindings::ferrodax_sb_rdonly(sb) };
+    // SAFETY: `fc` is our context (initialised by init_fs_context).
+    let opts = unsafe { options::<T>(fc) };
+    let fs = T::fill_super(opts, read_only, dax)?;
+    let fs = KBox::new(fs, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
+    let root_ino = fs.root_ino();
+    // SAFETY: `sb` is being filled: nothing else uses these fields yet. From
+    // here the module invariants hold.
+    unsafe {
+        (*sb).s_fs_info = KBox::into_raw(fs).cast();
+        (*sb).s_op = &SuperOps::<T>::OPS;
+        (*sb).s_magic = T::MAGIC as kernel::ffi::c_ulong;
+        (*sb).s_maxbytes = T::MAX_BYTES;
+        (*sb).s_time_gran = 1;
+        (*sb).s_time_min = i64::MIN;
+        (*sb).s_time_max = i64::MAX;
+    }
+    // SAFETY: the superblock is set up for iget.
+    let root = unsafe { iget::<T>(sb, root_ino) }
+        .map_err(|e| (e, c"cannot read the root directory"))
+        // SAFETY: `inode` is a referenced inode; d_make_root consumes it.
+        .and_then(|inode| match unsafe { bindings::d_make_root(inode) } {
+            r if r.is_null() => Err((ENOMEM, c"out of memory")),
+            r => Ok(r),
+        });
+    match root {
+        Ok(root) => {
+            // SAFETY: `sb` is being filled.
+            unsafe { (*sb).s_root = root };
+            Ok(())
+        }
+        Err(e) => {
+            // Without s_root the VFS will not call put_super: undo here.
+            // SAFETY: `s_fs_info` is the box leaked above; nothing else holds it.
+            unsafe {
+                drop(KBox::from_raw((*sb).s_fs_info.cast::<T>()));
+                (*sb).s_fs_info = core::ptr::null_mut();
+            }
+            Err(e)
+        }
+    }
+}
+
+unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: called once at unmount; `s_fs_info` is our box (invariants)
+    // and no operation can run any more.
+    unsafe {
+        drop(KBox::from_raw((*sb).s_fs_info.cast::<T>()));
+        (*sb).s_fs_info = core::ptr::null_mut();
+    }
+}
+
+unsafe extern "C" fn statfs<T: FileSystem>(dentry: *mut bindings::dentry, buf: *mut kernel::bindings::kstatfs) -> kernel::ffi::c_int {
+    let buf = buf.cast::<bindings::kstatfs>();
+    // SAFETY: `dentry` is on a mounted ferrodax superblock; `buf` is valid.
+    unsafe {
+        let fs = fs_of::<T>((*dentry).d_sb);
+        let s = fs.statfs();
+        (*buf).f_type = T::MAGIC as _;
+        (*buf).f_bsize = 4096;
+        (*buf).f_blocks = s.blocks;
+        (*buf).f_bfree = s.free_blocks;
+        (*buf).f_bavail = s.free_blocks;
+        (*buf).f_files = s.files;
+        (*buf).f_ffree = s.free_files;
+        (*buf).f_namelen = 255;
+        (*buf).f_frsize = 4096;
+        (*buf).f_fsid.val = [s.fsid as i32, (s.fsid >> 32) as i32];
+    }
+    0
+}
+
+unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
+    // SAFETY: the VFS evicts a live inode of a mounted ferrodax superblock
+    // exactly once; after clear_inode nothing touches it.
+    unsafe {
+        bindings::truncate_inode_pages_final(&mut (*inode).i_data);
+        let (ino, nlink) = ((*inode).i_ino, (*inode).__bindgen_anon_1.i_nlink);
+        fs_of::<T>((*inode).i_sb).evict(ino, nlink);
+        bindings::clear_inode(inode);
+    }
+}
+
+unsafe extern "C" fn show_options<T: FileSystem>(seq: *mut bindings::seq_file, root: *mut bindings::dentry) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: `root` is the root of a mounted ferrodax filesystem.
+        let fs = unsafe { fs_of::<T>((*root).d_sb) };
+        fs.show_options(&mut |s: &CStr| {
+            // SAFETY: `seq` is the live seq_file of this call.
+            unsafe { bindings::ferrodax_seq_puts(seq, s.as_char_ptr()) }
+        });
+        Ok(0)
+    })
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C plumbing for the Rust VFS wrappers (see vfs_helpers.h). Each function is
+ * a thin wrapper; the logic stays in Rust.
+ */
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/seq_file.h>
+#include "vfs_helpers.h"
+
+void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a)
+{
+	inode->i_mode = a->mode;
+	i_uid_write(inode, a->uid);
+	i_gid_write(inode, a->gid);
+	set_nlink(inode, a->nlink);
+	inode->i_generation = a->generation;
+	i_size_write(inode, a->size);
+	inode->i_blocks = a->blocks << (PAGE_SHIFT - 9);
+	inode_set_atime(inode, a->atime_sec, a->atime_nsec);
+	inode_set_mtime(inode, a->mtime_sec, a->mtime_nsec);
+	inode_set_ctime(inode, a->ctime_sec, a->ctime_nsec);
+}
+
+void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a)
+{
+	struct timespec64 at = inode_get_atime(inode);
+	struct timespec64 mt = inode_get_mtime(inode);
+	struct timespec64 ct = inode_get_ctime(inode);
+
+	a->ino = inode->i_ino;
+	a->mode = inode->i_mode;
+	a->uid = i_uid_read(inode);
+	a->gid = i_gid_read(inode);
+	a->nlink = inode->i_nlink;
+	a->size = i_size_read(inode);
+	a->atime_sec = at.tv_sec;
+	a->atime_nsec = at.tv_nsec;
+	a->mtime_sec = mt.tv_sec;
+	a->mtime_nsec = mt.tv_nsec;
+	a->ctime_sec = ct.tv_sec;
+	a->ctime_nsec = ct.tv_nsec;
+}
+
+const unsigned char *ferrodax_dentry_name(const struct dentry *dentry, u32 *len)
+{
+	*len = dentry->d_name.len;
+	return dentry->d_name.name;
+}
+
+struct inode *ferrodax_dentry_inode(const struct dentry *dentry)
+{
+	return d_inode(dentry);
+}
+
+bool ferrodax_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+loff_t ferrodax_bdev_bytes(struct block_device *bdev)
+{
+	return bdev_nr_bytes(bdev);
+}
+
+int ferrodax_finish_open_simple(struct file *file, int error)
+{
+	return finish_open_simple(file, error);
+}
+
+void ferrodax_seq_puts(struct seq_file *m, const char *s)
+{
+	seq_puts(m, s);
+}
+
+/* Report a mount error to the fs_context log (fsconfig users) and dmesg. */
+void ferrodax_fc_error(struct fs_context *fc, const char *msg)
+{
+	pr_err("ferrodax (%s): %s\n", fc->source ? fc->source : "?", msg);
+	errorf(fc, "ferrodax: %s", msg);
+}
+
+/*
+ * Owner and mode of a new inode in @dir, as inode_init_owner() would set
+ * them, for filesystems that create the on-media inode before the VFS one.
+ */
+void ferrodax_new_owner(struct mnt_idmap *idmap, const struct inode *dir, umode_t *mode, u32 *uid, u32 *gid)
+{
+	kuid_t kuid = mapped_fsuid(idmap, i_user_ns(dir));
+	kgid_t kgid;
+
+	if (dir->i_mode & S_ISGID) {
+		kgid = dir->i_gid;
+		if (S_ISDIR(*mode))
+			*mode |= S_ISGID;
+	} else {
+		kgid = mapped_fsgid(idmap, i_user_ns(dir));
+	}
+	if (!S_ISDIR(*mode) && (*mode & S_ISGID) && (*mode & S_IXGRP) &&
+	    !in_group_or_capable(idmap, dir, make_vfsgid(idmap, i_user_ns(dir), kgid)))
+		*mode &= ~S_ISGID;
+	*uid = from_kuid(&init_user_ns, kuid);
+	*gid = from_kgid(&init_user_ns, kgid);
+}
+
+bool ferrodax_dir_emit_dots(struct file *file, struct dir_context *ctx)
+{
+	return dir_emit_dots(file, ctx);
+}
+
+void ferrodax_set_delayed_kfree(struct delayed_call *done, void *p)
+{
+	set_delayed_call(done, kfree_link, p);
+}
+
+bool ferrodax_inode_is_new(struct inode *inode)
+{
+	return inode_state_read_once(inode) & I_NEW;
+}
+
+bool ferrodax_sb_rdonly(const struct super_block *sb)
+{
+	return sb_rdonly(sb);
+}
+
+bool ferrodax_fc_rdonly(const struct fs_context *fc)
+{
+	return fc->sb_flags & SB_RDONLY;
+}
+
+size_t ferrodax_inode_size(struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void ferrodax_now(s64 *sec, u32 *nsec)
+{
+	struct timespec64 ts;
+
+	ktime_get_coarse_real_ts64(&ts);
+	*sec = ts.tv_sec;
+	*nsec = ts.tv_nsec;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C plumbing for the Rust VFS wrappers: what is a static inline or a macro
+ * in the kernel headers, or is easier to express as one flat struct copy.
+ */
+#ifndef FERRODAX_VFS_HELPERS_H
+#define FERRODAX_VFS_HELPERS_H
+
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/seq_file.h>
+
+/* Inode attributes as the ferrodax core stores them. */
+struct ferrodax_iattr {
+	u64 ino;
+	u32 mode;
+	u32 uid;
+	u32 gid;
+	u32 nlink;
+	u32 generation;
+	u64 size;
+	u64 blocks;		/* 4 KiB blocks */
+	u64 rdev;		/* device nodes: new_encode_dev() value */
+	s64 atime_sec, mtime_sec, ctime_sec;
+	u32 atime_nsec, mtime_nsec, ctime_nsec;
+};
+
+void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a);
+void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a);
+const unsigned char *ferrodax_dentry_name(const struct dentry *dentry, u32 *len);
+struct inode *ferrodax_dentry_inode(const struct dentry *dentry);
+bool ferrodax_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino, unsigned int type);
+loff_t ferrodax_bdev_bytes(struct block_device *bdev);
+int ferrodax_finish_open_simple(struct file *file, int error);
+void ferrodax_seq_puts(struct seq_file *m, const char *s);
+void ferrodax_fc_error(struct fs_context *fc, const char *msg);
+void ferrodax_new_owner(struct mnt_idmap *idmap, const struct inode *dir, umode_t *mode, u32 *uid, u32 *gid);
+bool ferrodax_dir_emit_dots(struct file *file, struct dir_context *ctx);
+void ferrodax_set_delayed_kfree(struct delayed_call *done, void *p);
+bool ferrodax_inode_is_new(struct inode *inode);
+void ferrodax_now(s64 *sec, u32 *nsec);
+size_t ferrodax_inode_size(struct inode *inode);
+bool ferrodax_sb_rdonly(const struct super_block *sb);
+bool ferrodax_fc_rdonly(const struct fs_context *fc);
+
+#endif
