@@ -473,8 +473,12 @@ unsafe extern "C" fn setattr<T: FileSystem>(
             bindings::setattr_copy(idmap, inode, iattr);
             let mut attr = Attr::default();
             bindings::ferrodax_inode_attrs(inode, &mut attr);
-            if size_changed {
+            if size_changed && (*iattr).ia_size as u64 != attr.size {
+                // truncate(2) passes no time flags: a size change stamps
+                // mtime and ctime itself (POSIX; ext4 and xfs do the same).
                 attr.size = (*iattr).ia_size as u64;
+                let (sec, nsec) = now();
+                (attr.mtime_sec, attr.mtime_nsec, attr.ctime_sec, attr.ctime_nsec) = (sec, nsec, sec, nsec);
             }
             let result = fs_of::<T>((*inode).i_sb).setattr(ino_of(inode), &SetAttr { attr, size_changed });
             // On failure this puts back what the media still says.
