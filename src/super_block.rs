@@ -124,16 +124,12 @@ impl FileSystem for FerrodaxFs {
 
     fn reconfigure(&self, opts: &Options, read_only: bool) -> Result {
         *self.opts.lock() = *opts;
-        let mut core = self.core.lock();
         if read_only {
-            core.set_read_only();
-        } else if core.is_read_only() {
-            // Going back to read-write is not supported yet: changes made
-            // while read-only are impossible, but errors=remount-ro may have
-            // fired for a reason; insist on a fresh mount (after fsck).
-            return Err(EROFS);
+            self.core.lock().set_read_only();
+            Ok(())
+        } else {
+            self.run(|fs| fs.set_read_write())
         }
-        Ok(())
     }
 
     fn show_options(&self, out: &mut dyn FnMut(&CStr)) {

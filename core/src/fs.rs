@@ -114,9 +114,23 @@ impl<M: Medium> Fs<M> {
         self.read_only
     }
 
-    /// Refuse changes from now on (errors=remount-ro).
+    /// Refuse changes from now on (read-only remount, errors=remount-ro).
     pub fn set_read_only(&mut self) {
         self.read_only = true;
+    }
+
+    /// Accept changes again (read-write remount). Refused when the medium
+    /// failed under a transaction or the image has read-only-compatible
+    /// features this code lacks.
+    pub fn set_read_write(&mut self) -> Result<()> {
+        if self.failed {
+            return Err(Error::Io);
+        }
+        if self.sb.needs_read_only() {
+            return Err(Error::ReadOnly);
+        }
+        self.read_only = false;
+        Ok(())
     }
 
     /// The persistence layer, for the tools.

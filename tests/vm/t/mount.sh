@@ -14,6 +14,10 @@ grep -q 'dax=always,errors=continue' /proc/mounts || fail "errors=continue not s
 umount /mnt/test
 mount -t ferrodax -o ro /dev/pmem0 /mnt/test
 expect_fail mkdir /mnt/test/x
+mount -o remount,rw /mnt/test
+mkdir /mnt/test/x
+mount -o remount,ro /mnt/test
+expect_fail rmdir /mnt/test/x
 umount /mnt/test
 
 refused() { # refused EXPECTED-DMESG-WORDS MOUNT-ARGS...
