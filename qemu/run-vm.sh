@@ -95,7 +95,9 @@ log "VM '$name' exited ($rc) after $((SECONDS - start)) s"
 
 # A guest that panicked, hung or was killed wrote no DONE line: that is a
 # failed run, with the end of the console log to show why.
-if ! grep -qx DONE "$out/results/results.txt" 2>/dev/null; then
+if grep -q '^CRASH: ' "$out/results/results.txt" 2>/dev/null; then
+	log "VM '$name' cut its own power as its test asked"
+elif ! grep -qx DONE "$out/results/results.txt" 2>/dev/null; then
 	echo "FAIL: vm-$name (no results: guest panic, hang or timeout; see $out/console.log)" >>"$out/results/results.txt"
 	tail -40 "$out/console.log" >&2
 fi

@@ -48,6 +48,21 @@ for pmem in nvdimm legacy; do
 	done <"build/vm/check-$pmem/results/results.txt"
 done
 
+log "crash test: power cut with an unlinked-but-open file, then recovery"
+qemu/run-vm.sh --pmem nvdimm --name crash --tests crash-orphan-before || true
+if grep -q '^CRASH: crash-orphan-before' build/vm/crash/results/results.txt; then
+	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem --tests crash-orphan-after || true
+	while read -r verdict rest; do
+		case $verdict in
+		PASS:) pass "[crash] $rest" ;;
+		FAIL:) fail "[crash] $rest" ;;
+		esac
+	done <build/vm/crash/results/results.txt
+else
+	fail "[crash] crash-orphan-before did not reach its power cut"
+	cat build/vm/crash/results/results.txt
+fi
+
 log "harness self-test: a lockdep splat must fail the run"
 qemu/run-vm.sh --pmem legacy --name selftest-splat --tests splat-lockdep || true
 r=build/vm/selftest-splat/results/results.txt

@@ -7,3 +7,11 @@ expect_fail() { if "$@"; then fail "succeeded but should not: $*"; fi; }
 KO=$FDX/ferrodax.ko
 load_ferrodax() { grep -q '^ferrodax ' /proc/modules || insmod "$KO"; }
 unload_ferrodax() { if grep -q '^ferrodax ' /proc/modules; then rmmod ferrodax; fi; }
+# Simulated power cut: record that it is deliberate, flush the results
+# share, then reset at once (no sync of anything else, no unmount).
+power_cut() {
+	echo "$CRASH_MARK" >>"$RESULTS/results.txt"
+	sync -f "$RESULTS/results.txt"
+	echo b >/proc/sysrq-trigger
+	sleep 60
+}

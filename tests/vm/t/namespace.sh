@@ -52,6 +52,21 @@ st = os.lstat("x1")
 assert (st.st_mode & 0o170000) == 0o020000 and st.st_rdev == 0, "whiteout is a 0:0 char device"
 PY
 rm -f x1 x2 x3
+# O_TMPFILE: nameless until linked
+python3 - <<'PY'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, AT_SYMLINK_FOLLOW = -100, 0x400
+fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600)
+assert os.fstat(fd).st_nlink == 0
+src = f"/proc/self/fd/{fd}".encode()
+assert libc.linkat(AT_FDCWD, src, AT_FDCWD, b"from-tmpfile", AT_SYMLINK_FOLLOW) == 0, ctypes.get_errno()
+assert os.stat("from-tmpfile").st_nlink == 1
+os.close(fd)
+fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600)
+os.close(fd)  # never linked: released at close
+PY
+[ -f from-tmpfile ] || fail "O_TMPFILE link"
 # unlinked-but-open file survives until last close
 exec 3>a/open-file
 rm a/open-file
