@@ -4,6 +4,7 @@
 use super::bindings;
 use super::dax::DaxMapping;
 use super::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
+use super::inode_cache::InodeCache;
 use core::marker::PhantomData;
 use kernel::error::{code::ENOPARAM, from_result, to_result};
 use kernel::prelude::*;
@@ -27,6 +28,8 @@ pub enum Param {
 pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Name under which the type registers (`mount -t NAME`).
     const NAME: &'static CStr;
+    /// Name of the inode slab (/proc/slabinfo).
+    const INODE_CACHE: &'static CStr;
     /// `f_type` reported by statfs.
     const MAGIC: u32;
     /// Largest file size.
@@ -74,16 +77,35 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
 }
 
-/// A registered filesystem type; unregistered on drop.
+/// A registered filesystem type and its inode cache; unregistered on drop,
+/// before the cache is destroyed.
 ///
 /// # Invariants
 ///
-/// `fs` is registered with the VFS from a successful `new` until `drop`.
+/// `fs` is registered with the VFS from a successful `new` until `drop`,
+/// and every superblock of this type has `s_type == fs.get()`.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: FileSystem> {
+    inode_cache: InodeCache,
     #[pin]
     fs: Opaque<bindings::file_system_type>,
     _t: PhantomData<T>,
+}
+
+impl<T: FileSystem> Registration<T> {
+    /// The inode cache of `sb`'s filesystem type.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a live superblock of a type registered as `T`.
+    pub(crate) unsafe fn inode_cache<'a>(sb: *mut bindings::super_block) -> &'a InodeCache {
+        // SAFETY: per the contract `s_type` is the `fs` field of a pinned,
+        // live `Registration<T>` (type invariant).
+        unsafe {
+            let fs = Opaque::cast_from((*sb).s_type.cast::<bindings::file_system_type>()).cast_mut();
+            &(*kernel::container_of!(fs, Registration<T>, fs)).inode_cache
+        }
+    }
 }
 
 // SAFETY: the VFS only reads `file_system_type` under its own locks once it
@@ -96,6 +118,7 @@ impl<T: FileSystem> Registration<T> {
     /// Register `T` as a filesystem type owned by `module`.
     pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            inode_cache: InodeCache::new(T::INODE_CACHE)?,
             fs <- Opaque::try_ffi_init(move |slot: *mut bindings::file_system_type| {
                 // SAFETY: `slot` is valid for writes; all-zero is a valid
                 // `file_system_type` and we fill in what we use.

@@ -7,6 +7,7 @@
 
 use super::bindings;
 use super::fs_type::FileSystem;
+use super::inode_cache::InodeBox;
 use super::super_block::fs_of;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
@@ -100,12 +101,22 @@ pub(crate) unsafe fn iget<T: FileSystem>(sb: *mut bindings::super_block, ino: u6
     match unsafe { fs_of::<T>(sb) }.attr(ino) {
         Ok(a) => {
             // SAFETY: a new inode is ours to set up until unlock_new_inode.
-            unsafe {
+            let set_up = unsafe {
                 fill::<T>(inode, &a);
-                set_ops::<T>(inode, &a);
-                bindings::unlock_new_inode(inode);
+                set_ops::<T>(inode, &a)
+            };
+            match set_up {
+                Ok(()) => {
+                    // SAFETY: set up completely.
+                    unsafe { bindings::unlock_new_inode(inode) };
+                    Ok(inode)
+                }
+                Err(e) => {
+                    // SAFETY: as below.
+                    unsafe { bindings::iget_failed(inode) };
+                    Err(e)
+                }
             }
-            Ok(inode)
         }
         Err(e) => {
             // SAFETY: a new inode that could not be read is released this way.
@@ -126,12 +137,13 @@ unsafe fn fill<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) {
     unsafe { bindings::ferrodax_inode_fill(inode, a) };
 }
 
-/// Pick the operation tables of a new inode by its type.
+/// Pick the operation tables of a new inode by its type (symlinks: read and
+/// keep the target).
 ///
 /// # Safety
 ///
 /// `inode` must be a new (I_NEW) inode of a superblock of type `T`.
-unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) {
+unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Result {
     // SAFETY: per the contract.
     unsafe {
         match a.mode & S_IFMT {
@@ -143,13 +155,22 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) {
                 (*inode).i_op = &Ops::<T>::FILE;
                 (*inode).__bindgen_anon_3.i_fop = &Ops::<T>::REG_FILE;
             }
-            S_IFLNK => (*inode).i_op = &Ops::<T>::SYMLINK,
+            S_IFLNK => {
+                let size = a.size as usize;
+                let mut target = KVec::from_elem(0u8, size + 1, GFP_KERNEL)?;
+                if fs_of::<T>((*inode).i_sb).readlink(a.ino, &mut target[..size])? != size {
+                    return Err(EIO);
+                }
+                InodeBox::from_inode(inode).set_link(target);
+                (*inode).i_op = &Ops::<T>::SYMLINK;
+            }
             _ => {
                 (*inode).i_op = &Ops::<T>::FILE;
                 bindings::init_special_inode(inode, a.mode as _, a.rdev as _);
             }
         }
     }
+    Ok(())
 }
 
 /// Re-read an inode's attributes after an operation changed it.
@@ -249,7 +270,7 @@ impl<T: FileSystem> Ops<T> {
     const SYMLINK: bindings::inode_operations = {
         // SAFETY: as above.
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
-        o.get_link = Some(get_link::<T>);
+        o.get_link = Some(bindings::simple_get_link);
         o.setattr = Some(setattr::<T>);
         o
     };
@@ -487,34 +508,6 @@ unsafe extern "C" fn setattr<T: FileSystem>(
         }
         Ok(0)
     })
-}
-
-unsafe extern "C" fn get_link<T: FileSystem>(
-    dentry: *mut bindings::dentry,
-    inode: *mut bindings::inode,
-    done: *mut bindings::delayed_call,
-) -> *const kernel::ffi::c_char {
-    if dentry.is_null() {
-        return ECHILD.to_ptr(); // RCU walk: try again with references
-    }
-    // SAFETY: `inode` is a live symlink inode.
-    let (size, ino, sb) = unsafe { (bindings::ferrodax_inode_size(inode), ino_of(inode), (*inode).i_sb) };
-    let mut buf = match KVec::<u8>::with_capacity(size + 1, GFP_KERNEL) {
-        Ok(b) => b,
-        Err(_) => return ENOMEM.to_ptr(),
-    };
-    buf.resize(size + 1, 0, GFP_KERNEL).ok();
-    // SAFETY: `sb` is mounted.
-    match unsafe { fs_of::<T>(sb) }.readlink(ino, &mut buf[..size]) {
-        Ok(n) if n == size => {}
-        Ok(_) => return EIO.to_ptr(),
-        Err(e) => return e.to_ptr(),
-    }
-    let (ptr, _, _) = buf.into_raw_parts();
-    // SAFETY: `ptr` is a NUL-terminated kmalloc'ed buffer; the VFS frees it
-    // with kfree_link once done.
-    unsafe { bindings::ferrodax_set_delayed_kfree(done, ptr.cast()) };
-    ptr.cast()
 }
 
 unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut bindings::file, ctx: *mut bindings::dir_context) -> kernel::ffi::c_int {

@@ -9,12 +9,15 @@
 //!
 //! - `fs_type`: registration, mount contexts and option parsing;
 //! - `super_block`: fill_super and the super_operations table;
-//! - `inode`: the inode cache (iget), attribute transfer, and the inode,
-//!   directory and symlink operation tables;
+//! - `inode`: iget, attribute transfer, and the inode, directory and
+//!   symlink operation tables;
+//! - `inode_cache`: the kmem_cache of inodes with per-inode Rust data
+//!   (container_of);
 //! - `dax`: the DAX device behind the block device and its kernel mapping.
 
 pub mod bindings;
 pub mod dax;
 pub mod fs_type;
 pub mod inode;
+pub mod inode_cache;
 pub mod super_block;

@@ -8,7 +8,7 @@
 
 use super::bindings;
 use super::dax::DaxMapping;
-use super::fs_type::{fc_error, options, FileSystem};
+use super::fs_type::{fc_error, options, FileSystem, Registration};
 use super::inode::iget;
 use core::marker::PhantomData;
 use kernel::error::from_result;
@@ -31,6 +31,8 @@ impl<T: FileSystem> SuperOps<T> {
     const OPS: bindings::super_operations = {
         // SAFETY: all-zero is a valid super_operations (no callbacks).
         let mut ops: bindings::super_operations = unsafe { core::mem::zeroed() };
+        ops.alloc_inode = Some(alloc_inode::<T>);
+        ops.free_inode = Some(free_inode::<T>);
         ops.put_super = Some(put_super::<T>);
         ops.statfs = Some(statfs::<T>);
         ops.evict_inode = Some(evict_inode::<T>);
@@ -109,6 +111,17 @@ unsafe fn try_fill_super<T: FileSystem>(
             Err(e)
         }
     }
+}
+
+unsafe extern "C" fn alloc_inode<T: FileSystem>(sb: *mut bindings::super_block) -> *mut bindings::inode {
+    // SAFETY: `sb` is a live superblock of type `T`.
+    unsafe { Registration::<T>::inode_cache(sb).alloc_inode(sb) }
+}
+
+unsafe extern "C" fn free_inode<T: FileSystem>(inode: *mut bindings::inode) {
+    // SAFETY: the VFS frees a dead inode of a superblock of type `T`, which
+    // `alloc_inode` allocated.
+    unsafe { Registration::<T>::inode_cache((*inode).i_sb).free_inode(inode) }
 }
 
 unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut bindings::super_block) {

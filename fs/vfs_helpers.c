@@ -109,9 +109,19 @@ bool ferrodax_dir_emit_dots(struct file *file, struct dir_context *ctx)
 	return dir_emit_dots(file, ctx);
 }
 
-void ferrodax_set_delayed_kfree(struct delayed_call *done, void *p)
+/* The inode slab: objects are Rust InodeBox values holding a struct inode. */
+struct kmem_cache *ferrodax_inode_cache_create(const char *name, unsigned int size, unsigned int align,
+					       void (*ctor)(void *))
 {
-	set_delayed_call(done, kfree_link, p);
+	return kmem_cache_create(name, size, align, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, ctor);
+}
+
+/* Allocate an InodeBox on the superblock's inode LRU; returns its inode. */
+struct inode *ferrodax_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache, size_t inode_offset)
+{
+	void *obj = alloc_inode_sb(sb, cache, GFP_KERNEL);
+
+	return obj ? obj + inode_offset : NULL;
 }
 
 bool ferrodax_inode_is_new(struct inode *inode)
@@ -127,11 +137,6 @@ bool ferrodax_sb_rdonly(const struct super_block *sb)
 bool ferrodax_fc_rdonly(const struct fs_context *fc)
 {
 	return fc->sb_flags & SB_RDONLY;
-}
-
-size_t ferrodax_inode_size(struct inode *inode)
-{
-	return i_size_read(inode);
 }
 
 void ferrodax_now(s64 *sec, u32 *nsec)

@@ -36,10 +36,11 @@ void ferrodax_seq_puts(struct seq_file *m, const char *s);
 void ferrodax_fc_error(struct fs_context *fc, const char *msg);
 void ferrodax_new_owner(struct mnt_idmap *idmap, const struct inode *dir, umode_t *mode, u32 *uid, u32 *gid);
 bool ferrodax_dir_emit_dots(struct file *file, struct dir_context *ctx);
-void ferrodax_set_delayed_kfree(struct delayed_call *done, void *p);
+struct kmem_cache *ferrodax_inode_cache_create(const char *name, unsigned int size, unsigned int align,
+					       void (*ctor)(void *));
+struct inode *ferrodax_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache, size_t inode_offset);
 bool ferrodax_inode_is_new(struct inode *inode);
 void ferrodax_now(s64 *sec, u32 *nsec);
-size_t ferrodax_inode_size(struct inode *inode);
 bool ferrodax_sb_rdonly(const struct super_block *sb);
 bool ferrodax_fc_rdonly(const struct fs_context *fc);
 

@@ -85,6 +85,7 @@ impl FerrodaxFs {
 
 impl FileSystem for FerrodaxFs {
     const NAME: &'static CStr = c"ferrodax";
+    const INODE_CACHE: &'static CStr = c"ferrodax_inode";
     const MAGIC: u32 = 0x4644_4158; // "FDAX"
     const MAX_BYTES: i64 = MAX_FILE_SIZE as i64;
     type Options = Options;

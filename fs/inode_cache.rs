@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Inodes with Rust data: a kmem_cache of [`InodeBox`] values, each holding
+//! the C `struct inode` and the Rust fields the glue keeps per inode.
+//!
+//! The VFS hands out `*mut inode`; [`InodeBox::from_inode`] gets back to the
+//! whole object with `container_of!`. The cache belongs to the filesystem
+//! type's registration and is destroyed after unregistering and an RCU
+//! barrier (inodes are freed after an RCU grace period).
+//!
+//! # Invariants
+//!
+//! Every inode of a superblock of a type registered by this module was
+//! allocated by [`alloc_inode`] from the registration's cache, so it lives
+//! inside an `InodeBox` whose `link` field is initialised until
+//! [`free_inode`].
+
+use super::bindings;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// One slab object: the VFS inode and the glue's per-inode data.
+#[repr(C)]
+pub(crate) struct InodeBox {
+    vfs: Opaque<bindings::inode>,
+    /// Symlinks: the NUL-terminated target, read once when the inode is
+    /// read and served by `simple_get_link` through `i_link` (targets never
+    /// change). Freed with the inode, after the RCU grace period that path
+    /// walkers rely on.
+    link: Option<KVec<u8>>,
+}
+
+impl InodeBox {
+    /// The box around `inode`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be a live inode of a superblock of a filesystem type
+    /// registered by this module (type invariant), used for `'a` without
+    /// other mutable access to the Rust fields.
+    pub(crate) unsafe fn from_inode<'a>(inode: *mut bindings::inode) -> &'a mut InodeBox {
+        // SAFETY: per the contract the inode is the `vfs` field of a box.
+        unsafe { &mut *kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs) }
+    }
+
+    /// Keep `target` (without NUL) as the symlink target of this inode and
+    /// point `i_link` at it.
+    pub(crate) fn set_link(&mut self, target: KVec<u8>) {
+        let p = target.as_ptr();
+        self.link = Some(target);
+        // SAFETY: `vfs` is a live inode being set up (I_NEW) by the caller;
+        // `p` stays valid until free_inode drops `link`.
+        unsafe { (*self.vfs.get()).__bindgen_anon_5.i_link = p.cast_mut().cast() };
+    }
+}
+
+/// The slab of `InodeBox` values; destroyed on drop.
+///
+/// # Invariants
+///
+/// `cache` is a live kmem_cache of `InodeBox` objects.
+pub(crate) struct InodeCache {
+    cache: *mut bindings::kmem_cache,
+}
+
+// SAFETY: a kmem_cache may be used from any thread.
+unsafe impl Send for InodeCache {}
+// SAFETY: as above.
+unsafe impl Sync for InodeCache {}
+
+unsafe extern "C" fn ctor(obj: *mut kernel::ffi::c_void) {
+    // SAFETY: the slab calls this once per new object, which is an
+    // `InodeBox` (`vfs` is at offset 0, repr(C)).
+    unsafe { bindings::inode_init_once(obj.cast()) };
+}
+
+impl InodeCache {
+    /// Create the cache.
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        // SAFETY: `name` outlives the cache (static); size and alignment
+        // are those of `InodeBox`; `ctor` initialises the inode part.
+        let cache = unsafe {
+            bindings::ferrodax_inode_cache_create(
+                name.as_char_ptr(),
+                core::mem::size_of::<InodeBox>() as u32,
+                core::mem::align_of::<InodeBox>() as u32,
+                Some(ctor),
+            )
+        };
+        if cache.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(InodeCache { cache })
+    }
+
+    /// `alloc_inode` for superblock `sb`.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a live superblock.
+    pub(crate) unsafe fn alloc_inode(&self, sb: *mut bindings::super_block) -> *mut bindings::inode {
+        // SAFETY: `cache` holds `InodeBox` objects; `vfs` is at offset 0.
+        let inode = unsafe { bindings::ferrodax_alloc_inode_sb(sb, self.cache, 0) };
+        if !inode.is_null() {
+            // SAFETY: a fresh object: its Rust fields are uninitialised and
+            // ours to write (establishes the type invariant).
+            unsafe {
+                let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
+                core::ptr::addr_of_mut!((*b).link).write(None);
+            }
+        }
+        inode
+    }
+
+    /// `free_inode` (after the RCU grace period).
+    ///
+    /// # Safety
+    ///
+    /// `inode` must come from [`InodeCache::alloc_inode`] on this cache and
+    /// be dead.
+    pub(crate) unsafe fn free_inode(&self, inode: *mut bindings::inode) {
+        // SAFETY: per the contract; the Rust fields are dropped exactly once
+        // and the object goes back to its slab.
+        unsafe {
+            let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
+            core::ptr::drop_in_place(core::ptr::addr_of_mut!((*b).link));
+            bindings::kmem_cache_free(self.cache, b.cast());
+        }
+    }
+}
+
+impl Drop for InodeCache {
+    fn drop(&mut self) {
+        // SAFETY: the filesystem type is unregistered before this runs (see
+        // `Registration`); the barrier waits for pending RCU frees.
+        unsafe {
+            bindings::rcu_barrier();
+            bindings::kmem_cache_destroy(self.cache);
+        }
+    }
+}
