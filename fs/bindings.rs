@@ -18,7 +18,13 @@
     clippy::all,
     unsafe_op_in_unsafe_fn,
     improper_ctypes,
-    unnecessary_transmutes
+    unnecessary_transmutes,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::as_underscore,
+    clippy::cast_lossless
 )]
 
 mod generated {

@@ -29,15 +29,22 @@ impl DaxMapping {
     /// # Safety
     ///
     /// `sb` must be a superblock being filled, with `s_bdev` set.
-    pub(crate) unsafe fn new(sb: *mut bindings::super_block) -> core::result::Result<Self, (Error, &'static CStr)> {
+    pub(crate) unsafe fn new(
+        sb: *mut bindings::super_block,
+    ) -> core::result::Result<Self, (Error, &'static CStr)> {
         let mut start_off = 0u64;
         // SAFETY: `s_bdev` is valid while the superblock is being filled.
         let bdev = unsafe { (*sb).s_bdev };
         // SAFETY: `bdev` is valid; the superblock is the holder and outlives
         // the reference (dropped in put_super or on fill_super failure).
-        let dev = unsafe { bindings::fs_dax_get_by_bdev(bdev, &mut start_off, sb.cast(), core::ptr::null()) };
+        let dev = unsafe {
+            bindings::fs_dax_get_by_bdev(bdev, &mut start_off, sb.cast(), core::ptr::null())
+        };
         if dev.is_null() {
-            return Err((EINVAL, c"device does not support DAX (need an fsdax pmem namespace)"));
+            return Err((
+                EINVAL,
+                c"device does not support DAX (need an fsdax pmem namespace)",
+            ));
         }
         let mapping = DaxMapping {
             dev,
@@ -48,7 +55,11 @@ impl DaxMapping {
         mapping.map(bdev, start_off)
     }
 
-    fn map(mut self, bdev: *mut bindings::block_device, start_off: u64) -> core::result::Result<Self, (Error, &'static CStr)> {
+    fn map(
+        mut self,
+        bdev: *mut bindings::block_device,
+        start_off: u64,
+    ) -> core::result::Result<Self, (Error, &'static CStr)> {
         // SAFETY: `bdev` is valid (see `new`).
         let bytes = unsafe { bindings::ferrodax_bdev_bytes(bdev) } as u64;
         let pages = bytes >> bindings::PAGE_SHIFT;

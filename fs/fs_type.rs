@@ -10,6 +10,10 @@ use kernel::error::{code::ENOPARAM, from_result, to_result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
+/// Callback of [`FileSystem::readdir`]: `(name, ino, dtype, next_pos)`,
+/// returns false when the caller's buffer is full.
+pub type Emit<'a> = dyn FnMut(&[u8], u64, u8, u64) -> bool + 'a;
+
 /// Outcome of parsing one mount option.
 pub enum Param {
     /// The option was understood and recorded.
@@ -41,7 +45,11 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn parse_param(opts: &mut Self::Options, key: &[u8], value: Option<&[u8]>) -> Result<Param>;
     /// Mount: validate and recover the media behind `pmem`. `Err` carries a
     /// message for the mount log.
-    fn fill_super(opts: &Self::Options, read_only: bool, pmem: DaxMapping) -> core::result::Result<Self, (Error, &'static CStr)>;
+    fn fill_super(
+        opts: &Self::Options,
+        read_only: bool,
+        pmem: DaxMapping,
+    ) -> core::result::Result<Self, (Error, &'static CStr)>;
     /// Remount with new options and read-only state.
     fn reconfigure(&self, opts: &Self::Options, read_only: bool) -> Result;
     /// The options in effect, as `,opt,opt=val` for /proc/mounts.
@@ -58,7 +66,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>>;
     /// Emit the entries of `dir` from position `pos`: `emit(name, ino,
     /// dtype, next_pos)` returns false when the caller's buffer is full.
-    fn readdir(&self, dir: u64, pos: u64, emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool) -> Result;
+    fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result;
     /// Create a file, directory, device node, FIFO, socket or (with
     /// `target`) symlink; returns its inode number.
     fn create(&self, dir: u64, name: &[u8], node: &NewNode, target: Option<&[u8]>) -> Result<u64>;
@@ -70,7 +78,15 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<u64>;
     /// renameat2(); returns the inode that lost a link, if any.
     #[allow(clippy::too_many_arguments)]
-    fn rename(&self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8], flags: RenameFlags, node: &NewNode) -> Result<Option<u64>>;
+    fn rename(
+        &self,
+        odir: u64,
+        oname: &[u8],
+        ndir: u64,
+        nname: &[u8],
+        flags: RenameFlags,
+        node: &NewNode,
+    ) -> Result<Option<u64>>;
     /// Change attributes (size changes are refused until the data path exists).
     fn setattr(&self, ino: u64, attr: &SetAttr) -> Result;
     /// Read a symlink's target into `buf`; returns its length.
@@ -102,7 +118,8 @@ impl<T: FileSystem> Registration<T> {
         // SAFETY: per the contract `s_type` is the `fs` field of a pinned,
         // live `Registration<T>` (type invariant).
         unsafe {
-            let fs = Opaque::cast_from((*sb).s_type.cast::<bindings::file_system_type>()).cast_mut();
+            let fs =
+                Opaque::cast_from((*sb).s_type.cast::<bindings::file_system_type>()).cast_mut();
             &(*kernel::container_of!(fs, Registration<T>, fs)).inode_cache
         }
     }
@@ -181,10 +198,21 @@ pub(crate) fn fc_error(fc: *mut bindings::fs_context, msg: &CStr) {
     unsafe { bindings::ferrodax_fc_error(fc, msg.as_char_ptr()) };
 }
 
-unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut kernel::bindings::fs_context) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `init_fs_context` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn init_fs_context<T: FileSystem>(
+    fc: *mut kernel::bindings::fs_context,
+) -> kernel::ffi::c_int {
     let fc = fc.cast::<bindings::fs_context>();
     from_result(|| {
-        let ctx = KBox::new(Context::<T> { opts: T::Options::default() }, GFP_KERNEL)?;
+        let ctx = KBox::new(
+            Context::<T> {
+                opts: T::Options::default(),
+            },
+            GFP_KERNEL,
+        )?;
         // SAFETY: the VFS passes a context it owns; we install our private
         // data and ops, which `free_context` releases.
         unsafe {
@@ -195,6 +223,10 @@ unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut kernel::bindings::f
     })
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `free_context` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn free_context<T: FileSystem>(fc: *mut bindings::fs_context) {
     // SAFETY: called once by the VFS when the context dies.
     let p = unsafe { (*fc).fs_private };
@@ -204,6 +236,10 @@ unsafe extern "C" fn free_context<T: FileSystem>(fc: *mut bindings::fs_context) 
     }
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `parse_param` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn parse_param<T: FileSystem>(
     fc: *mut bindings::fs_context,
     param: *mut bindings::fs_parameter,
@@ -233,12 +269,22 @@ unsafe extern "C" fn parse_param<T: FileSystem>(
     })
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `get_tree` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn get_tree<T: FileSystem>(fc: *mut bindings::fs_context) -> kernel::ffi::c_int {
     // SAFETY: `fc` is live; `fill_super` is called back synchronously.
     unsafe { bindings::get_tree_bdev(fc, Some(super::super_block::fill_super::<T>)) }
 }
 
-unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut bindings::fs_context) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `reconfigure` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn reconfigure<T: FileSystem>(
+    fc: *mut bindings::fs_context,
+) -> kernel::ffi::c_int {
     from_result(|| {
         // SAFETY: on reconfigure `root` is the mounted filesystem's root, whose
         // superblock is active for the whole call.

@@ -87,9 +87,12 @@ const S_IFCHR: u32 = 0o020000;
 ///
 /// `sb` must be a mounted (or being mounted) superblock of type `T` with
 /// `s_fs_info` set.
-pub(crate) unsafe fn iget<T: FileSystem>(sb: *mut bindings::super_block, ino: u64) -> Result<*mut bindings::inode> {
+pub(crate) unsafe fn iget<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    ino: u64,
+) -> Result<*mut bindings::inode> {
     // SAFETY: `sb` is live (contract).
-    let inode = unsafe { bindings::iget_locked(sb, ino as _) };
+    let inode = unsafe { bindings::iget_locked(sb, ino) };
     if inode.is_null() {
         return Err(ENOMEM);
     }
@@ -102,7 +105,7 @@ pub(crate) unsafe fn iget<T: FileSystem>(sb: *mut bindings::super_block, ino: u6
         Ok(a) => {
             // SAFETY: a new inode is ours to set up until unlock_new_inode.
             let set_up = unsafe {
-                fill::<T>(inode, &a);
+                fill(inode, &a);
                 set_ops::<T>(inode, &a)
             };
             match set_up {
@@ -132,7 +135,7 @@ pub(crate) unsafe fn iget<T: FileSystem>(sb: *mut bindings::super_block, ino: u6
 ///
 /// `inode` must be a live inode of a superblock of type `T` that the caller
 /// may modify (new, or under the locks the VFS holds for the operation).
-unsafe fn fill<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) {
+unsafe fn fill(inode: *mut bindings::inode, a: &Attr) {
     // SAFETY: per the contract.
     unsafe { bindings::ferrodax_inode_fill(inode, a) };
 }
@@ -166,7 +169,11 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Resul
             }
             _ => {
                 (*inode).i_op = &Ops::<T>::FILE;
-                bindings::init_special_inode(inode, a.mode as _, a.rdev as _);
+                bindings::init_special_inode(
+                    inode,
+                    a.mode as bindings::umode_t,
+                    a.rdev as bindings::dev_t,
+                );
             }
         }
     }
@@ -181,8 +188,8 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Resul
 unsafe fn refresh<T: FileSystem>(inode: *mut bindings::inode) -> Result {
     // SAFETY: per the contract.
     unsafe {
-        let a = fs_of::<T>((*inode).i_sb).attr((*inode).i_ino as u64)?;
-        fill::<T>(inode, &a);
+        let a = fs_of::<T>((*inode).i_sb).attr((*inode).i_ino)?;
+        fill(inode, &a);
     }
     Ok(())
 }
@@ -215,17 +222,28 @@ unsafe fn dentry_inode(dentry: *mut bindings::dentry) -> *mut bindings::inode {
 /// `inode` must be live.
 unsafe fn ino_of(inode: *mut bindings::inode) -> u64 {
     // SAFETY: per the contract.
-    unsafe { (*inode).i_ino as u64 }
+    unsafe { (*inode).i_ino }
 }
 
 /// # Safety
 ///
 /// `dir` must be a live directory inode of a ferrodax superblock.
-unsafe fn new_node(idmap: *mut bindings::mnt_idmap, dir: *mut bindings::inode, mode: u16, rdev: u64) -> NewNode {
+unsafe fn new_node(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    mode: u16,
+    rdev: u64,
+) -> NewNode {
     let (mut mode, mut uid, mut gid) = (mode, 0, 0);
     // SAFETY: per the contract; plain out-parameters.
     unsafe { bindings::ferrodax_new_owner(idmap, dir, &mut mode, &mut uid, &mut gid) };
-    NewNode { mode, uid, gid, rdev, now: now() }
+    NewNode {
+        mode,
+        uid,
+        gid,
+        rdev,
+        now: now(),
+    }
 }
 
 /// Attach the inode `ino`, just created in `dir`, to `dentry`.
@@ -233,7 +251,11 @@ unsafe fn new_node(idmap: *mut bindings::mnt_idmap, dir: *mut bindings::inode, m
 /// # Safety
 ///
 /// `dir` and `dentry` are the live arguments of a create-type operation.
-unsafe fn instantiate<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry, ino: u64) -> Result {
+unsafe fn instantiate<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    ino: u64,
+) -> Result {
     // SAFETY: per the contract.
     unsafe {
         let inode = iget::<T>((*dir).i_sb, ino)?;
@@ -294,6 +316,10 @@ impl<T: FileSystem> Ops<T> {
     };
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `lookup` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn lookup<T: FileSystem>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
@@ -336,6 +362,10 @@ unsafe fn make<T: FileSystem>(
     }
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `create` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn create<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
@@ -343,9 +373,13 @@ unsafe extern "C" fn create<T: FileSystem>(
     mode: bindings::umode_t,
 ) -> kernel::ffi::c_int {
     // SAFETY: the VFS's create arguments, under the parent's i_rwsem.
-    from_result(|| unsafe { make::<T>(idmap, dir, dentry, mode, 0, None) }.map(|_| 0))
+    from_result(|| unsafe { make::<T>(idmap, dir, dentry, mode, 0, None) }.map(|()| 0))
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `mkdir` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn mkdir<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
@@ -359,6 +393,10 @@ unsafe extern "C" fn mkdir<T: FileSystem>(
     }
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `mknod` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn mknod<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
@@ -367,9 +405,15 @@ unsafe extern "C" fn mknod<T: FileSystem>(
     rdev: bindings::dev_t,
 ) -> kernel::ffi::c_int {
     // SAFETY: the VFS's mknod arguments, under the parent's i_rwsem.
-    from_result(|| unsafe { make::<T>(idmap, dir, dentry, mode, rdev as u64, None) }.map(|_| 0))
+    from_result(|| {
+        unsafe { make::<T>(idmap, dir, dentry, mode, u64::from(rdev), None) }.map(|()| 0)
+    })
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `symlink` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn symlink<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
@@ -380,11 +424,24 @@ unsafe extern "C" fn symlink<T: FileSystem>(
         // SAFETY: `target` is a NUL-terminated string from the VFS.
         let target = unsafe { CStr::from_char_ptr(target) }.to_bytes();
         // SAFETY: the VFS's symlink arguments, under the parent's i_rwsem.
-        unsafe { make::<T>(idmap, dir, dentry, (S_IFLNK | 0o777) as u16, 0, Some(target)) }?;
+        unsafe {
+            make::<T>(
+                idmap,
+                dir,
+                dentry,
+                (S_IFLNK | 0o777) as u16,
+                0,
+                Some(target),
+            )
+        }?;
         Ok(0)
     })
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `link` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn link<T: FileSystem>(
     old: *mut bindings::dentry,
     dir: *mut bindings::inode,
@@ -408,7 +465,11 @@ unsafe extern "C" fn link<T: FileSystem>(
 /// # Safety
 ///
 /// The live arguments of unlink or rmdir.
-unsafe fn remove<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry, is_dir: bool) -> Result {
+unsafe fn remove<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    is_dir: bool,
+) -> Result {
     // SAFETY: per the contract; the victim is positive and locked by the VFS.
     unsafe {
         let inode = dentry_inode(dentry);
@@ -418,16 +479,34 @@ unsafe fn remove<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings
     }
 }
 
-unsafe extern "C" fn unlink<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `unlink` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn unlink<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> kernel::ffi::c_int {
     // SAFETY: the VFS's unlink arguments.
-    from_result(|| unsafe { remove::<T>(dir, dentry, false) }.map(|_| 0))
+    from_result(|| unsafe { remove::<T>(dir, dentry, false) }.map(|()| 0))
 }
 
-unsafe extern "C" fn rmdir<T: FileSystem>(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `rmdir` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn rmdir<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> kernel::ffi::c_int {
     // SAFETY: the VFS's rmdir arguments.
-    from_result(|| unsafe { remove::<T>(dir, dentry, true) }.map(|_| 0))
+    from_result(|| unsafe { remove::<T>(dir, dentry, true) }.map(|()| 0))
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `rename` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn rename<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     odir: *mut bindings::inode,
@@ -448,7 +527,14 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
-            fs.rename(ino_of(odir), name(odentry), ino_of(ndir), name(ndentry), flags, &whiteout)?;
+            fs.rename(
+                ino_of(odir),
+                name(odentry),
+                ino_of(ndir),
+                name(ndentry),
+                flags,
+                &whiteout,
+            )?;
             for inode in [odir, ndir, src, dst] {
                 if !inode.is_null() {
                     refresh::<T>(inode)?;
@@ -459,6 +545,10 @@ unsafe extern "C" fn rename<T: FileSystem>(
     })
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `tmpfile` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn tmpfile<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
@@ -480,6 +570,10 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
     })
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `setattr` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn setattr<T: FileSystem>(
     idmap: *mut bindings::mnt_idmap,
     dentry: *mut bindings::dentry,
@@ -499,9 +593,15 @@ unsafe extern "C" fn setattr<T: FileSystem>(
                 // mtime and ctime itself (POSIX; ext4 and xfs do the same).
                 attr.size = (*iattr).ia_size as u64;
                 let (sec, nsec) = now();
-                (attr.mtime_sec, attr.mtime_nsec, attr.ctime_sec, attr.ctime_nsec) = (sec, nsec, sec, nsec);
+                (
+                    attr.mtime_sec,
+                    attr.mtime_nsec,
+                    attr.ctime_sec,
+                    attr.ctime_nsec,
+                ) = (sec, nsec, sec, nsec);
             }
-            let result = fs_of::<T>((*inode).i_sb).setattr(ino_of(inode), &SetAttr { attr, size_changed });
+            let result =
+                fs_of::<T>((*inode).i_sb).setattr(ino_of(inode), &SetAttr { attr, size_changed });
             // On failure this puts back what the media still says.
             refresh::<T>(inode)?;
             result?;
@@ -510,7 +610,14 @@ unsafe extern "C" fn setattr<T: FileSystem>(
     })
 }
 
-unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut bindings::file, ctx: *mut bindings::dir_context) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `iterate_shared` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn iterate_shared<T: FileSystem>(
+    file: *mut bindings::file,
+    ctx: *mut bindings::dir_context,
+) -> kernel::ffi::c_int {
     from_result(|| {
         // SAFETY: the VFS's readdir arguments; `ctx` is valid for the call
         // and the directory's i_rwsem is held shared.
@@ -520,13 +627,23 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(file: *mut bindings::file, ct
             }
             let inode = (*file).f_inode;
             let fs = fs_of::<T>((*inode).i_sb);
-            fs.readdir(ino_of(inode), (*ctx).pos as u64, &mut |name, ino, dtype, next| {
-                let ok = bindings::ferrodax_dir_emit(ctx, name.as_ptr().cast(), name.len() as i32, ino, dtype as u32);
-                if ok {
-                    (*ctx).pos = next as i64;
-                }
-                ok
-            })?;
+            fs.readdir(
+                ino_of(inode),
+                (*ctx).pos as u64,
+                &mut |name, ino, dtype, next| {
+                    let ok = bindings::ferrodax_dir_emit(
+                        ctx,
+                        name.as_ptr().cast(),
+                        name.len() as i32,
+                        ino,
+                        u32::from(dtype),
+                    );
+                    if ok {
+                        (*ctx).pos = next as i64;
+                    }
+                    ok
+                },
+            )?;
         }
         Ok(0)
     })

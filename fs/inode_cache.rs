@@ -67,6 +67,10 @@ unsafe impl Send for InodeCache {}
 // SAFETY: as above.
 unsafe impl Sync for InodeCache {}
 
+/// # Safety
+///
+/// Only called by the kernel as the `ctor` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn ctor(obj: *mut kernel::ffi::c_void) {
     // SAFETY: the slab calls this once per new object, which is an
     // `InodeBox` (`vfs` is at offset 0, repr(C)).
@@ -97,7 +101,10 @@ impl InodeCache {
     /// # Safety
     ///
     /// `sb` must be a live superblock.
-    pub(crate) unsafe fn alloc_inode(&self, sb: *mut bindings::super_block) -> *mut bindings::inode {
+    pub(crate) unsafe fn alloc_inode(
+        &self,
+        sb: *mut bindings::super_block,
+    ) -> *mut bindings::inode {
         // SAFETY: `cache` holds `InodeBox` objects; `vfs` is at offset 0.
         let inode = unsafe { bindings::ferrodax_alloc_inode_sb(sb, self.cache, 0) };
         if !inode.is_null() {

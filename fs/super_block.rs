@@ -41,6 +41,10 @@ impl<T: FileSystem> SuperOps<T> {
     };
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `fill_super` callback, with the arguments
+/// and locking that callback guarantees.
 pub(crate) unsafe extern "C" fn fill_super<T: FileSystem>(
     sb: *mut bindings::super_block,
     fc: *mut bindings::fs_context,
@@ -113,17 +117,31 @@ unsafe fn try_fill_super<T: FileSystem>(
     }
 }
 
-unsafe extern "C" fn alloc_inode<T: FileSystem>(sb: *mut bindings::super_block) -> *mut bindings::inode {
+/// # Safety
+///
+/// Only called by the kernel as the `alloc_inode` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn alloc_inode<T: FileSystem>(
+    sb: *mut bindings::super_block,
+) -> *mut bindings::inode {
     // SAFETY: `sb` is a live superblock of type `T`.
     unsafe { Registration::<T>::inode_cache(sb).alloc_inode(sb) }
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `free_inode` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn free_inode<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: the VFS frees a dead inode of a superblock of type `T`, which
     // `alloc_inode` allocated.
     unsafe { Registration::<T>::inode_cache((*inode).i_sb).free_inode(inode) }
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `put_super` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut bindings::super_block) {
     // SAFETY: called once at unmount; `s_fs_info` is our box (invariants)
     // and no operation can run any more.
@@ -133,13 +151,20 @@ unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut bindings::super_block) {
     }
 }
 
-unsafe extern "C" fn statfs<T: FileSystem>(dentry: *mut bindings::dentry, buf: *mut kernel::bindings::kstatfs) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `statfs` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn statfs<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    buf: *mut kernel::bindings::kstatfs,
+) -> kernel::ffi::c_int {
     let buf = buf.cast::<bindings::kstatfs>();
     // SAFETY: `dentry` is on a mounted ferrodax superblock; `buf` is valid.
     unsafe {
         let fs = fs_of::<T>((*dentry).d_sb);
         let s = fs.statfs();
-        (*buf).f_type = T::MAGIC as _;
+        (*buf).f_type = T::MAGIC as kernel::ffi::c_long;
         (*buf).f_bsize = 4096;
         (*buf).f_blocks = s.blocks;
         (*buf).f_bfree = s.free_blocks;
@@ -153,6 +178,10 @@ unsafe extern "C" fn statfs<T: FileSystem>(dentry: *mut bindings::dentry, buf: *
     0
 }
 
+/// # Safety
+///
+/// Only called by the kernel as the `evict_inode` callback, with the arguments
+/// and locking that callback guarantees.
 unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: the VFS evicts a live inode of a mounted ferrodax superblock
     // exactly once; after clear_inode nothing touches it.
@@ -164,7 +193,14 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
     }
 }
 
-unsafe extern "C" fn show_options<T: FileSystem>(seq: *mut bindings::seq_file, root: *mut bindings::dentry) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only called by the kernel as the `show_options` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn show_options<T: FileSystem>(
+    seq: *mut bindings::seq_file,
+    root: *mut bindings::dentry,
+) -> kernel::ffi::c_int {
     from_result(|| {
         // SAFETY: `root` is the root of a mounted ferrodax filesystem.
         let fs = unsafe { fs_of::<T>((*root).d_sb) };

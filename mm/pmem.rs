@@ -52,7 +52,9 @@ impl Medium for PmemMedium {
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
         // SAFETY: the range is mapped (type invariant, bounds checked by the
         // caller) and `buf` is a valid destination of that length.
-        let left = unsafe { bindings::ferrodax_copy_mc(buf.as_mut_ptr().cast(), self.at(off).cast(), buf.len()) };
+        let left = unsafe {
+            bindings::ferrodax_copy_mc(buf.as_mut_ptr().cast(), self.at(off).cast(), buf.len())
+        };
         if left == 0 {
             Ok(())
         } else {
@@ -62,7 +64,13 @@ impl Medium for PmemMedium {
 
     fn store(&mut self, off: u64, data: &[u8]) {
         // SAFETY: the range is mapped and ours to write (type invariant).
-        unsafe { bindings::ferrodax_memcpy_flushcache(self.at(off).cast(), data.as_ptr().cast(), data.len()) };
+        unsafe {
+            bindings::ferrodax_memcpy_flushcache(
+                self.at(off).cast(),
+                data.as_ptr().cast(),
+                data.len(),
+            )
+        };
     }
 
     fn flush(&mut self, off: u64, len: u64) {

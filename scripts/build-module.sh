@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build ferrodax.ko and the harness self-test module against the cached
-# debug kernel, inside the build root. Prints nothing on success.
+# Build ferrodax.ko (with clippy: CLIPPY=1 runs clippy-driver as the Rust
+# compiler) and the harness self-test module against the cached debug
+# kernel, inside the build root. Any warning fails. Prints nothing on success.
 . "$(dirname "$0")/lib.sh"
 kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" debug)
 for m in "$FERRODAX_ROOT" "$FERRODAX_ROOT/tests/vm/splat"; do
-	in_buildroot make -s -C "$kdir" M="$m" LLVM=1 modules >"$FERRODAX_ROOT/build/module-build.log" 2>&1 ||
+	in_buildroot make -s -C "$kdir" M="$m" LLVM=1 CLIPPY=1 modules >"$FERRODAX_ROOT/build/module-build.log" 2>&1 ||
 		{ cat "$FERRODAX_ROOT/build/module-build.log" >&2; die "module build failed in $m"; }
 done
 if grep -E '^(warning|error)' "$FERRODAX_ROOT/build/module-build.log"; then

@@ -43,7 +43,7 @@ host_pkgs() {
 # The build root: a Debian trixie chroot with LLVM >= 17, bindgen >= 0.71,
 # rustc >= 1.85, QEMU and the kernel source. Its path depends on the package
 # list, so changing the list makes a fresh one.
-BUILDROOT_PKGS="clang lld llvm rustc rust-src bindgen libclang-dev make bc bison flex
+BUILDROOT_PKGS="clang lld llvm rustc rust-src rust-clippy rustfmt bindgen libclang-dev make bc bison flex
 libelf-dev libssl-dev cpio kmod python3 xz-utils dwarves rsync perl
 qemu-system-x86 ca-certificates linux-source-7.3"
 BUILDROOT="$FERRODAX_CACHE/buildroot-$(key_of "$BUILDROOT_PKGS" v1)"

@@ -14,7 +14,7 @@ use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::pmem::PmemMedium;
 use crate::options::{Errors, Options};
 use crate::vfs::dax::DaxMapping;
-use crate::vfs::fs_type::{FileSystem, Param};
+use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
@@ -34,7 +34,7 @@ fn time((sec, nsec): (i64, u32)) -> Time {
 fn attr_of(ino: u64, i: &Inode) -> Attr {
     Attr {
         ino,
-        mode: i.mode as u32,
+        mode: u32::from(i.mode),
         uid: i.uid,
         gid: i.gid,
         nlink: i.nlink,
@@ -94,19 +94,35 @@ impl FileSystem for FerrodaxFs {
         opts.parse(key, value)
     }
 
-    fn fill_super(opts: &Options, read_only: bool, pmem: DaxMapping) -> core::result::Result<Self, (Error, &'static CStr)> {
+    fn fill_super(
+        opts: &Options,
+        read_only: bool,
+        pmem: DaxMapping,
+    ) -> core::result::Result<Self, (Error, &'static CStr)> {
         let medium = PmemMedium::new(pmem);
-        let mopts = MountOptions { read_only, no_recovery: false };
+        let mopts = MountOptions {
+            read_only,
+            no_recovery: false,
+        };
         let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
             let (kind, what) = e.describe();
             pr_err!("cannot mount: {kind} {what}\n");
             match e {
-                CoreError::Corrupt(_) => (EUCLEAN, c"not a valid ferrodax filesystem (see dmesg; try fsck.ferrodax)"),
-                CoreError::Unsupported(_) => (EINVAL, c"filesystem uses features this module does not support (see dmesg)"),
+                CoreError::Corrupt(_) => (
+                    EUCLEAN,
+                    c"not a valid ferrodax filesystem (see dmesg; try fsck.ferrodax)",
+                ),
+                CoreError::Unsupported(_) => (
+                    EINVAL,
+                    c"filesystem uses features this module does not support (see dmesg)",
+                ),
                 _ => (EIO, c"cannot read the filesystem (see dmesg)"),
             }
         })?;
-        let MountReport { rolled_back, orphans } = report;
+        let MountReport {
+            rolled_back,
+            orphans,
+        } = report;
         if rolled_back {
             pr_info!("rolled back an interrupted transaction\n");
         }
@@ -114,7 +130,9 @@ impl FileSystem for FerrodaxFs {
             pr_info!("released {orphans} orphan inodes\n");
         }
         let uuid = fs.superblock().uuid;
-        let fsid = u64::from_le_bytes([uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7]]);
+        let fsid = u64::from_le_bytes([
+            uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7],
+        ]);
         let oom = |_| (ENOMEM, c"out of memory");
         Ok(FerrodaxFs {
             core: KBox::pin_init(new_mutex!(fs, "ferrodax_core"), GFP_KERNEL).map_err(oom)?,
@@ -166,10 +184,11 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>> {
-        self.run(|fs| fs.lookup(dir, name)).map(|e| e.map(|e| e.ino))
+        self.run(|fs| fs.lookup(dir, name))
+            .map(|e| e.map(|e| e.ino))
     }
 
-    fn readdir(&self, dir: u64, pos: u64, emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool) -> Result {
+    fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result {
         // Entries are copied out in batches under the core lock and emitted
         // to user memory (which may fault) with the lock dropped.
         const BATCH: usize = 32;
@@ -182,7 +201,9 @@ impl FileSystem for FerrodaxFs {
                 fs.readdir(dir, pos, |name, ino, dtype, next| {
                     let start = names.len();
                     if names.extend_from_slice(name, GFP_KERNEL).is_err()
-                        || batch.push((start, name.len(), ino, dtype, next), GFP_KERNEL).is_err()
+                        || batch
+                            .push((start, name.len(), ino, dtype, next), GFP_KERNEL)
+                            .is_err()
                     {
                         alloc_failed = true;
                         return false;
@@ -217,7 +238,8 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<u64> {
-        self.run(|fs| fs.tmpfile(dir, new_inode(node), time(node.now))).map(|(ino, _)| ino)
+        self.run(|fs| fs.tmpfile(dir, new_inode(node), time(node.now)))
+            .map(|(ino, _)| ino)
     }
 
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result {
@@ -227,17 +249,42 @@ impl FileSystem for FerrodaxFs {
 
     fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<u64> {
         let now = time(crate::vfs::inode::now());
-        self.run(|fs| if is_dir { fs.rmdir(dir, name, now) } else { fs.unlink(dir, name, now) }).map(|(ino, _)| ino)
+        self.run(|fs| {
+            if is_dir {
+                fs.rmdir(dir, name, now)
+            } else {
+                fs.unlink(dir, name, now)
+            }
+        })
+        .map(|(ino, _)| ino)
     }
 
-    fn rename(&self, odir: u64, oname: &[u8], ndir: u64, nname: &[u8], flags: RenameFlags, node: &NewNode) -> Result<Option<u64>> {
+    fn rename(
+        &self,
+        odir: u64,
+        oname: &[u8],
+        ndir: u64,
+        nname: &[u8],
+        flags: RenameFlags,
+        node: &NewNode,
+    ) -> Result<Option<u64>> {
         let flags = crate::fcore::namei::RenameFlags {
             noreplace: flags.noreplace,
             exchange: flags.exchange,
             whiteout: flags.whiteout,
         };
-        self.run(|fs| fs.rename(odir, oname, ndir, nname, flags, new_inode(node), time(node.now)))
-            .map(|o| o.replaced)
+        self.run(|fs| {
+            fs.rename(
+                odir,
+                oname,
+                ndir,
+                nname,
+                flags,
+                new_inode(node),
+                time(node.now),
+            )
+        })
+        .map(|o| o.replaced)
     }
 
     fn setattr(&self, ino: u64, set: &SetAttr) -> Result {
@@ -246,9 +293,18 @@ impl FileSystem for FerrodaxFs {
             mode: Some(a.mode as u16),
             uid: Some(a.uid),
             gid: Some(a.gid),
-            atime: Some(Time { sec: a.atime_sec, nsec: a.atime_nsec }),
-            mtime: Some(Time { sec: a.mtime_sec, nsec: a.mtime_nsec }),
-            ctime: Some(Time { sec: a.ctime_sec, nsec: a.ctime_nsec }),
+            atime: Some(Time {
+                sec: a.atime_sec,
+                nsec: a.atime_nsec,
+            }),
+            mtime: Some(Time {
+                sec: a.mtime_sec,
+                nsec: a.mtime_nsec,
+            }),
+            ctime: Some(Time {
+                sec: a.ctime_sec,
+                nsec: a.ctime_nsec,
+            }),
         };
         self.run(|fs| {
             if set.size_changed {

@@ -157,7 +157,7 @@ impl<M: Medium> Fs<M> {
                     if word == !0 {
                         continue;
                     }
-                    let first = (base + i as u64) * 64 + (!word).trailing_zeros() as u64;
+                    let first = (base + i as u64) * 64 + u64::from((!word).trailing_zeros());
                     if first >= nbits {
                         break;
                     }

@@ -26,7 +26,7 @@ static TABLE: [u32; 256] = make_table();
 /// Continue a CRC-32C over `data` (start with `!0`, finish with `!`).
 pub fn update(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
-        crc = TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
+        crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }

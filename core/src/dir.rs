@@ -118,7 +118,7 @@ impl<M: Medium> Fs<M> {
         let word = if blk == 0 {
             0
         } else {
-            blk | (head_check(blk, dir_ino, bucket) as u64) << 48
+            blk | u64::from(head_check(blk, dir_ino, bucket)) << 48
         };
         self.tx_write(
             Geometry::block_off(dir.root) + bucket * 8,
@@ -131,8 +131,8 @@ impl<M: Medium> Fs<M> {
         self.pm.read(slot_off(blk, 0), &mut h)?;
         let hdr = BlockHeader {
             next: u64_at(&h, 8),
-            bucket: u32_at(&h, 16) as u64,
-            index: u32_at(&h, 20) as u64,
+            bucket: u64::from(u32_at(&h, 16)),
+            index: u64::from(u32_at(&h, 20)),
         };
         if u32_at(&h, 0) != BLK_MAGIC
             || u32_at(&h, 4) != dir_ino as u32
@@ -173,7 +173,7 @@ impl<M: Medium> Fs<M> {
         if u64_at(rec, E_INO) == 0 {
             return Ok(None);
         }
-        let nslots = rec[E_NSLOTS] as u64;
+        let nslots = u64::from(rec[E_NSLOTS]);
         let name_len = rec[E_NAMELEN] as usize;
         if name_len == 0 || nslots != slots_for(name_len) || slot + nslots > SLOTS {
             return Err(Error::Corrupt("directory entry size"));
@@ -233,7 +233,7 @@ impl<M: Medium> Fs<M> {
     pub fn dir_find(&self, dir: &Inode, dir_ino: u64, name: &[u8]) -> Result<Option<DirEntry>> {
         check_name(name)?;
         let hash = name_hash(name);
-        self.walk_chain(dir, dir_ino, hash as u64 % BUCKETS, |fs, blk, _| {
+        self.walk_chain(dir, dir_ino, u64::from(hash) % BUCKETS, |fs, blk, _| {
             let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
             let mut slot = 1;
             while slot < SLOTS {
@@ -289,7 +289,7 @@ impl<M: Medium> Fs<M> {
         dtype: u8,
     ) -> Result<()> {
         check_name(name)?;
-        let bucket = name_hash(name) as u64 % BUCKETS;
+        let bucket = u64::from(name_hash(name)) % BUCKETS;
         let nslots = slots_for(name.len());
         let mut tail = None;
         let found = self.walk_chain(dir, dir_ino, bucket, |fs, blk, hdr| {

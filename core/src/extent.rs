@@ -34,7 +34,7 @@ pub struct Extent {
 impl Extent {
     /// One past the last file block.
     pub fn end(&self) -> u64 {
-        self.lblk as u64 + self.len as u64
+        u64::from(self.lblk) + u64::from(self.len)
     }
 
     fn encode(&self, ino: u64) -> [u8; 16] {
@@ -42,7 +42,7 @@ impl Extent {
         put_u32(&mut b, 0, self.lblk);
         put_u32(&mut b, 4, self.len);
         put_u64(&mut b, 8, self.pblk);
-        let check = Self::check(&b, ino) as u64;
+        let check = u64::from(Self::check(&b, ino));
         put_u64(&mut b, 8, self.pblk | check << 48);
         b
     }
@@ -70,7 +70,7 @@ impl Extent {
             return Err(Error::Corrupt("extent length"));
         }
         geo.check_data_block(e.pblk, "extent block pointer")?;
-        geo.check_data_block(e.pblk + e.len as u64 - 1, "extent block pointer")?;
+        geo.check_data_block(e.pblk + u64::from(e.len) - 1, "extent block pointer")?;
         Ok(e)
     }
 }
@@ -93,7 +93,7 @@ pub enum Mapping {
 }
 
 fn entry_off(blk: u64, i: u16) -> u64 {
-    Geometry::block_off(blk) + 16 + 16 * i as u64
+    Geometry::block_off(blk) + 16 + 16 * u64::from(i)
 }
 
 impl<M: Medium> Fs<M> {
@@ -146,15 +146,15 @@ impl<M: Medium> Fs<M> {
             });
         }
         let e = self.extent(inode, ino, i)?;
-        if (e.lblk as u64) > lblk {
+        if u64::from(e.lblk) > lblk {
             return Ok(Mapping::Hole {
-                len: e.lblk as u64 - lblk,
+                len: u64::from(e.lblk) - lblk,
             });
         }
-        let skip = lblk - e.lblk as u64;
+        let skip = lblk - u64::from(e.lblk);
         Ok(Mapping::Mapped {
             pblk: e.pblk + skip,
-            len: e.len as u64 - skip,
+            len: u64::from(e.len) - skip,
         })
     }
 
@@ -182,13 +182,13 @@ impl<M: Medium> Fs<M> {
             self.write_extent_header(blk, ino, 0)?;
         }
         let count = self.extent_count(inode, ino)?;
-        let i = self.extent_search(inode, ino, count, e.lblk as u64)?;
-        if i < count && (self.extent(inode, ino, i)?.lblk as u64) < e.end() {
+        let i = self.extent_search(inode, ino, count, u64::from(e.lblk))?;
+        if i < count && u64::from(self.extent(inode, ino, i)?.lblk) < e.end() {
             return Err(Error::Corrupt("extent overlap"));
         }
         if i > 0 {
             let mut prev = self.extent(inode, ino, i - 1)?;
-            if prev.end() == e.lblk as u64 && prev.pblk + prev.len as u64 == e.pblk {
+            if prev.end() == u64::from(e.lblk) && prev.pblk + u64::from(prev.len) == e.pblk {
                 prev.len += e.len;
                 return self.write_extent(inode.root, ino, i - 1, &prev);
             }
@@ -231,16 +231,16 @@ impl<M: Medium> Fs<M> {
                 return Ok(false);
             }
             done += 1;
-            if (last.lblk as u64) < from {
-                let keep = (from - last.lblk as u64) as u32;
-                self.free_blocks(last.pblk + keep as u64, (last.len - keep) as u64)?;
-                inode.blocks -= (last.len - keep) as u64;
+            if u64::from(last.lblk) < from {
+                let keep = (from - u64::from(last.lblk)) as u32;
+                self.free_blocks(last.pblk + u64::from(keep), u64::from(last.len - keep))?;
+                inode.blocks -= u64::from(last.len - keep);
                 let shorter = Extent { len: keep, ..last };
                 self.write_extent(inode.root, ino, count - 1, &shorter)?;
                 break;
             }
-            self.free_blocks(last.pblk, last.len as u64)?;
-            inode.blocks -= last.len as u64;
+            self.free_blocks(last.pblk, u64::from(last.len))?;
+            inode.blocks -= u64::from(last.len);
             count -= 1;
         }
         if count == 0 {

@@ -127,7 +127,7 @@ impl<M: Medium> Fs<M> {
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;
             let aligned = huge && lblk % HUGE_BLOCKS == 0 && want >= HUGE_BLOCKS;
-            let small = want.min(u32::MAX as u64);
+            let small = want.min(u64::from(u32::MAX));
             // A failed search changes nothing, so falling back is safe.
             let (pblk, len) = match aligned {
                 true => match fs.alloc_blocks(HUGE_BLOCKS, true) {

@@ -154,7 +154,7 @@ impl<M: Medium> Fs<M> {
         }
         let saved = (self.counters, self.block_hint, self.ino_hint);
         self.journal.begin(&mut self.pm)?;
-        let result = op(self).and_then(|v| self.write_counters().map(|_| v));
+        let result = op(self).and_then(|v| self.write_counters().map(|()| v));
         let end = match result {
             Ok(_) => self.journal.commit(&mut self.pm),
             Err(_) => {

@@ -66,7 +66,7 @@ impl Journal {
     }
 
     fn entry_off(&self, i: u32) -> u64 {
-        self.base + ENTRY_SIZE * (1 + i as u64)
+        self.base + ENTRY_SIZE * (1 + u64::from(i))
     }
 
     /// Read the journal header, roll back an interrupted transaction if

@@ -158,7 +158,7 @@ impl Geometry {
             && self.inode_bitmap_start == self.journal_start + JOURNAL_BLOCKS
             && self.inode_count >= 2
             && self.inode_count % per_block == 0
-            && self.inode_count <= u32::MAX as u64
+            && self.inode_count <= u64::from(u32::MAX)
             && self.inode_bitmap_blocks == div_ceil(self.inode_count, bits)
             && self.block_bitmap_start == self.inode_bitmap_start + self.inode_bitmap_blocks
             && self.block_bitmap_blocks == div_ceil(self.total_blocks, bits)
@@ -285,7 +285,7 @@ impl Superblock {
         if version != VERSION {
             return Err(Error::Unsupported("format version"));
         }
-        if u32_at(b, SB_BLOCK_SIZE) as u64 != BLOCK_SIZE {
+        if u64::from(u32_at(b, SB_BLOCK_SIZE)) != BLOCK_SIZE {
             return Err(Error::Unsupported("block size"));
         }
         let incompat = u64_at(b, SB_INCOMPAT);

@@ -107,17 +107,17 @@ impl<M: Medium> Checker<'_, M> {
                     let mut end = 0;
                     for i in 0..n {
                         let e = self.fs.extent(inode, ino, i)?;
-                        if (e.lblk as u64) < end {
+                        if u64::from(e.lblk) < end {
                             self.problem(
                                 format!("inode {ino}: extents out of order or overlapping"),
                                 None,
                             );
                         }
                         end = e.end();
-                        for b in e.pblk..e.pblk + e.len as u64 {
+                        for b in e.pblk..e.pblk + u64::from(e.len) {
                             self.own_block(b, ino);
                         }
-                        owned += e.len as u64;
+                        owned += u64::from(e.len);
                     }
                     Ok(())
                 };
@@ -496,7 +496,7 @@ fn rewrite_free_space<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, report: &Report
     let mut raw = [0u8; 64];
     pm.read(DYN_OFFSET, &mut raw)?;
     let old = Counters::decode(&raw, geo)?;
-    let count = |words: &Vec<u64>| words.iter().map(|w| w.count_ones() as u64).sum::<u64>();
+    let count = |words: &Vec<u64>| words.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
     let c = Counters {
         free_blocks: geo.total_blocks - count(&report.expected_blocks),
         free_inodes: geo.inode_count - count(&report.expected_inodes),

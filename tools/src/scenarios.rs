@@ -71,10 +71,10 @@ fn basic_tree(fs: &mut F) {
 
 /// Names that all hash to the same directory bucket, to force chain growth.
 fn same_bucket_names(n: usize) -> Vec<String> {
-    let target = name_hash(b"n0") as u64 % BUCKETS;
+    let target = u64::from(name_hash(b"n0")) % BUCKETS;
     (0..)
         .map(|i| format!("n{i}"))
-        .filter(|s| name_hash(s.as_bytes()) as u64 % BUCKETS == target)
+        .filter(|s| u64::from(name_hash(s.as_bytes())) % BUCKETS == target)
         .take(n)
         .collect()
 }

@@ -124,7 +124,7 @@ fn mapping_and_directory_damage() {
     flip(&mut c, ext + 4);
     fsck_finds(c, "extent block header");
     // Directory: bucket head of "file", block header, entry checksum.
-    let bucket = ferrodax_core::dir::name_hash(b"file") as u64 % ferrodax_core::dir::BUCKETS;
+    let bucket = u64::from(ferrodax_core::dir::name_hash(b"file")) % ferrodax_core::dir::BUCKETS;
     let head = Geometry::block_off(di.root) + bucket * 8;
     let mut c = m.clone();
     flip(&mut c, head + 1);

@@ -10,7 +10,8 @@ use std::io::BufRead;
 use std::process::exit;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const USAGE: &str = "usage: mkfs.ferrodax [-f] [-n] [-q] [-L label] [-U uuid] [-E incompat=BIT] device";
+const USAGE: &str =
+    "usage: mkfs.ferrodax [-f] [-n] [-q] [-L label] [-U uuid] [-E incompat=BIT] device";
 
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("mkfs.ferrodax: {msg}");
@@ -60,7 +61,10 @@ fn main() {
                 // Testing knob: mark the image as using an unknown
                 // incompatible feature, to check that mount refuses it.
                 let e = args.next().unwrap_or_else(|| fail(USAGE));
-                let bit: u32 = e.strip_prefix("incompat=").and_then(|b| b.parse().ok()).filter(|&b| b < 64)
+                let bit: u32 = e
+                    .strip_prefix("incompat=")
+                    .and_then(|b| b.parse().ok())
+                    .filter(|&b| b < 64)
                     .unwrap_or_else(|| fail(format!("bad -E '{e}' (incompat=BIT, BIT < 64)")));
                 incompat |= 1 << bit;
             }
@@ -131,7 +135,9 @@ fn main() {
         sb.incompat |= incompat;
         let raw = sb.encode();
         for off in [0, Geometry::block_off(sb.geo.backup_sb_block())] {
-            let f = pm.persist(off, &raw).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
+            let f = pm
+                .persist(off, &raw)
+                .unwrap_or_else(|e| fail(format!("{dev}: {e}")));
             pm.fence(f);
         }
     }
