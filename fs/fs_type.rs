@@ -87,7 +87,8 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         flags: RenameFlags,
         node: &NewNode,
     ) -> Result<Option<u64>>;
-    /// Change attributes (size changes are refused until the data path exists).
+    /// Change attributes, size included (truncate releases blocks; growing
+    /// leaves a hole).
     fn setattr(&self, ino: u64, attr: &SetAttr) -> Result;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
