@@ -37,6 +37,7 @@ impl<T: FileSystem> SuperOps<T> {
         ops.statfs = Some(statfs::<T>);
         ops.evict_inode = Some(evict_inode::<T>);
         ops.show_options = Some(show_options::<T>);
+        ops.freeze_fs = Some(freeze_fs);
         ops
     };
 }
@@ -191,6 +192,18 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
         fs_of::<T>((*inode).i_sb).evict(ino, nlink);
         bindings::clear_inode(inode);
     }
+}
+
+/// # Safety
+///
+/// Only called by the kernel as the `freeze_fs` callback, with the arguments
+/// and locking that callback guarantees.
+unsafe extern "C" fn freeze_fs(_sb: *mut bindings::super_block) -> kernel::ffi::c_int {
+    // Every operation is durable on pmem when it returns, and the VFS has
+    // already drained and blocked writers, page faults and internal
+    // changes (SB_FREEZE_WRITE/PAGEFAULT/FS): there is nothing to flush or
+    // quiesce. Without this callback the VFS refuses FIFREEZE.
+    0
 }
 
 /// # Safety

@@ -16,6 +16,14 @@ for t in $(echo "$1" | tr , ' '); do
 	timeout --signal=KILL 1200 sh "$FDX/tests/vm/t/$t.sh" >"$RESULTS/$t.log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
+	# A failed test may leave things mounted or frozen: never let that
+	# spill into the next test.
+	for m in /mnt/test /mnt/scratch; do
+		if mountpoint -q "$m"; then
+			fsfreeze --unfreeze "$m" 2>/dev/null
+			umount "$m" || umount -l "$m"
+		fi
+	done
 	if [ $rc = 0 ]; then
 		echo "PASS: $t (${took}s)" | tee -a "$results"
 	else

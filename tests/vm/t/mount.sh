@@ -11,6 +11,14 @@ expect_fail rmmod ferrodax # pinned while mounted
 umount /mnt/test
 mount -t ferrodax -o dax=always,dax,errors=continue /dev/pmem0 /mnt/test
 grep -q 'dax=always,errors=continue' /proc/mounts || fail "errors=continue not shown"
+# freeze blocks namespace changes until thaw (VFS freeze protection)
+fsfreeze --freeze /mnt/test
+( mkdir /mnt/test/during-freeze ) &
+sleep 2
+[ ! -e /mnt/test/during-freeze ] || fail "mkdir ran on a frozen filesystem"
+fsfreeze --unfreeze /mnt/test
+wait
+[ -d /mnt/test/during-freeze ] || fail "mkdir did not complete after thaw"
 umount /mnt/test
 mount -t ferrodax -o ro /dev/pmem0 /mnt/test
 expect_fail mkdir /mnt/test/x
