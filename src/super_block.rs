@@ -8,7 +8,7 @@
 
 use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
-use crate::fcore::layout::ROOT_INO;
+use crate::fcore::layout::{NAME_MAX, ROOT_INO};
 use crate::fcore::namei::NewInode;
 use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::pmem::PmemMedium;
@@ -190,30 +190,36 @@ impl FileSystem for FerrodaxFs {
 
     fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result {
         // Entries are copied out in batches under the core lock and emitted
-        // to user memory (which may fault) with the lock dropped.
+        // to user memory (which may fault) with the lock dropped. The batch
+        // buffers are allocated up front: nothing allocates (and so nothing
+        // can enter reclaim) while the core lock is held.
         const BATCH: usize = 32;
+        let mut names: KVec<u8> = KVec::with_capacity(BATCH * NAME_MAX, GFP_KERNEL)?;
+        let mut batch: KVec<(usize, usize, u64, u8, u64)> = KVec::with_capacity(BATCH, GFP_KERNEL)?;
         let mut pos = pos;
         loop {
-            let mut names: KVec<u8> = KVec::new();
-            let mut batch: KVec<(usize, usize, u64, u8, u64)> = KVec::new();
-            let mut alloc_failed = false;
+            names.clear();
+            batch.clear();
             self.run(|fs| {
                 fs.readdir(dir, pos, |name, ino, dtype, next| {
                     let start = names.len();
-                    if names.extend_from_slice(name, GFP_KERNEL).is_err()
+                    if start + name.len() > names.capacity() {
+                        return false; // cannot happen: BATCH names of NAME_MAX fit
+                    }
+                    // Within capacity: neither call allocates.
+                    if names
+                        .extend_from_slice(name, kernel::alloc::flags::GFP_NOWAIT)
+                        .is_err()
                         || batch
-                            .push((start, name.len(), ino, dtype, next), GFP_KERNEL)
+                            .push_within_capacity((start, name.len(), ino, dtype, next))
                             .is_err()
                     {
-                        alloc_failed = true;
+                        names.truncate(start);
                         return false;
                     }
                     batch.len() < BATCH
                 })
             })?;
-            if alloc_failed {
-                return Err(ENOMEM);
-            }
             let full = batch.len() == BATCH;
             for &(start, len, ino, dtype, next) in batch.iter() {
                 if !emit(&names[start..start + len], ino, dtype, next) {
