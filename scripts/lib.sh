@@ -55,11 +55,13 @@ in_buildroot() {
 	as_root unshare -m --propagation private sh -c '
 		set -e
 		root=$1; shift
+		# The private /tmp first: the repository or the cache may live
+		# under /tmp, and their bind mounts must land on top of it.
+		mount -t tmpfs none "$root/tmp"
 		for d in /proc /sys /dev "$FERRODAX_ROOT" "$FERRODAX_CACHE"; do
 			mkdir -p "$root$d"
 			mount --rbind "$d" "$root$d"
 		done
-		mount -t tmpfs none "$root/tmp"
 		exec chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			TERM="${TERM:-dumb}" LANG=C.UTF-8 "$@"
 	' sh "$BUILDROOT" "$@"
