@@ -4,6 +4,7 @@
 #   make tools      build mkfs.ferrodax / fsck.ferrodax into build/bin
 #   make demo       set up what is missing, boot a VM, show ferrodax at work
 #   make check      host tests + VM tests; ends with "N passed, N failed"
+#   make bench      metadata benchmark, ext4 -o dax vs ferrodax (prints a table)
 #   make kernel     build (or find) the cached debug kernel; FLAVOUR=perf for benchmarks
 #   make clean
 #
@@ -42,5 +43,8 @@ demo:
 check:
 	scripts/check.sh
 
-.PHONY: all modules clean kernel tools demo check
+bench:
+	scripts/bench.sh
+
+.PHONY: all modules clean kernel tools demo check bench
 endif

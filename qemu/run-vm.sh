@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the ferrodax test VM and run tests (or the demo) inside it.
 #
-#   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo]
+#   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo | --bench NAME]
 #                  [--name NAME] [--timeout SECONDS] [--keep-pmem]
 #
 # Results land in build/vm/NAME/: results.txt (one "PASS: t"/"FAIL: t" line
@@ -14,12 +14,13 @@
 # probe boots under it, else TCG, which always works).
 . "$(dirname "$0")/../scripts/lib.sh"
 
-pmem=nvdimm tests="" demo=0 name="" timeout=1500 keep=0
+pmem=nvdimm tests="" demo=0 bench="" name="" timeout=1500 keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pmem) pmem=$2; shift ;;
 	--tests) tests=$2; shift ;;
 	--demo) demo=1 ;;
+	--bench) bench=$2; shift ;;
 	--name) name=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--keep-pmem) keep=1 ;;
@@ -71,9 +72,12 @@ legacy)
 	;;
 esac
 
-mode=$([ "$demo" = 1 ] && echo demo || echo check)
+mode=check
+[ "$demo" = 1 ] && mode=demo
+[ -n "$bench" ] && mode=bench
 cmdline="console=ttyS0 root=groot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000
- ro init=/sbin/ferrodax-init panic=-1 loglevel=4 $extra_cmdline fdx_mode=$mode fdx_pmem=$pmem fdx_tests=${tests:-none}"
+ ro init=/sbin/ferrodax-init panic=-1 loglevel=4 $extra_cmdline fdx_mode=$mode fdx_pmem=$pmem fdx_tests=${tests:-none}
+ fdx_bench=${bench:-none}"
 
 log "booting VM '$name' ($pmem pmem, $accel, timeout ${timeout}s)"
 start=$SECONDS
