@@ -15,6 +15,10 @@ use super::layout::{le::*, Geometry, BLOCK_SIZE};
 use super::medium::Medium;
 use super::Fs;
 
+/// Most blocks one transaction step allocates or frees in a single run: 32
+/// bitmap words, so a step's undo entries stay far below the journal's size.
+pub const MAX_RUN: u64 = 2048;
+
 /// Extents one block holds.
 pub const MAX_EXTENTS: u16 = ((BLOCK_SIZE - 16) / 16) as u16;
 const EXT_MAGIC: u32 = u32::from_le_bytes(*b"FEXT");
@@ -231,16 +235,23 @@ impl<M: Medium> Fs<M> {
                 return Ok(false);
             }
             done += 1;
-            if u64::from(last.lblk) < from {
-                let keep = (from - u64::from(last.lblk)) as u32;
-                self.free_blocks(last.pblk + u64::from(keep), u64::from(last.len - keep))?;
-                inode.blocks -= u64::from(last.len - keep);
+            // Free from the tail, at most MAX_RUN blocks per step, so that
+            // one step's bitmap words always fit in the undo journal.
+            let start = u64::from(last.lblk);
+            let keep_to = from
+                .max(start)
+                .max((start + u64::from(last.len)).saturating_sub(MAX_RUN));
+            let keep = (keep_to - start) as u32;
+            self.free_blocks(last.pblk + u64::from(keep), u64::from(last.len - keep))?;
+            inode.blocks -= u64::from(last.len - keep);
+            if keep > 0 {
                 let shorter = Extent { len: keep, ..last };
                 self.write_extent(inode.root, ino, count - 1, &shorter)?;
-                break;
+                if keep_to <= from {
+                    break; // everything past `from` is gone
+                }
+                continue;
             }
-            self.free_blocks(last.pblk, u64::from(last.len))?;
-            inode.blocks -= u64::from(last.len);
             count -= 1;
         }
         if count == 0 {

@@ -2,7 +2,7 @@
 //! Attributes, file size and block mapping (the core of iomap_begin).
 
 use super::error::{Error, Result};
-use super::extent::{Extent, Mapping};
+use super::extent::{Extent, Mapping, MAX_RUN};
 use super::inode::{Inode, Kind, Time, MAX_FILE_SIZE, S_IFMT};
 use super::layout::{BLOCK_SIZE, HUGE_BLOCKS};
 use super::medium::Medium;
@@ -127,7 +127,7 @@ impl<M: Medium> Fs<M> {
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;
             let aligned = huge && lblk % HUGE_BLOCKS == 0 && want >= HUGE_BLOCKS;
-            let small = want.min(u64::from(u32::MAX));
+            let small = want.min(MAX_RUN);
             // A failed search changes nothing, so falling back is safe.
             let (pblk, len) = match aligned {
                 true => match fs.alloc_blocks(HUGE_BLOCKS, true) {

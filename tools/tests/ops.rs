@@ -408,3 +408,35 @@ fn read_only_mount_refuses_changes() {
         Err(Error::ReadOnly)
     );
 }
+
+#[test]
+fn huge_extents_are_allocated_and_released_in_bounded_steps() {
+    // 40000 blocks: far more bitmap words than one transaction may log.
+    let mut fs = mem_fs(65536);
+    let (f, _) = fs.create(R, b"big", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let free0 = fs.counters().free_blocks;
+    let mut lblk = 0;
+    while lblk < 40000 {
+        let m = fs.map_blocks(f, lblk, 40000 - lblk, true, false).unwrap();
+        let Mapping::Mapped { len, .. } = m.mapping else {
+            panic!()
+        };
+        assert!(len <= ferrodax_core::extent::MAX_RUN);
+        lblk += len;
+    }
+    assert!(
+        fs.extent_count(&fs.read_inode(f).unwrap(), f).unwrap() < 4,
+        "adjacent runs merge"
+    );
+    fs.set_size(f, 40000 * BLOCK_SIZE, at(2)).unwrap();
+    clean(&fs);
+    // shrink into the middle of the single big extent
+    fs.set_size(f, 100 * BLOCK_SIZE, at(3)).unwrap();
+    assert_eq!(fs.read_inode(f).unwrap().blocks, 100 + 1);
+    clean(&fs);
+    let (_, i) = fs.unlink(R, b"big", at(4)).unwrap();
+    assert_eq!(i.nlink, 0);
+    fs.release_inode(f).unwrap();
+    assert_eq!(fs.counters().free_blocks, free0);
+    clean(&fs);
+}
