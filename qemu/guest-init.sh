@@ -18,7 +18,10 @@ hostname ferrodax-vm
 setup_pmem "$fdx_pmem" >"$RESULTS/pmem-setup.log" 2>&1
 
 case $fdx_mode in
-demo) sh "$FDX/tests/vm/demo.sh" ;;
+demo)
+	sh "$FDX/tests/vm/demo.sh"
+	echo DONE >"$RESULTS/results.txt"
+	;;
 bench)
 	sh "$FDX/tests/vm/bench/$fdx_bench.sh" >"$RESULTS/bench.log" 2>&1
 	echo DONE >"$RESULTS/results.txt"
@@ -29,4 +32,6 @@ esac
 sync
 umount "$RESULTS"
 echo o >/proc/sysrq-trigger
-sleep 30
+# Wait for the power-off with shell builtins only: the root is on 9p, which
+# goes away during power-off, and PID 1 must not exit (or exec anything).
+while :; do :; done

@@ -99,6 +99,10 @@ log "VM '$name' exited ($rc) after $((SECONDS - start)) s"
 
 # A guest that panicked, hung or was killed wrote no DONE line: that is a
 # failed run, with the end of the console log to show why.
+# A panic is a failure even after the tests finished (e.g. at power-off).
+if grep -q 'Kernel panic' "$out/console.log"; then
+	echo "FAIL: vm-$name (kernel panic; see $out/console.log)" >>"$out/results/results.txt"
+fi
 if grep -q '^CRASH: ' "$out/results/results.txt" 2>/dev/null; then
 	log "VM '$name' cut its own power as its test asked"
 elif ! grep -qx DONE "$out/results/results.txt" 2>/dev/null; then

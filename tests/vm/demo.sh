@@ -15,6 +15,9 @@ step "umount /mnt/test && fsck.ferrodax -n -v /dev/pmem0"
 step "mount -t ferrodax -o dax,ro /dev/pmem0 /mnt/test && find /mnt/test | sort && umount /mnt/test"
 step "mount -t ferrodax -o dax=never /dev/pmem0 /mnt/test; dmesg | tail -1"
 step "mount -t ferrodax /dev/vda /mnt/test; dmesg | tail -1"
-step "rmmod ferrodax && dmesg | grep -c -E 'WARNING|BUG|lockdep|KASAN' | sed 's/^/splats in dmesg: /'"
+step "rmmod ferrodax"
+. "$FDX/tests/vm/splat.sh"
+dmesg >/tmp/dmesg
+if splat=$(find_splat /tmp/dmesg); then echo "kernel splat in dmesg: $splat"; else echo "dmesg: no lockdep, KASAN, WARNING, BUG or Oops"; fi
 echo
 echo "=== demo done (read/write/mmap of file data arrive with the DAX data path)"
