@@ -200,12 +200,7 @@ impl<M: Medium> Fs<M> {
         if count == MAX_EXTENTS {
             return Err(Error::FileTooBig);
         }
-        let mut j = count;
-        while j > i {
-            let moved = self.extent(inode, ino, j - 1)?;
-            self.write_extent(inode.root, ino, j, &moved)?;
-            j -= 1;
-        }
+        self.extent_shift_up(inode, ino, i, count)?;
         self.write_extent(inode.root, ino, i, &e)?;
         self.write_extent_header(inode.root, ino, count + 1)
     }
@@ -262,5 +257,83 @@ impl<M: Medium> Fs<M> {
             self.write_extent_header(inode.root, ino, count)?;
         }
         Ok(true)
+    }
+}
+
+impl<M: Medium> Fs<M> {
+    /// Write extents `i..count` of `ino` at index `i + 1` onwards (making
+    /// room at `i`), highest first, in the running transaction.
+    fn extent_shift_up(&mut self, inode: &Inode, ino: u64, i: u16, count: u16) -> Result<()> {
+        let mut j = count;
+        while j > i {
+            let moved = self.extent(inode, ino, j - 1)?;
+            self.write_extent(inode.root, ino, j, &moved)?;
+            j -= 1;
+        }
+        Ok(())
+    }
+
+    /// Unmap and free file blocks `from..to` of `ino`, one extent and at
+    /// most [`MAX_RUN`] blocks per call, in the running transaction.
+    /// Returns the file block to continue from, or `None` when nothing in
+    /// the range is mapped any more. `inode` is updated, not written.
+    ///
+    /// Cutting the middle out of an extent splits it in two, which needs a
+    /// free slot: a full extent block gives [`Error::FileTooBig`].
+    pub(super) fn extent_remove_step(
+        &mut self,
+        inode: &mut Inode,
+        ino: u64,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<u64>> {
+        let count = self.extent_count(inode, ino)?;
+        let i = self.extent_search(inode, ino, count, from)?;
+        if i == count {
+            return Ok(None);
+        }
+        let e = self.extent(inode, ino, i)?;
+        let start = u64::from(e.lblk);
+        if start >= to {
+            return Ok(None);
+        }
+        let cut_start = from.max(start);
+        let cut_end = to.min(e.end()).min(cut_start + MAX_RUN);
+        // All three fit in u32: they lie within `e`.
+        let head = (cut_start - start) as u32;
+        let tail = Extent {
+            lblk: cut_end as u32,
+            len: (e.end() - cut_end) as u32,
+            pblk: e.pblk + (cut_end - start),
+        };
+        match (head, tail.len) {
+            (0, 0) => {
+                for j in i + 1..count {
+                    let moved = self.extent(inode, ino, j)?;
+                    self.write_extent(inode.root, ino, j - 1, &moved)?;
+                }
+                self.write_extent_header(inode.root, ino, count - 1)?;
+            }
+            (0, _) => self.write_extent(inode.root, ino, i, &tail)?,
+            (_, 0) => self.write_extent(inode.root, ino, i, &Extent { len: head, ..e })?,
+            _ => {
+                if count == MAX_EXTENTS {
+                    return Err(Error::FileTooBig);
+                }
+                self.extent_shift_up(inode, ino, i + 1, count)?;
+                self.write_extent(inode.root, ino, i + 1, &tail)?;
+                self.write_extent(inode.root, ino, i, &Extent { len: head, ..e })?;
+                self.write_extent_header(inode.root, ino, count + 1)?;
+            }
+        }
+        self.free_blocks(e.pblk + u64::from(head), cut_end - cut_start)?;
+        inode.blocks -= cut_end - cut_start;
+        if count == 1 && head == 0 && tail.len == 0 {
+            self.free_blocks(inode.root, 1)?;
+            inode.blocks -= 1;
+            inode.root = 0;
+            return Ok(None);
+        }
+        Ok((cut_end < to).then_some(cut_end))
     }
 }

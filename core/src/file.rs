@@ -53,7 +53,8 @@ impl<M: Medium> Fs<M> {
         })
     }
 
-    /// Set the size of a regular file, releasing blocks past a smaller size.
+    /// Set the size of a regular file (truncate), releasing blocks past a
+    /// smaller size.
     /// A release too big for one transaction puts the inode on the orphan
     /// list first, so a crash in the middle is finished at mount.
     pub fn set_size(&mut self, ino: u64, size: u64, now: Time) -> Result<Inode> {
@@ -65,11 +66,19 @@ impl<M: Medium> Fs<M> {
             if inode.kind() != Kind::Regular {
                 return Err(Error::Invalid);
             }
+            // Growing keeps blocks preallocated past the old size
+            // (fallocate KEEP_SIZE): they are zeroed and now inside the file.
+            let shrink = size < inode.size;
             inode.size = size;
             inode.mtime = now;
             inode.ctime = now;
-            let done =
-                fs.extent_truncate(&mut inode, ino, size.div_ceil(BLOCK_SIZE), RELEASE_BUDGET)?;
+            let done = !shrink
+                || fs.extent_truncate(
+                    &mut inode,
+                    ino,
+                    size.div_ceil(BLOCK_SIZE),
+                    RELEASE_BUDGET,
+                )?;
             fs.write_inode(ino, &inode)?;
             if !done {
                 fs.orphan_add(ino)?;
@@ -152,5 +161,66 @@ impl<M: Medium> Fs<M> {
                 new: true,
             })
         })
+    }
+
+    /// Grow the size of a regular file to `size` after data was written
+    /// past its end (the blocks are mapped and written already, so a crash
+    /// before this commits leaves the old size and zeroed or written blocks
+    /// past it, never unwritten ones inside it). A smaller `size` is no
+    /// change: a racing truncate or a concurrent larger write won.
+    pub fn grow_size(&mut self, ino: u64, size: u64) -> Result<Inode> {
+        if size > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
+        self.transact(|fs| {
+            fs.update_inode(ino, |i| {
+                if i.kind() != Kind::Regular {
+                    return Err(Error::Invalid);
+                }
+                i.size = i.size.max(size);
+                Ok(())
+            })
+        })
+    }
+
+    /// Allocate (zeroed) every hole in file blocks `from..to` of `ino`, as
+    /// fallocate does; mapped blocks are kept. One transaction per new run:
+    /// on `NoSpace` the runs already allocated stay, as with ext4 and XFS.
+    pub fn allocate_range(&mut self, ino: u64, from: u64, to: u64, huge: bool) -> Result<()> {
+        let mut lblk = from;
+        while lblk < to {
+            let m = self.map_blocks(ino, lblk, to - lblk, true, huge)?;
+            let len = match m.mapping {
+                Mapping::Mapped { len, .. } => len,
+                Mapping::Hole { .. } => return Err(Error::Corrupt("hole after allocation")),
+            };
+            lblk += len.max(1);
+        }
+        Ok(())
+    }
+
+    /// Unmap and free file blocks `from..to` of `ino` (hole punching; the
+    /// size is kept). Each step is one transaction that frees at most one
+    /// extent's worth of [`MAX_RUN`] blocks, so a crash leaves a partly
+    /// punched range: every block in it either still mapped with its data
+    /// or a hole, never a freed block still mapped.
+    pub fn punch_range(&mut self, ino: u64, from: u64, to: u64) -> Result<()> {
+        let inode = self.read_inode(ino)?;
+        if inode.kind() != Kind::Regular {
+            return Err(Error::Invalid);
+        }
+        let mut next = Some(from);
+        while let Some(at) = next {
+            next = self.transact(|fs| {
+                let mut inode = fs.read_inode(ino)?;
+                if inode.root == 0 {
+                    return Ok(None);
+                }
+                let next = fs.extent_remove_step(&mut inode, ino, at, to)?;
+                fs.write_inode(ino, &inode)?;
+                Ok(next)
+            })?;
+        }
+        Ok(())
     }
 }

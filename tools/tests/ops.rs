@@ -440,3 +440,127 @@ fn huge_extents_are_allocated_and_released_in_bounded_steps() {
     assert_eq!(fs.counters().free_blocks, free0);
     clean(&fs);
 }
+
+/// Every block of `f` in `0..n` as mapped (device block) or hole.
+fn block_map<M: ferrodax_core::Medium>(
+    fs: &mut ferrodax_core::Fs<M>,
+    f: u64,
+    n: u64,
+) -> Vec<Option<u64>> {
+    (0..n)
+        .map(
+            |b| match fs.map_blocks(f, b, 1, false, false).unwrap().mapping {
+                Mapping::Mapped { pblk, .. } => Some(pblk),
+                Mapping::Hole { .. } => None,
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn punch_range_splits_trims_and_frees() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let free0 = fs.counters().free_blocks;
+    fs.allocate_range(f, 0, 100, false).unwrap();
+    let before = block_map(&mut fs, f, 100);
+    assert!(before.iter().all(Option::is_some));
+    // middle of one extent: a split
+    fs.punch_range(f, 10, 20).unwrap();
+    // front and back trims, across the split
+    fs.punch_range(f, 15, 25).unwrap();
+    fs.punch_range(f, 95, 200).unwrap();
+    let after = block_map(&mut fs, f, 100);
+    for (b, (was, now)) in before.iter().zip(&after).enumerate() {
+        let punched = (10..25).contains(&b) || b >= 95;
+        assert_eq!(*now, if punched { None } else { *was }, "block {b}");
+    }
+    let i = fs.read_inode(f).unwrap();
+    assert_eq!(i.blocks, 1 + 80, "extent block + the blocks left");
+    assert_eq!(i.size, 0, "punching keeps the size");
+    clean(&fs);
+    // a hole punched again, or past every extent, is no change
+    fs.punch_range(f, 10, 25).unwrap();
+    fs.punch_range(f, 5000, 6000).unwrap();
+    assert_eq!(block_map(&mut fs, f, 100), after);
+    // everything: the extent block goes too
+    fs.punch_range(f, 0, 1 << 32).unwrap();
+    assert_eq!(fs.read_inode(f).unwrap().blocks, 0);
+    assert_eq!(fs.counters().free_blocks, free0);
+    clean(&remount(fs));
+}
+
+#[test]
+fn punch_range_of_a_long_extent_takes_several_steps() {
+    let mut fs = mem_fs(16384);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.allocate_range(f, 0, 6000, false).unwrap();
+    fs.punch_range(f, 1, 5999).unwrap();
+    assert_eq!(fs.read_inode(f).unwrap().blocks, 1 + 2);
+    let m = block_map(&mut fs, f, 6000);
+    assert!(m[0].is_some() && m[5999].is_some());
+    assert!(m[1..5999].iter().all(Option::is_none));
+    clean(&fs);
+}
+
+#[test]
+fn punch_range_split_in_a_full_extent_block_is_efbig() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    for i in 0..u64::from(ferrodax_core::extent::MAX_EXTENTS) {
+        fs.map_blocks(f, 4 * i, 3, true, false).unwrap();
+    }
+    let before = block_map(&mut fs, f, 40);
+    // the middle block of the first extent: a split needs a slot
+    assert_eq!(fs.punch_range(f, 1, 2), Err(Error::FileTooBig));
+    assert_eq!(
+        block_map(&mut fs, f, 40),
+        before,
+        "a failed punch changes nothing"
+    );
+    // a trim needs none
+    fs.punch_range(f, 0, 1).unwrap();
+    assert_eq!(block_map(&mut fs, f, 40)[1..], before[1..]);
+    clean(&fs);
+}
+
+#[test]
+fn allocate_range_fills_holes_keeps_data_and_stops_at_enospc() {
+    let mut fs = mem_fs(2048);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.map_blocks(f, 5, 2, true, false).unwrap();
+    let kept = block_map(&mut fs, f, 10)[5];
+    fs.allocate_range(f, 0, 10, false).unwrap();
+    let m = block_map(&mut fs, f, 10);
+    assert!(m.iter().all(Option::is_some));
+    assert_eq!(m[5], kept);
+    let free = fs.counters().free_blocks;
+    assert_eq!(
+        fs.allocate_range(f, 100, 100 + free + 10, false),
+        Err(Error::NoSpace)
+    );
+    clean(&fs);
+    fs.punch_range(f, 0, 1 << 32).unwrap();
+    clean(&fs);
+}
+
+#[test]
+fn grow_size_only_grows_and_truncate_up_keeps_preallocation() {
+    let mut fs = mem_fs(2048);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    assert_eq!(fs.grow_size(f, 5000).unwrap().size, 5000);
+    assert_eq!(fs.grow_size(f, 100).unwrap().size, 5000);
+    fs.allocate_range(f, 0, 8, false).unwrap();
+    fs.set_size(f, 6 * BLOCK_SIZE, at(2)).unwrap();
+    assert_eq!(
+        fs.read_inode(f).unwrap().blocks,
+        1 + 8,
+        "growing frees nothing"
+    );
+    fs.set_size(f, BLOCK_SIZE, at(3)).unwrap();
+    assert_eq!(fs.read_inode(f).unwrap().blocks, 1 + 1);
+    assert_eq!(fs.grow_size(f, MAX_FILE_SIZE + 1), Err(Error::FileTooBig));
+    let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(4)).unwrap();
+    assert_eq!(fs.grow_size(d, 1), Err(Error::Invalid));
+    clean(&fs);
+}
