@@ -10,5 +10,6 @@
 #include <linux/fs_parser.h>
 #include <linux/libnvdimm.h>
 #include "../mm/pmem_helpers.h"
+#include "../mm/fault_helpers.h"
 #include "../fs/vfs_helpers.h"
 #include <linux/statfs.h>

@@ -14,8 +14,41 @@ use kernel::prelude::*;
 pub struct DaxMapping {
     dev: *mut bindings::dax_device,
     holder: *mut kernel::ffi::c_void,
+    part_off: u64,
     base: *mut u8,
     len: u64,
+}
+
+/// The DAX device of a mounted filesystem, as the iomap and writeback
+/// paths name it.
+///
+/// # Invariants
+///
+/// `dev` is the device of a [`DaxMapping`] held by a mounted superblock;
+/// every user runs on behalf of an inode of that superblock, so the
+/// mapping (dropped in put_super) outlives the use.
+#[derive(Clone, Copy)]
+pub struct DaxDev {
+    dev: *mut bindings::dax_device,
+    part_off: u64,
+}
+
+// SAFETY: a plain handle; see the type invariant for its lifetime.
+unsafe impl Send for DaxDev {}
+// SAFETY: as above.
+unsafe impl Sync for DaxDev {}
+
+impl DaxDev {
+    /// The device, for `iomap.dax_dev` and `dax_writeback_mapping_range`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::dax_device {
+        self.dev
+    }
+
+    /// Byte offset of the block device's first byte on the DAX device
+    /// (non-zero on a partition), added to every `iomap.addr`.
+    pub(crate) fn part_off(&self) -> u64 {
+        self.part_off
+    }
 }
 
 // SAFETY: the DAX device reference and mapping are not tied to a thread.
@@ -49,6 +82,7 @@ impl DaxMapping {
         let mapping = DaxMapping {
             dev,
             holder: sb.cast(),
+            part_off: start_off,
             base: core::ptr::null_mut(),
             len: 0,
         };
@@ -86,6 +120,15 @@ impl DaxMapping {
         self.base = kaddr.cast();
         self.len = pages << bindings::PAGE_SHIFT;
         Ok(self)
+    }
+
+    /// The device, for the data path.
+    pub fn device(&self) -> DaxDev {
+        // INVARIANT: the filesystem keeps this mapping until put_super.
+        DaxDev {
+            dev: self.dev,
+            part_off: self.part_off,
+        }
     }
 
     /// Start of the kernel mapping.

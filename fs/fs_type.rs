@@ -2,8 +2,9 @@
 //! Filesystem type registration and mount contexts.
 
 use super::bindings;
-use super::dax::DaxMapping;
+use super::dax::{DaxDev, DaxMapping};
 use super::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
+use super::iomap::{MapReply, MapRequest};
 use super::inode_cache::InodeCache;
 use core::marker::PhantomData;
 use kernel::error::{code::ENOPARAM, from_result, to_result};
@@ -92,6 +93,26 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn setattr(&self, ino: u64, attr: &SetAttr) -> Result;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
+    /// Store the timestamps of `attr` (the VFS changed them: file
+    /// writes, faults, atime).
+    fn set_times(&self, ino: u64, attr: &Attr) -> Result;
+
+    // The data path. Offsets are bytes; the glue holds the locks that
+    // locking.rst gives for each call.
+
+    /// The DAX device the blocks live on.
+    fn dax(&self) -> DaxDev;
+    /// Map a byte range of regular file `ino` (iomap_begin); a write over
+    /// a hole allocates blocks that are zeroed and durable on return.
+    fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply>;
+    /// Data was written up to `size`: grow the file to it (never shrinks).
+    fn grow_size(&self, ino: u64, size: u64) -> Result;
+    /// fallocate: allocate zeroed blocks for every hole in `start..end`
+    /// (block aligned).
+    fn allocate(&self, ino: u64, start: u64, end: u64) -> Result;
+    /// Punch: free the blocks of `start..end` (block aligned). The glue
+    /// has unmapped the range and waited for pinned pages.
+    fn punch(&self, ino: u64, start: u64, end: u64) -> Result;
 }
 
 /// A registered filesystem type and its inode cache; unregistered on drop,

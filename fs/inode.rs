@@ -6,7 +6,10 @@
 //! attributes the media does not.
 
 use super::bindings;
+use super::extent_change;
+use super::file::{fiemap, FileOps};
 use super::fs_type::FileSystem;
+use super::inode_ref::InodeRef;
 use super::inode_cache::InodeBox;
 use super::super_block::fs_of;
 use core::marker::PhantomData;
@@ -155,8 +158,9 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Resul
                 (*inode).__bindgen_anon_3.i_fop = &Ops::<T>::DIR_FILE;
             }
             S_IFREG => {
-                (*inode).i_op = &Ops::<T>::FILE;
-                (*inode).__bindgen_anon_3.i_fop = &Ops::<T>::REG_FILE;
+                (*inode).i_op = &Ops::<T>::REG;
+                (*inode).__bindgen_anon_3.i_fop = &FileOps::<T>::FOPS;
+                bindings::ferrodax_set_dax(inode, &FileOps::<T>::AOPS);
             }
             S_IFLNK => {
                 let size = a.size as usize;
@@ -185,7 +189,7 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Resul
 /// # Safety
 ///
 /// As for [`fill`]; the inode is not new.
-unsafe fn refresh<T: FileSystem>(inode: *mut bindings::inode) -> Result {
+pub(crate) unsafe fn refresh<T: FileSystem>(inode: *mut bindings::inode) -> Result {
     // SAFETY: per the contract.
     unsafe {
         let a = fs_of::<T>((*inode).i_sb).attr((*inode).i_ino)?;
@@ -289,6 +293,13 @@ impl<T: FileSystem> Ops<T> {
         o.setattr = Some(setattr::<T>);
         o
     };
+    const REG: bindings::inode_operations = {
+        // SAFETY: as above.
+        let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
+        o.setattr = Some(setattr::<T>);
+        o.fiemap = Some(fiemap::<T>);
+        o
+    };
     const SYMLINK: bindings::inode_operations = {
         // SAFETY: as above.
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
@@ -302,15 +313,6 @@ impl<T: FileSystem> Ops<T> {
         o.llseek = Some(bindings::generic_file_llseek);
         o.read = Some(bindings::generic_read_dir);
         o.iterate_shared = Some(iterate_shared::<T>);
-        o.fsync = Some(bindings::noop_fsync);
-        o
-    };
-    // Regular files: the DAX data path is not there yet, so open, seek and
-    // fsync only (read and write fail with EINVAL).
-    const REG_FILE: bindings::file_operations = {
-        // SAFETY: as above.
-        let mut o: bindings::file_operations = unsafe { core::mem::zeroed() };
-        o.llseek = Some(bindings::generic_file_llseek);
         o.fsync = Some(bindings::noop_fsync);
         o
     };
@@ -600,11 +602,19 @@ unsafe extern "C" fn setattr<T: FileSystem>(
                     attr.ctime_nsec,
                 ) = (sec, nsec, sec, nsec);
             }
-            let result =
-                fs_of::<T>((*inode).i_sb).setattr(ino_of(inode), &SetAttr { attr, size_changed });
-            // On failure this puts back what the media still says.
-            refresh::<T>(inode)?;
-            result?;
+            let commit = || {
+                let result = fs_of::<T>((*inode).i_sb)
+                    .setattr(ino_of(inode), &SetAttr { attr, size_changed });
+                // On failure this puts back what the media still says.
+                refresh::<T>(inode)?;
+                result
+            };
+            if size_changed && (*inode).i_mode as u32 & S_IFMT == S_IFREG {
+                let old = bindings::ferrodax_i_size(inode) as u64;
+                extent_change::resize(InodeRef::<T>::from_raw(inode), old, attr.size, commit)?;
+            } else {
+                commit()?;
+            }
         }
         Ok(0)
     })

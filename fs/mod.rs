@@ -13,11 +13,19 @@
 //!   symlink operation tables;
 //! - `inode_cache`: the kmem_cache of inodes with per-inode Rust data
 //!   (container_of);
-//! - `dax`: the DAX device behind the block device and its kernel mapping.
+//! - `dax`: the DAX device behind the block device and its kernel mapping;
+//! - `inode_ref`: a typed borrowed inode for the data and fault paths;
+//! - `iomap`: the iomap operations (block mapping with zero-on-allocate);
+//! - `file`: the DAX file and address-space operations of regular files;
+//! - `extent_change`: truncate and fallocate under the MMAPLOCK.
 
 pub mod bindings;
 pub mod dax;
+pub mod extent_change;
+pub mod file;
 pub mod fs_type;
 pub mod inode;
 pub mod inode_cache;
+pub mod inode_ref;
+pub mod iomap;
 pub mod super_block;

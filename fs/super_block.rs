@@ -36,6 +36,7 @@ impl<T: FileSystem> SuperOps<T> {
         ops.put_super = Some(put_super::<T>);
         ops.statfs = Some(statfs::<T>);
         ops.evict_inode = Some(evict_inode::<T>);
+        ops.dirty_inode = Some(dirty_inode::<T>);
         ops.show_options = Some(show_options::<T>);
         ops.freeze_fs = Some(freeze_fs);
         ops
@@ -187,10 +188,30 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: the VFS evicts a live inode of a mounted ferrodax superblock
     // exactly once; after clear_inode nothing touches it.
     unsafe {
+        // No block of the file may be freed while DMA can still target it.
+        crate::mm::layout::break_layout_final(inode);
         bindings::truncate_inode_pages_final(&mut (*inode).i_data);
         let (ino, nlink) = ((*inode).i_ino, (*inode).__bindgen_anon_1.i_nlink);
         fs_of::<T>((*inode).i_sb).evict(ino, nlink);
         bindings::clear_inode(inode);
+    }
+}
+
+/// The VFS changed an inode's timestamps (write, write fault, atime):
+/// store them, so the media and the VFS inode agree as everywhere else.
+///
+/// # Safety
+///
+/// Only called by the kernel as the `dirty_inode` callback.
+unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut bindings::inode, _flags: kernel::ffi::c_int) {
+    let mut attr = super::inode::Attr::default();
+    // SAFETY: the VFS passes a live inode of a mounted `T`.
+    let fs = unsafe {
+        bindings::ferrodax_inode_attrs(inode, &mut attr);
+        fs_of::<T>((*inode).i_sb)
+    };
+    if let Err(e) = fs.set_times(attr.ino, &attr) {
+        pr_err!("cannot store the times of inode {} (errno {})\n", attr.ino, e.to_errno());
     }
 }
 

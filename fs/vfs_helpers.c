@@ -147,3 +147,98 @@ void ferrodax_now(s64 *sec, u32 *nsec)
 	*sec = ts.tv_sec;
 	*nsec = ts.tv_nsec;
 }
+
+loff_t ferrodax_i_size(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void ferrodax_set_i_size(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+void ferrodax_inode_set_blocks(struct inode *inode, u64 blocks)
+{
+	spin_lock(&inode->i_lock);
+	inode->i_blocks = blocks << (PAGE_SHIFT - 9);
+	spin_unlock(&inode->i_lock);
+}
+
+/* Every regular file is DAX: no page cache, the mapping holds DAX entries. */
+void ferrodax_set_dax(struct inode *inode, const struct address_space_operations *aops)
+{
+	inode->i_flags |= S_DAX;
+	inode->i_mapping->a_ops = aops;
+}
+
+/* DAX I/O is synchronous and never uses the page cache: NOWAIT and O_DIRECT
+ * take the same path as any other I/O. */
+int ferrodax_file_open(struct inode *inode, struct file *file)
+{
+	file->f_mode |= FMODE_NOWAIT | FMODE_CAN_ODIRECT;
+	return generic_file_open(inode, file);
+}
+
+/* i_rwsem for a read (shared) or write (exclusive); EAGAIN for NOWAIT. */
+int ferrodax_iocb_lock(struct kiocb *iocb, bool exclusive)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		if (exclusive ? !inode_trylock(inode) : !inode_trylock_shared(inode))
+			return -EAGAIN;
+		return 0;
+	}
+	if (exclusive)
+		inode_lock(inode);
+	else
+		inode_lock_shared(inode);
+	return 0;
+}
+
+void ferrodax_iocb_unlock(struct kiocb *iocb, bool exclusive)
+{
+	ferrodax_inode_unlock(file_inode(iocb->ki_filp), exclusive);
+}
+
+bool ferrodax_iocb_nowait(const struct kiocb *iocb)
+{
+	return iocb->ki_flags & IOCB_NOWAIT;
+}
+
+size_t ferrodax_iter_count(const struct iov_iter *iter)
+{
+	return iov_iter_count(iter);
+}
+
+void ferrodax_inode_lock(struct inode *inode, bool exclusive)
+{
+	if (exclusive)
+		inode_lock(inode);
+	else
+		inode_lock_shared(inode);
+}
+
+void ferrodax_inode_unlock(struct inode *inode, bool exclusive)
+{
+	if (exclusive)
+		inode_unlock(inode);
+	else
+		inode_unlock_shared(inode);
+}
+
+struct inode *ferrodax_file_inode(const struct file *file)
+{
+	return file_inode(file);
+}
+
+void ferrodax_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}

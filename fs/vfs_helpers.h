@@ -44,4 +44,20 @@ void ferrodax_now(s64 *sec, u32 *nsec);
 bool ferrodax_sb_rdonly(const struct super_block *sb);
 bool ferrodax_fc_rdonly(const struct fs_context *fc);
 
+/* The data path (fs/file.rs, fs/inode_ref.rs). */
+loff_t ferrodax_i_size(const struct inode *inode);
+void ferrodax_set_i_size(struct inode *inode, loff_t size);
+void ferrodax_inode_set_blocks(struct inode *inode, u64 blocks);
+void ferrodax_set_dax(struct inode *inode, const struct address_space_operations *aops);
+int ferrodax_file_open(struct inode *inode, struct file *file);
+int ferrodax_iocb_lock(struct kiocb *iocb, bool exclusive);
+void ferrodax_iocb_unlock(struct kiocb *iocb, bool exclusive);
+bool ferrodax_iocb_nowait(const struct kiocb *iocb);
+size_t ferrodax_iter_count(const struct iov_iter *iter);
+void ferrodax_inode_lock(struct inode *inode, bool exclusive);
+void ferrodax_inode_unlock(struct inode *inode, bool exclusive);
+struct inode *ferrodax_file_inode(const struct file *file);
+void ferrodax_file_accessed(struct file *file);
+ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
+
 #endif

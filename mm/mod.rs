@@ -1,5 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Memory-side code: pmem persistence primitives (and, later, the DAX fault
-//! path and the MMAPLOCK).
+//! Memory-side code: pmem persistence primitives, the DAX fault path, the
+//! MMAPLOCK and pinned-page waits.
+//!
+//! - `pmem`: the core's medium over the kernel mapping of the device;
+//! - `fault`: the `vm_operations_struct` of DAX files;
+//! - `mmaplock`: `mapping->invalidate_lock` as guards;
+//! - `layout`: waiting for pinned DAX pages before blocks go away.
 
+pub mod fault;
+pub mod layout;
+pub mod mmaplock;
 pub mod pmem;

@@ -7,13 +7,15 @@
 //! or waits on anything else while holding it.
 
 use crate::fcore::fs::{MountOptions, MountReport};
+use crate::fcore::extent::Mapping;
 use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
-use crate::fcore::layout::{NAME_MAX, ROOT_INO};
+use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, NAME_MAX, ROOT_INO};
 use crate::fcore::namei::NewInode;
 use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::pmem::PmemMedium;
 use crate::options::{Errors, Options};
-use crate::vfs::dax::DaxMapping;
+use crate::vfs::dax::{DaxDev, DaxMapping};
+use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use kernel::prelude::*;
@@ -25,7 +27,12 @@ pub(crate) struct FerrodaxFs {
     core: Pin<KBox<Mutex<Fs<PmemMedium>>>>,
     opts: Pin<KBox<Mutex<Options>>>,
     fsid: u64,
+    dax: DaxDev,
 }
+
+/// Blocks allocated or freed under one hold of the core lock by fallocate
+/// and hole punching, so a huge range does not stall every other operation.
+const RANGE_STEP: u64 = 4 * HUGE_BLOCKS;
 
 fn time((sec, nsec): (i64, u32)) -> Time {
     Time { sec, nsec }
@@ -99,6 +106,7 @@ impl FileSystem for FerrodaxFs {
         read_only: bool,
         pmem: DaxMapping,
     ) -> core::result::Result<Self, (Error, &'static CStr)> {
+        let dax = pmem.device();
         let medium = PmemMedium::new(pmem);
         let mopts = MountOptions {
             read_only,
@@ -138,6 +146,7 @@ impl FileSystem for FerrodaxFs {
             core: KBox::pin_init(new_mutex!(fs, "ferrodax_core"), GFP_KERNEL).map_err(oom)?,
             opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
             fsid,
+            dax,
         })
     }
 
@@ -323,5 +332,84 @@ impl FileSystem for FerrodaxFs {
 
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
         self.run(|fs| fs.readlink(ino, buf))
+    }
+
+    fn set_times(&self, ino: u64, a: &Attr) -> Result {
+        let attr = crate::fcore::file::SetAttr {
+            atime: Some(time((a.atime_sec, a.atime_nsec))),
+            mtime: Some(time((a.mtime_sec, a.mtime_nsec))),
+            ctime: Some(time((a.ctime_sec, a.ctime_nsec))),
+            ..Default::default()
+        };
+        self.run(|fs| fs.setattr(ino, attr)).map(|_| ())
+    }
+
+    fn dax(&self) -> DaxDev {
+        self.dax
+    }
+
+    fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply> {
+        let first = req.pos / BLOCK_SIZE;
+        let count = req.pos.saturating_add(req.len - 1) / BLOCK_SIZE - first + 1;
+        let limit = MAX_FILE_SIZE / BLOCK_SIZE;
+        if first >= limit {
+            // Past the format's limit nothing is mapped, and nothing can be.
+            if req.write {
+                return Err(EFBIG);
+            }
+            return Ok(MapReply {
+                offset: first * BLOCK_SIZE,
+                length: count.saturating_mul(BLOCK_SIZE),
+                kind: MapKind::Hole,
+            });
+        }
+        let count = count.min(limit - first);
+        let create = req.write && !req.nowait;
+        let (m, blocks) = self.run(|fs| {
+            let m = fs.map_blocks(ino, first, count, create, true)?;
+            let blocks = if m.new { fs.read_inode(ino)?.blocks } else { 0 };
+            Ok((m, blocks))
+        })?;
+        let (length, kind) = match m.mapping {
+            Mapping::Hole { .. } if req.write => return Err(EAGAIN), // NOWAIT
+            Mapping::Hole { len } => (len, MapKind::Hole),
+            Mapping::Mapped { pblk, len } => (
+                len,
+                MapKind::Mapped {
+                    addr: pblk * BLOCK_SIZE,
+                    new: m.new,
+                    blocks,
+                },
+            ),
+        };
+        Ok(MapReply {
+            offset: first * BLOCK_SIZE,
+            length: length * BLOCK_SIZE,
+            kind,
+        })
+    }
+
+    fn grow_size(&self, ino: u64, size: u64) -> Result {
+        self.run(|fs| fs.grow_size(ino, size)).map(|_| ())
+    }
+
+    fn allocate(&self, ino: u64, start: u64, end: u64) -> Result {
+        let (mut from, to) = (start / BLOCK_SIZE, end.div_ceil(BLOCK_SIZE));
+        while from < to {
+            let step = to.min(from + RANGE_STEP);
+            self.run(|fs| fs.allocate_range(ino, from, step, true))?;
+            from = step;
+        }
+        Ok(())
+    }
+
+    fn punch(&self, ino: u64, start: u64, end: u64) -> Result {
+        let (mut from, to) = (start / BLOCK_SIZE, end / BLOCK_SIZE);
+        while from < to {
+            let step = to.min(from + RANGE_STEP);
+            self.run(|fs| fs.punch_range(ino, from, step))?;
+            from = step;
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,4 @@
-# pjdfstest (POSIX conformance) on ferrodax. Regular-file data I/O is not
-# implemented yet, so tests that need it are expected to fail: the list of
-# allowed failures is tests/vm/pjdfstest/expected-failures, each justified
-# there, and any other failure fails this test.
+# pjdfstest (POSIX conformance) on ferrodax. Any failure fails this test.
 . "$FDX/tests/vm/lib.sh"
 load_ferrodax
 mkfs.ferrodax -q -f /dev/pmem0

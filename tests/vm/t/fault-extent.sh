@@ -1,0 +1,11 @@
+# Faults racing truncate, hole punch, zero range and allocation: the
+# MMAPLOCK (shared in faults, exclusive around extent changes) keeps every
+# fault from mapping a block that is being freed.
+. "$FDX/tests/vm/lib.sh"
+load_ferrodax
+mkfs.ferrodax -q -f /dev/pmem0
+mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+python3 "$FDX/tests/vm/py/junk.py" /mnt/test
+python3 "$FDX/tests/vm/py/fault_vs_extents.py" /mnt/test/f 20
+umount /mnt/test
+fsck.ferrodax -n /dev/pmem0

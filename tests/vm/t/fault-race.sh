@@ -1,0 +1,11 @@
+# Seed 003, hazard 1: processes write-fault the same hole of a sparse file
+# at once. Block allocation zeroes inside iomap_begin, so every byte read
+# back is zero or a writer's own byte, never the junk the blocks held.
+. "$FDX/tests/vm/lib.sh"
+load_ferrodax
+mkfs.ferrodax -q -f /dev/pmem0
+mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+python3 "$FDX/tests/vm/py/junk.py" /mnt/test
+python3 "$FDX/tests/vm/py/fault_race.py" /mnt/test/sparse 4 60
+umount /mnt/test
+fsck.ferrodax -n /dev/pmem0
