@@ -19,7 +19,9 @@ use kernel::prelude::*;
 const BLOCK: u64 = 4096;
 const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
 const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
+const FALLOC_FL_COLLAPSE_RANGE: i32 = 0x08;
 const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
+const FALLOC_FL_INSERT_RANGE: i32 = 0x20;
 
 fn round_up(x: u64) -> u64 {
     x.div_ceil(BLOCK) * BLOCK
@@ -54,7 +56,13 @@ fn lock<T: FileSystem>(inode: InodeRef<'_, T>) -> MmapLock<'_, T, Exclusive> {
 /// mappings went in `break_layout`).
 fn drop_entries<T: FileSystem>(inode: InodeRef<'_, T>, start: u64, end: u64) {
     // SAFETY: the inode is live and its MMAPLOCK held exclusive.
-    unsafe { bindings::truncate_pagecache_range(inode.as_ptr(), start as i64, end.min(i64::MAX as u64) as i64) };
+    unsafe {
+        bindings::truncate_pagecache_range(
+            inode.as_ptr(),
+            start as i64,
+            end.min(i64::MAX as u64) as i64,
+        )
+    };
 }
 
 /// truncate(2) from `old` to `new` bytes: `commit` runs the filesystem's
@@ -74,7 +82,11 @@ pub(crate) fn resize<T: FileSystem>(
     if new < old {
         break_layout(&mut lock, round_up(new), u64::MAX)?;
     }
-    zero(inode, old.min(new), round_up(old.min(new)).min(old.max(new)))?;
+    zero(
+        inode,
+        old.min(new),
+        round_up(old.min(new)).min(old.max(new)),
+    )?;
     commit()?;
     if new < old {
         drop_entries(inode, round_up(new), u64::MAX);
@@ -90,8 +102,16 @@ pub(crate) fn zero_eof_gap<T: FileSystem>(inode: InodeRef<'_, T>, size: u64, pos
     zero(inode, size, round_up(size).min(pos))
 }
 
+/// Every fallocate mode ferrodax has.
+const SUPPORTED: i32 = FALLOC_FL_KEEP_SIZE
+    | FALLOC_FL_PUNCH_HOLE
+    | FALLOC_FL_ZERO_RANGE
+    | FALLOC_FL_COLLAPSE_RANGE
+    | FALLOC_FL_INSERT_RANGE;
+
 /// The `fallocate` file operation: default and KEEP_SIZE allocation,
-/// PUNCH_HOLE and ZERO_RANGE; other modes are `EOPNOTSUPP`.
+/// PUNCH_HOLE, ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE (the VFS refuses
+/// other flags with the last two); other modes are `EOPNOTSUPP`.
 ///
 /// # Safety
 ///
@@ -107,7 +127,7 @@ pub(crate) unsafe extern "C" fn fallocate<T: FileSystem>(
     // SAFETY: the file pins its inode for the call.
     let inode = unsafe { InodeRef::<T>::from_raw(bindings::ferrodax_file_inode(file)) };
     let r = from_result(|| {
-        if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) != 0
+        if mode & !SUPPORTED != 0
             || mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_ZERO_RANGE != 0
         {
             return Err(EOPNOTSUPP);
@@ -122,17 +142,22 @@ pub(crate) unsafe extern "C" fn fallocate<T: FileSystem>(
         unsafe { bindings::ferrodax_inode_unlock(inode.as_ptr(), true) };
         r.map(|()| 0)
     });
-    r.into()
+    r as kernel::ffi::c_long
 }
 
 /// Body of `fallocate` under `i_rwsem`.
 fn change<T: FileSystem>(inode: InodeRef<'_, T>, mode: i32, start: u64, end: u64) -> Result {
-    let grow = mode & FALLOC_FL_KEEP_SIZE == 0 && end > inode.size();
+    let size = inode.size();
+    let shift = mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) != 0;
+    let grow = !shift && mode & FALLOC_FL_KEEP_SIZE == 0 && end > size;
     if grow {
         // SAFETY: the inode is live.
         to_result(unsafe { bindings::inode_newsize_ok(inode.as_ptr(), end as i64) })?;
     }
-    let fs = inode.fs();
+    if shift && (start % BLOCK != 0 || end % BLOCK != 0) {
+        return Err(EINVAL);
+    }
+    let (fs, ino) = (inode.fs(), inode.ino());
     let (first, last) = (round_up(start), end / BLOCK * BLOCK);
     let r = if mode & FALLOC_FL_PUNCH_HOLE != 0 {
         let mut lock = lock(inode);
@@ -141,19 +166,30 @@ fn change<T: FileSystem>(inode: InodeRef<'_, T>, mode: i32, start: u64, end: u64
             zero(inode, start, first)?;
             zero(inode, last, end)?;
             drop_entries(inode, first, last - 1);
-            fs.punch(inode.ino(), first, last)
+            fs.punch(ino, first, last)
         } else {
             zero(inode, start, end)
         }
     } else if mode & FALLOC_FL_ZERO_RANGE != 0 {
         let _lock = lock(inode);
-        fs.allocate(inode.ino(), start / BLOCK * BLOCK, round_up(end))
+        fs.allocate(ino, start / BLOCK * BLOCK, round_up(end))
             .and_then(|()| zero(inode, start, end))
+    } else if shift {
+        // Every block from `start` on moves: unmap all of it first.
+        let mut lock = lock(inode);
+        break_layout(&mut lock, start, u64::MAX)?;
+        drop_entries(inode, start, u64::MAX);
+        if mode & FALLOC_FL_COLLAPSE_RANGE != 0 {
+            fs.collapse(ino, start, end - start)
+        } else {
+            fs.insert(ino, start, end - start)
+        }
     } else {
-        fs.allocate(inode.ino(), start / BLOCK * BLOCK, round_up(end))
+        fs.allocate(ino, start / BLOCK * BLOCK, round_up(end))
     };
-    let r = r.and_then(|()| if grow { fs.grow_size(inode.ino(), end) } else { Ok(()) });
+    let r = r.and_then(|()| if grow { fs.grow_size(ino, end) } else { Ok(()) });
     // Blocks were allocated or freed even if a later step failed.
-    super::inode::refresh::<T>(inode.as_ptr())?;
+    // SAFETY: the inode is live and its i_rwsem held.
+    unsafe { super::inode::refresh::<T>(inode.as_ptr()) }?;
     r
 }

@@ -150,7 +150,9 @@ unsafe fn write_locked<T: FileSystem>(
 /// # Safety
 ///
 /// Only called by the kernel as the `mmap_prepare` callback.
-unsafe extern "C" fn mmap_prepare<T: FileSystem>(desc: *mut bindings::vm_area_desc) -> kernel::ffi::c_int {
+unsafe extern "C" fn mmap_prepare<T: FileSystem>(
+    desc: *mut bindings::vm_area_desc,
+) -> kernel::ffi::c_int {
     // SAFETY: the VFS's mmap_prepare argument; its file pins the inode.
     unsafe {
         let inode = InodeRef::<T>::from_raw(bindings::ferrodax_file_inode((*desc).file));

@@ -4,8 +4,8 @@
 use super::bindings;
 use super::dax::{DaxDev, DaxMapping};
 use super::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
-use super::iomap::{MapReply, MapRequest};
 use super::inode_cache::InodeCache;
+use super::iomap::{MapReply, MapRequest};
 use core::marker::PhantomData;
 use kernel::error::{code::ENOPARAM, from_result, to_result};
 use kernel::prelude::*;
@@ -113,6 +113,13 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Punch: free the blocks of `start..end` (block aligned). The glue
     /// has unmapped the range and waited for pinned pages.
     fn punch(&self, ino: u64, start: u64, end: u64) -> Result;
+    /// COLLAPSE_RANGE: remove `start..start + len` (block aligned, ending
+    /// before EOF) and move the rest of the file down. The glue has
+    /// unmapped everything from `start` on.
+    fn collapse(&self, ino: u64, start: u64, len: u64) -> Result;
+    /// INSERT_RANGE: move everything from `start` (block aligned, before
+    /// EOF) up by `len` bytes, leaving a hole. Unmapped as for collapse.
+    fn insert(&self, ino: u64, start: u64, len: u64) -> Result;
 }
 
 /// A registered filesystem type and its inode cache; unregistered on drop,

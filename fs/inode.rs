@@ -9,8 +9,8 @@ use super::bindings;
 use super::extent_change;
 use super::file::{fiemap, FileOps};
 use super::fs_type::FileSystem;
-use super::inode_ref::InodeRef;
 use super::inode_cache::InodeBox;
+use super::inode_ref::InodeRef;
 use super::super_block::fs_of;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
@@ -602,6 +602,7 @@ unsafe extern "C" fn setattr<T: FileSystem>(
                     attr.ctime_nsec,
                 ) = (sec, nsec, sec, nsec);
             }
+            let new_size = attr.size;
             let commit = || {
                 let result = fs_of::<T>((*inode).i_sb)
                     .setattr(ino_of(inode), &SetAttr { attr, size_changed });
@@ -611,7 +612,7 @@ unsafe extern "C" fn setattr<T: FileSystem>(
             };
             if size_changed && (*inode).i_mode as u32 & S_IFMT == S_IFREG {
                 let old = bindings::ferrodax_i_size(inode) as u64;
-                extent_change::resize(InodeRef::<T>::from_raw(inode), old, attr.size, commit)?;
+                extent_change::resize(InodeRef::<T>::from_raw(inode), old, new_size, commit)?;
             } else {
                 commit()?;
             }

@@ -126,7 +126,7 @@ fn begin<T: FileSystem>(
         match reply.kind {
             MapKind::Hole => {
                 iomap.type_ = bindings::IOMAP_HOLE as u16;
-                iomap.addr = bindings::IOMAP_NULL_ADDR;
+                iomap.addr = u64::MAX; // IOMAP_NULL_ADDR
             }
             MapKind::Mapped { addr, new, blocks } => {
                 iomap.type_ = bindings::IOMAP_MAPPED as u16;

@@ -203,7 +203,10 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
 /// # Safety
 ///
 /// Only called by the kernel as the `dirty_inode` callback.
-unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut bindings::inode, _flags: kernel::ffi::c_int) {
+unsafe extern "C" fn dirty_inode<T: FileSystem>(
+    inode: *mut bindings::inode,
+    _flags: kernel::ffi::c_int,
+) {
     let mut attr = super::inode::Attr::default();
     // SAFETY: the VFS passes a live inode of a mounted `T`.
     let fs = unsafe {
@@ -211,7 +214,11 @@ unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut bindings::inode, _fl
         fs_of::<T>((*inode).i_sb)
     };
     if let Err(e) = fs.set_times(attr.ino, &attr) {
-        pr_err!("cannot store the times of inode {} (errno {})\n", attr.ino, e.to_errno());
+        pr_err!(
+            "cannot store the times of inode {} (errno {})\n",
+            attr.ino,
+            e.to_errno()
+        );
     }
 }
 

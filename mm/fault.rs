@@ -60,9 +60,8 @@ unsafe extern "C" fn huge_fault<T: FileSystem>(
     let lock = MmapLock::shared(inode);
     // SAFETY: the MMAPLOCK is held shared, so no extent of the file changes
     // under the fault; `vmf` is live.
-    let mut result = unsafe {
-        bindings::dax_iomap_fault(vmf, order, &mut pfn, &mut err, &IomapOps::<T>::OPS)
-    };
+    let mut result =
+        unsafe { bindings::dax_iomap_fault(vmf, order, &mut pfn, &mut err, &IomapOps::<T>::OPS) };
     // SAFETY: plain flag test.
     if write && unsafe { bindings::ferrodax_fault_needs_dsync(result) } {
         // MAP_SYNC over newly allocated blocks: fsync before the page is

@@ -33,14 +33,23 @@ unsafe extern "C" fn wait_dax_page(inode: *mut bindings::inode) {
 ///
 /// The MMAPLOCK is dropped and retaken while waiting, so the caller must
 /// not rely on anything it looked up under the lock before this call.
-pub fn break_layout<T: FileSystem>(lock: &mut MmapLock<'_, T, Exclusive>, start: u64, end: u64) -> Result {
+pub fn break_layout<T: FileSystem>(
+    lock: &mut MmapLock<'_, T, Exclusive>,
+    start: u64,
+    end: u64,
+) -> Result {
     let inode = lock.inode().as_ptr();
     // SAFETY: the inode is live and its invalidate_lock is held exclusive
     // (the guard's invariant), as the callback requires; `&mut` keeps the
     // guard from being dropped or shared meanwhile.
     to_result(unsafe {
         bindings::ferrodax_invalidate_assert_held_exclusive(inode);
-        bindings::dax_break_layout(inode, start as i64, end.min(i64::MAX as u64) as i64, Some(wait_dax_page))
+        bindings::dax_break_layout(
+            inode,
+            start as i64,
+            end.min(i64::MAX as u64) as i64,
+            Some(wait_dax_page),
+        )
     })
 }
 

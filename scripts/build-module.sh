@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" debug)
 mkdir -p "$FERRODAX_ROOT/build"
-for m in "$FERRODAX_ROOT" "$FERRODAX_ROOT/tests/vm/splat"; do
+for m in "$FERRODAX_ROOT" "$FERRODAX_ROOT/tests/vm/splat" "$FERRODAX_ROOT/tests/vm/pin"; do
 	in_buildroot make -s -C "$kdir" M="$m" LLVM=1 CLIPPY=1 modules >"$FERRODAX_ROOT/build/module-build.log" 2>&1 ||
 		{ cat "$FERRODAX_ROOT/build/module-build.log" >&2; die "module build failed in $m"; }
 done

@@ -6,8 +6,8 @@
 //! one core operation and drops the lock. Nothing here touches user memory
 //! or waits on anything else while holding it.
 
-use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::extent::Mapping;
+use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
 use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, NAME_MAX, ROOT_INO};
 use crate::fcore::namei::NewInode;
@@ -15,9 +15,9 @@ use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::pmem::PmemMedium;
 use crate::options::{Errors, Options};
 use crate::vfs::dax::{DaxDev, DaxMapping};
-use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
+use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::{new_mutex, str::CStr};
@@ -411,5 +411,17 @@ impl FileSystem for FerrodaxFs {
             from = step;
         }
         Ok(())
+    }
+
+    fn collapse(&self, ino: u64, start: u64, len: u64) -> Result {
+        let now = time(crate::vfs::inode::now());
+        self.run(|fs| fs.collapse_range(ino, start / BLOCK_SIZE, len / BLOCK_SIZE, now))
+            .map(|_| ())
+    }
+
+    fn insert(&self, ino: u64, start: u64, len: u64) -> Result {
+        let now = time(crate::vfs::inode::now());
+        self.run(|fs| fs.insert_range(ino, start / BLOCK_SIZE, len / BLOCK_SIZE, now))
+            .map(|_| ())
     }
 }

@@ -337,3 +337,81 @@ impl<M: Medium> Fs<M> {
         Ok((cut_end < to).then_some(cut_end))
     }
 }
+
+/// Extents rewritten by one logged store when shifting, so a shift of a
+/// full extent block costs 16 logged ranges, not 255.
+const SHIFT_BATCH: u16 = 16;
+
+impl<M: Medium> Fs<M> {
+    /// Make file block `at` of `ino` an extent boundary, splitting the
+    /// extent that spans it, in the running transaction. A full extent
+    /// block gives [`Error::FileTooBig`].
+    pub(super) fn extent_split_at(&mut self, inode: &Inode, ino: u64, at: u64) -> Result<()> {
+        let count = self.extent_count(inode, ino)?;
+        let i = self.extent_search(inode, ino, count, at)?;
+        if i == count {
+            return Ok(());
+        }
+        let e = self.extent(inode, ino, i)?;
+        if u64::from(e.lblk) >= at {
+            return Ok(());
+        }
+        if count == MAX_EXTENTS {
+            return Err(Error::FileTooBig);
+        }
+        let head = (at - u64::from(e.lblk)) as u32;
+        let tail = Extent {
+            lblk: at as u32,
+            len: e.len - head,
+            pblk: e.pblk + u64::from(head),
+        };
+        self.extent_shift_up(inode, ino, i + 1, count)?;
+        self.write_extent(inode.root, ino, i + 1, &tail)?;
+        self.write_extent(inode.root, ino, i, &Extent { len: head, ..e })?;
+        self.write_extent_header(inode.root, ino, count + 1)
+    }
+
+    /// Move every extent of `ino` that starts at or after file block `from`
+    /// by `by` blocks, up or down, in the running transaction. `from` must
+    /// be an extent boundary, and moving down, the `by` blocks below it a
+    /// hole (collapse punched them); the order of extents is kept.
+    pub(super) fn extent_shift(
+        &mut self,
+        inode: &Inode,
+        ino: u64,
+        from: u64,
+        by: u64,
+        up: bool,
+    ) -> Result<()> {
+        let count = self.extent_count(inode, ino)?;
+        let first = self.extent_search(inode, ino, count, from)?;
+        if first == count {
+            return Ok(());
+        }
+        let last = self.extent(inode, ino, count - 1)?;
+        if up && last.end() + by > 1 << 32 {
+            return Err(Error::FileTooBig);
+        }
+        if !up && from < by {
+            return Err(Error::Invalid);
+        }
+        let mut i = first;
+        while i < count {
+            let n = (count - i).min(SHIFT_BATCH);
+            let mut buf = [0u8; 16 * SHIFT_BATCH as usize];
+            for j in 0..n {
+                let mut e = self.extent(inode, ino, i + j)?;
+                let lblk = u64::from(e.lblk);
+                if lblk < from {
+                    return Err(Error::Invalid); // `from` is not a boundary
+                }
+                e.lblk = if up { lblk + by } else { lblk - by } as u32;
+                let at = 16 * usize::from(j);
+                buf[at..at + 16].copy_from_slice(&e.encode(ino));
+            }
+            self.tx_write(entry_off(inode.root, i), &buf[..16 * usize::from(n)])?;
+            i += n;
+        }
+        Ok(())
+    }
+}

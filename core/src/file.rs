@@ -223,4 +223,55 @@ impl<M: Medium> Fs<M> {
         }
         Ok(())
     }
+
+    /// fallocate COLLAPSE_RANGE: remove file blocks `from..from + len` of
+    /// `ino` and move everything after them down, shrinking the size by
+    /// `len` blocks. The range is punched first (bounded steps), then the
+    /// extents move and the size shrinks in one transaction; a crash in
+    /// between leaves the range a hole and the size unchanged.
+    pub fn collapse_range(&mut self, ino: u64, from: u64, len: u64, now: Time) -> Result<Inode> {
+        let inode = self.read_inode(ino)?;
+        let end = from.checked_add(len).ok_or(Error::Invalid)?;
+        if inode.kind() != Kind::Regular || end * BLOCK_SIZE >= inode.size {
+            return Err(Error::Invalid);
+        }
+        self.punch_range(ino, from, end)?;
+        self.transact(|fs| {
+            let mut inode = fs.read_inode(ino)?;
+            if inode.root != 0 {
+                fs.extent_shift(&inode, ino, end, len, false)?;
+            }
+            inode.size -= len * BLOCK_SIZE;
+            inode.mtime = now;
+            inode.ctime = now;
+            fs.write_inode(ino, &inode)?;
+            Ok(inode)
+        })
+    }
+
+    /// fallocate INSERT_RANGE: move file blocks from `from` on up by `len`
+    /// blocks, leaving a hole, and grow the size by `len` blocks, in one
+    /// transaction.
+    pub fn insert_range(&mut self, ino: u64, from: u64, len: u64, now: Time) -> Result<Inode> {
+        self.transact(|fs| {
+            let mut inode = fs.read_inode(ino)?;
+            if inode.kind() != Kind::Regular || from * BLOCK_SIZE >= inode.size {
+                return Err(Error::Invalid);
+            }
+            let size = len
+                .checked_mul(BLOCK_SIZE)
+                .and_then(|l| inode.size.checked_add(l))
+                .filter(|&s| s <= MAX_FILE_SIZE)
+                .ok_or(Error::FileTooBig)?;
+            if inode.root != 0 {
+                fs.extent_split_at(&inode, ino, from)?;
+                fs.extent_shift(&inode, ino, from, len, true)?;
+            }
+            inode.size = size;
+            inode.mtime = now;
+            inode.ctime = now;
+            fs.write_inode(ino, &inode)?;
+            Ok(inode)
+        })
+    }
 }

@@ -564,3 +564,46 @@ fn grow_size_only_grows_and_truncate_up_keeps_preallocation() {
     assert_eq!(fs.grow_size(d, 1), Err(Error::Invalid));
     clean(&fs);
 }
+
+#[test]
+fn collapse_and_insert_range_move_blocks() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    // blocks 0..40 mapped in 20 separate extents (every other block from
+    // two interleaved runs), size 40 blocks
+    for b in 0..40 {
+        fs.map_blocks(f, b, 1, true, false).unwrap();
+        fs.map_blocks(f, 100 + b, 1, true, false).unwrap();
+    }
+    fs.punch_range(f, 100, 200).unwrap();
+    fs.set_size(f, 40 * BLOCK_SIZE, at(2)).unwrap();
+    let before = block_map(&mut fs, f, 40);
+    // collapse blocks 10..15: 15.. move down to 10..
+    let i = fs.collapse_range(f, 10, 5, at(3)).unwrap();
+    assert_eq!(i.size, 35 * BLOCK_SIZE);
+    let after = block_map(&mut fs, f, 40);
+    assert_eq!(after[..10], before[..10]);
+    assert_eq!(after[10..35], before[15..40]);
+    assert!(after[35..].iter().all(Option::is_none));
+    assert_eq!(i.blocks, 1 + 35);
+    clean(&fs);
+    // insert 7 blocks at 20 (inside an extent: split), a hole appears
+    let i = fs.insert_range(f, 20, 7, at(4)).unwrap();
+    assert_eq!(i.size, 42 * BLOCK_SIZE);
+    let ins = block_map(&mut fs, f, 50);
+    assert_eq!(ins[..20], after[..20]);
+    assert!(ins[20..27].iter().all(Option::is_none));
+    assert_eq!(ins[27..42], after[20..35]);
+    clean(&fs);
+    // collapse everything after the hole back: the original layout
+    fs.collapse_range(f, 20, 7, at(5)).unwrap();
+    assert_eq!(block_map(&mut fs, f, 40), after);
+    // ranges that reach EOF, or start past it, are invalid
+    assert_eq!(fs.collapse_range(f, 30, 5, at(6)), Err(Error::Invalid));
+    assert_eq!(fs.insert_range(f, 35, 1, at(6)), Err(Error::Invalid));
+    assert_eq!(
+        fs.insert_range(f, 0, MAX_FILE_SIZE / BLOCK_SIZE, at(6)),
+        Err(Error::FileTooBig)
+    );
+    clean(&remount(fs));
+}

@@ -6,7 +6,7 @@ import mmap
 import os
 import sys
 
-from falloc import KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, fallocate
+from falloc import COLLAPSE_RANGE, INSERT_RANGE, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, fallocate
 
 os.chdir(sys.argv[1])
 B = 4096
@@ -121,7 +121,23 @@ want[30 * B + 1 : 32 * B + 1] = bytes(2 * B)
 assert os.pread(fd, 64 * B, 0) == want
 fallocate(fd, ZERO_RANGE, 63 * B, 4 * B)
 assert os.fstat(fd).st_size == 67 * B
-expect_errno(errno.EOPNOTSUPP, os.fallocate, fd, PUNCH_HOLE, 0, B)
-expect_errno(errno.EOPNOTSUPP, os.fallocate, fd, PUNCH_HOLE | ZERO_RANGE | KEEP_SIZE, 0, B)
+want += bytes(3 * B)
+want[63 * B : 64 * B] = bytes(B)
+# collapse: blocks 20..24 go, the rest moves down
+fallocate(fd, COLLAPSE_RANGE, 20 * B, 4 * B)
+del want[20 * B : 24 * B]
+assert os.fstat(fd).st_size == 63 * B
+assert os.pread(fd, 63 * B, 0) == want
+# insert: a 3-block hole at block 5
+fallocate(fd, INSERT_RANGE, 5 * B, 3 * B)
+want[5 * B : 5 * B] = bytes(3 * B)
+assert os.fstat(fd).st_size == 66 * B
+assert os.pread(fd, 66 * B, 0) == want
+assert os.lseek(fd, 5 * B, os.SEEK_HOLE) == 5 * B
+expect_errno(errno.EINVAL, fallocate, fd, COLLAPSE_RANGE, B + 1, B)
+expect_errno(errno.EINVAL, fallocate, fd, COLLAPSE_RANGE, 60 * B, 6 * B)
+expect_errno(errno.EINVAL, fallocate, fd, INSERT_RANGE, 66 * B, B)
+expect_errno(errno.EOPNOTSUPP, fallocate, fd, PUNCH_HOLE, 0, B)
+expect_errno(errno.EOPNOTSUPP, fallocate, fd, PUNCH_HOLE | ZERO_RANGE | KEEP_SIZE, 0, B)
 os.close(fd)
 print("data checks passed")

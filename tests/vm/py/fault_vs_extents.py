@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """Seed 003, hazard 2: mmap readers and writers run while another process
-truncates, punches and zero-ranges the file in a loop (argv = FILE SECONDS).
+truncates, punches, zero-ranges, collapses and inserts ranges in a loop (argv = FILE SECONDS).
 Writers store 0x5A; the changer only ever leaves zeroes; so every byte a
 reader sees is 0 or 0x5A. The first half of the file is never cut off, so a
 fault there must never get SIGBUS."""
@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from falloc import KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, fallocate
+from falloc import COLLAPSE_RANGE, INSERT_RANGE, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, fallocate
 
 path, seconds = sys.argv[1], float(sys.argv[2])
 SIZE = 8 << 20
@@ -44,8 +44,16 @@ def changer(seed):
     while time.monotonic() < deadline:
         off = rng.randrange(0, SIZE - (1 << 20)) & ~4095
         ln = rng.randrange(1, 1 << 20)
-        op = n % 4
-        if op == 0:
+        op = n % 6
+        # collapse and insert move the blocks of the second half only
+        half_off = HALF + (rng.randrange(0, HALF - (2 << 20)) & ~4095)
+        if op == 4:
+            fallocate(fd, COLLAPSE_RANGE, half_off, 1 << 20)
+            os.ftruncate(fd, SIZE)
+        elif op == 5:
+            fallocate(fd, INSERT_RANGE, half_off, 1 << 20)
+            os.ftruncate(fd, SIZE)
+        elif op == 0:
             fallocate(fd, PUNCH_HOLE | KEEP_SIZE, off, ln)
         elif op == 1:
             fallocate(fd, ZERO_RANGE | KEEP_SIZE, off, ln)
