@@ -20,8 +20,12 @@ use kernel::prelude::*;
 
 const SEEK_DATA: i32 = 3;
 const SEEK_HOLE: i32 = 4;
-/// `FOP_MMAP_SYNC` (a cast macro bindgen does not evaluate): MAP_SYNC is
-/// accepted, `->mmap_prepare` checks the device can honour it.
+// fop_flags (cast macros bindgen does not evaluate). MAP_SYNC is accepted
+// (`->mmap_prepare` checks the device can honour it); RWF_NOWAIT reads and
+// writes are supported without O_DIRECT, as XFS does: DAX I/O never waits
+// for page cache I/O, and a write that would allocate returns EAGAIN.
+const FOP_BUFFER_RASYNC: bindings::fop_flags_t = 1 << 0;
+const FOP_BUFFER_WASYNC: bindings::fop_flags_t = 1 << 1;
 const FOP_MMAP_SYNC: bindings::fop_flags_t = 1 << 2;
 
 /// The operation tables of regular files of filesystem `T`.
@@ -41,7 +45,7 @@ impl<T: FileSystem> FileOps<T> {
         o.splice_read = Some(bindings::copy_splice_read);
         o.splice_write = Some(bindings::iter_file_splice_write);
         o.fallocate = Some(extent_change::fallocate::<T>);
-        o.fop_flags = FOP_MMAP_SYNC;
+        o.fop_flags = FOP_MMAP_SYNC | FOP_BUFFER_RASYNC | FOP_BUFFER_WASYNC;
         o
     };
 

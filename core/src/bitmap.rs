@@ -186,6 +186,29 @@ impl<M: Medium> Fs<M> {
         let (start, len) = self
             .find_clear(Map::Blocks, self.block_hint, want, align)?
             .ok_or(Error::NoSpace)?;
+        self.claim_blocks(start, len)
+    }
+
+    /// Allocate up to `want` free blocks starting exactly at `goal` (a
+    /// file's next physical block, so the new blocks extend its extent), in
+    /// the running transaction; `None` if `goal` is not a free data block.
+    pub(super) fn alloc_blocks_at(&mut self, goal: u64, want: u64) -> Result<Option<(u64, u64)>> {
+        if !self.geo.is_data_block(goal) || self.bit_is_set(Map::Blocks, goal)? {
+            return Ok(None);
+        }
+        let mut len = 1;
+        while len < want
+            && self.geo.is_data_block(goal + len)
+            && !self.bit_is_set(Map::Blocks, goal + len)?
+        {
+            len += 1;
+        }
+        self.claim_blocks(goal, len).map(Some)
+    }
+
+    /// Mark free blocks `start..start + len` used and zero them, durable
+    /// with the transaction's commit.
+    fn claim_blocks(&mut self, start: u64, len: u64) -> Result<(u64, u64)> {
         self.geo
             .check_data_block(start, "block bitmap (metadata block marked free)")?;
         self.geo

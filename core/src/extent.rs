@@ -179,23 +179,36 @@ impl<M: Medium> Fs<M> {
     /// Add extent `e` (which must lie in a hole) to `ino`, in the running
     /// transaction; `inode` is updated but not written.
     pub(super) fn extent_insert(&mut self, inode: &mut Inode, ino: u64, e: Extent) -> Result<()> {
-        if inode.root == 0 {
-            let (blk, _) = self.alloc_blocks(1, false)?;
-            inode.root = blk;
-            inode.blocks += 1;
-            self.write_extent_header(blk, ino, 0)?;
-        }
+        self.extent_root(inode, ino)?;
         let count = self.extent_count(inode, ino)?;
         let i = self.extent_search(inode, ino, count, u64::from(e.lblk))?;
         if i < count && u64::from(self.extent(inode, ino, i)?.lblk) < e.end() {
             return Err(Error::Corrupt("extent overlap"));
         }
+        let next = match i < count {
+            true => Some(self.extent(inode, ino, i)?)
+                .filter(|n| e.end() == u64::from(n.lblk) && e.pblk + u64::from(e.len) == n.pblk),
+            false => None,
+        };
         if i > 0 {
             let mut prev = self.extent(inode, ino, i - 1)?;
             if prev.end() == u64::from(e.lblk) && prev.pblk + u64::from(prev.len) == e.pblk {
                 prev.len += e.len;
+                if let Some(n) = next {
+                    // `e` fills the gap between two extents: one extent.
+                    prev.len += n.len;
+                    self.write_extent(inode.root, ino, i - 1, &prev)?;
+                    return self.extent_delete(inode, ino, i, count);
+                }
                 return self.write_extent(inode.root, ino, i - 1, &prev);
             }
+        }
+        if let Some(n) = next {
+            let merged = Extent {
+                len: e.len + n.len,
+                ..e
+            };
+            return self.write_extent(inode.root, ino, i, &merged);
         }
         if count == MAX_EXTENTS {
             return Err(Error::FileTooBig);
@@ -261,6 +274,58 @@ impl<M: Medium> Fs<M> {
 }
 
 impl<M: Medium> Fs<M> {
+    /// Remove extent `i` of the `count` of `ino`, in the running transaction.
+    fn extent_delete(&mut self, inode: &Inode, ino: u64, i: u16, count: u16) -> Result<()> {
+        for j in i + 1..count {
+            let moved = self.extent(inode, ino, j)?;
+            self.write_extent(inode.root, ino, j - 1, &moved)?;
+        }
+        self.write_extent_header(inode.root, ino, count - 1)
+    }
+
+    /// The device blocks that would continue `ino`'s mapping at file block
+    /// `lblk` (a hole): right after the previous extent's blocks, and right
+    /// before the next one's. Allocating there lets the new blocks merge
+    /// into one extent with their neighbours, so refilling a punched range
+    /// or filling a sparse file's gaps does not fragment it.
+    pub(super) fn extent_goals(
+        &self,
+        inode: &Inode,
+        ino: u64,
+        lblk: u64,
+    ) -> Result<[Option<u64>; 2]> {
+        let count = self.extent_count(inode, ino)?;
+        let i = self.extent_search(inode, ino, count, lblk)?;
+        let after_prev = match i {
+            0 => None,
+            _ => {
+                let prev = self.extent(inode, ino, i - 1)?;
+                Some(prev.pblk + (lblk - u64::from(prev.lblk)))
+            }
+        };
+        let before_next = match i < count {
+            true => {
+                let next = self.extent(inode, ino, i)?;
+                next.pblk.checked_sub(u64::from(next.lblk) - lblk)
+            }
+            false => None,
+        };
+        Ok([after_prev, before_next])
+    }
+
+    /// Give `ino` its extent block if it has none yet, in the running
+    /// transaction (before its first data blocks, so that it does not sit
+    /// between them). `inode` is updated, not written.
+    pub(super) fn extent_root(&mut self, inode: &mut Inode, ino: u64) -> Result<()> {
+        if inode.root == 0 {
+            let (blk, _) = self.alloc_blocks(1, false)?;
+            inode.root = blk;
+            inode.blocks += 1;
+            self.write_extent_header(blk, ino, 0)?;
+        }
+        Ok(())
+    }
+
     /// Write extents `i..count` of `ino` at index `i + 1` onwards (making
     /// room at `i`), highest first, in the running transaction.
     fn extent_shift_up(&mut self, inode: &Inode, ino: u64, i: u16, count: u16) -> Result<()> {
@@ -307,13 +372,7 @@ impl<M: Medium> Fs<M> {
             pblk: e.pblk + (cut_end - start),
         };
         match (head, tail.len) {
-            (0, 0) => {
-                for j in i + 1..count {
-                    let moved = self.extent(inode, ino, j)?;
-                    self.write_extent(inode.root, ino, j - 1, &moved)?;
-                }
-                self.write_extent_header(inode.root, ino, count - 1)?;
-            }
+            (0, 0) => self.extent_delete(inode, ino, i, count)?,
             (0, _) => self.write_extent(inode.root, ino, i, &tail)?,
             (_, 0) => self.write_extent(inode.root, ino, i, &Extent { len: head, ..e })?,
             _ => {

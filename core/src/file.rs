@@ -138,12 +138,20 @@ impl<M: Medium> Fs<M> {
             let aligned = huge && lblk % HUGE_BLOCKS == 0 && want >= HUGE_BLOCKS;
             let small = want.min(MAX_RUN);
             // A failed search changes nothing, so falling back is safe.
-            let (pblk, len) = match aligned {
-                true => match fs.alloc_blocks(HUGE_BLOCKS, true) {
+            fs.extent_root(&mut inode, ino)?;
+            let mut at_goal = None;
+            for goal in fs.extent_goals(&inode, ino, lblk)?.into_iter().flatten() {
+                if at_goal.is_none() && (!aligned || goal % HUGE_BLOCKS == 0) {
+                    at_goal = fs.alloc_blocks_at(goal, small)?;
+                }
+            }
+            let (pblk, len) = match (at_goal, aligned) {
+                (Some(run), _) => run,
+                (None, true) => match fs.alloc_blocks(HUGE_BLOCKS, true) {
                     Err(Error::NoSpace) => fs.alloc_blocks(small, false)?,
                     r => r?,
                 },
-                false => fs.alloc_blocks(small, false)?,
+                (None, false) => fs.alloc_blocks(small, false)?,
             };
             fs.extent_insert(
                 &mut inode,

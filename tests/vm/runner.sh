@@ -20,6 +20,10 @@ for t in $(echo "$1" | tr , ' '); do
 	# spill into the next test.
 	for m in /mnt/test /mnt/scratch; do
 		if mountpoint -q "$m"; then
+			# Processes a failed test left behind must not keep the
+			# filesystem alive (lazily unmounted) under the next mkfs.
+			fuser -km "$m" >/dev/null 2>&1
+			sleep 1
 			fsfreeze --unfreeze "$m" 2>/dev/null
 			umount "$m" || umount -l "$m"
 		fi

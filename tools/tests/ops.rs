@@ -363,6 +363,15 @@ fn enospc_rolls_back_cleanly() {
     );
     assert_eq!(dump(&fs).unwrap(), before);
     clean(&fs);
+    // a file in a full bucket-less directory: the same
+    for name in [&b"holes"[..], b"x1", b"x2", b"x3"] {
+        if let Err(e) = fs.create(R, name, attr(S_IFREG | 0o644), at(3)) {
+            assert_eq!(e, Error::NoSpace);
+            assert_eq!(fs.lookup(R, name).unwrap(), None);
+        }
+    }
+    assert_eq!(dump(&fs).unwrap(), before);
+    clean(&fs);
     // and inodes run out too
     let mut fs = mem_fs(1024);
     let mut n = 0;
@@ -606,4 +615,36 @@ fn collapse_and_insert_range_move_blocks() {
         Err(Error::FileTooBig)
     );
     clean(&remount(fs));
+}
+
+#[test]
+fn refilling_holes_in_any_order_does_not_fragment() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.allocate_range(f, 0, 1024, false).unwrap();
+    let inode = fs.read_inode(f).unwrap();
+    assert_eq!(fs.extent_count(&inode, f).unwrap(), 1);
+    // punch 200 single blocks, then write them back in a scrambled order,
+    // one block per call as 4 KiB faults do
+    let order: Vec<u64> = (0..200).map(|i| (i * 7919) % 200 * 3 + 100).collect();
+    for &b in &order {
+        fs.punch_range(f, b, b + 1).unwrap();
+    }
+    for &b in order.iter().rev() {
+        fs.map_blocks(f, b, 1, true, false).unwrap();
+    }
+    let inode = fs.read_inode(f).unwrap();
+    assert_eq!(
+        fs.extent_count(&inode, f).unwrap(),
+        1,
+        "blocks went back where they were"
+    );
+    // a file written every other block, then the gaps: one extent again
+    let (g, _) = fs.create(R, b"g", attr(S_IFREG | 0o644), at(1)).unwrap();
+    for b in (0..400).step_by(2).chain((1..400).step_by(2)) {
+        fs.map_blocks(g, b, 1, true, false).unwrap();
+    }
+    let inode = fs.read_inode(g).unwrap();
+    assert_eq!(fs.extent_count(&inode, g).unwrap(), 1);
+    clean(&fs);
 }

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Operations at the end of the offset range (seed 001: a mapping request
-ending at 2^63): pwrite, ftruncate, fallocate and mmap+touch at 2^63 - 1
-block, at s_maxbytes and just below. Prints one outcome per line so two
-filesystems can be compared; argv[1] is a directory on the filesystem."""
+ending at 2^63): pwrite, pread, ftruncate, fallocate and mmap+touch at
+2^63 - 1 block, 2^63 - 1, s_maxbytes and just below. argv = DIR MAXBYTES;
+prints one outcome per line."""
 import ctypes
 import errno
 import os
@@ -53,7 +53,7 @@ def touch_mapped(fd, off, write):
     return errno.errorcode[code - 100] if code >= 100 else f"exit {code}"
 
 
-maxbytes = 1 << 44  # ext4 with 4 KiB blocks and ferrodax alike (16 TiB)
+maxbytes = int(sys.argv[2])
 fd = os.open("edge", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
 for name, off in [
     ("2^63-1block", (1 << 63) - B),

@@ -8,6 +8,7 @@ dd if=/dev/urandom of=/tmp/keep bs=1M count=2 status=none
 cp /tmp/keep /mnt/test/keep
 python3 - <<'PY'
 import errno, mmap, os, signal
+holes = os.open("/mnt/test/holes", os.O_RDWR | os.O_CREAT, 0o644)
 fd = os.open("/mnt/test/fill", os.O_WRONLY | os.O_CREAT, 0o644)
 chunk = b"f" * (1 << 20)
 try:
@@ -16,7 +17,7 @@ try:
 except OSError as e:
     assert e.errno == errno.ENOSPC, e
 os.close(fd)
-fd = os.open("/mnt/test/holes", os.O_RDWR | os.O_CREAT, 0o644)
+fd = holes
 os.ftruncate(fd, 64 << 20)
 pid = os.fork()
 if pid == 0:
