@@ -2,7 +2,58 @@
 //! The DAX device behind a block device, mapped into the kernel.
 
 use super::bindings;
+use super::fs_type::FileSystem;
+use super::super_block::fs_of;
+use core::marker::PhantomData;
 use kernel::prelude::*;
+
+/// `MF_MEM_PRE_REMOVE` of `enum mf_flags`: the device is being removed.
+const MF_MEM_PRE_REMOVE: kernel::ffi::c_int = 1 << 7;
+
+/// The holder operations of a ferrodax superblock of type `T` on its DAX
+/// device.
+struct HolderOps<T>(PhantomData<T>);
+
+impl<T: FileSystem> HolderOps<T> {
+    const OPS: bindings::dax_holder_operations = bindings::dax_holder_operations {
+        notify_failure: Some(notify_failure::<T>),
+    };
+}
+
+/// The DAX device reports a failure of `offset..offset + len`.
+///
+/// Pre-remove (the namespace is unbound, the device unplugged): shut the
+/// filesystem down so nothing touches the device mapping again, then zap
+/// every user mapping of its files so the page references drop and the
+/// removal can finish (a later access faults and gets SIGBUS). Media
+/// errors are left to the kernel's generic handling (`EOPNOTSUPP`): it
+/// kills the processes that map the poisoned page, and metadata reads of
+/// it fail with EIO through the machine-check-safe copies.
+///
+/// # Safety
+///
+/// Only called by the DAX core as the `notify_failure` holder operation of
+/// a device taken by [`DaxMapping::new`] for a superblock of type `T`.
+unsafe extern "C" fn notify_failure<T: FileSystem>(
+    dax_dev: *mut bindings::dax_device,
+    _offset: u64,
+    _len: u64,
+    mf_flags: kernel::ffi::c_int,
+) -> kernel::ffi::c_int {
+    // SAFETY: the holder is the superblock (see `DaxMapping::new`); it
+    // holds the device until put_super, which runs after the filesystem
+    // value is gone only once the holder was released.
+    unsafe {
+        let sb = bindings::dax_holder(dax_dev).cast::<bindings::super_block>();
+        if sb.is_null() || (*sb).s_fs_info.is_null() || mf_flags & MF_MEM_PRE_REMOVE == 0 {
+            return EOPNOTSUPP.to_errno();
+        }
+        pr_err!("pmem device is going away: shutting the filesystem down\n");
+        fs_of::<T>(sb).shutdown();
+        bindings::ferrodax_unmap_all(sb);
+    }
+    0
+}
 
 /// A DAX device held by a superblock, with its whole range mapped.
 ///
@@ -62,16 +113,17 @@ impl DaxMapping {
     /// # Safety
     ///
     /// `sb` must be a superblock being filled, with `s_bdev` set.
-    pub(crate) unsafe fn new(
+    pub(crate) unsafe fn new<T: FileSystem>(
         sb: *mut bindings::super_block,
     ) -> core::result::Result<Self, (Error, &'static CStr)> {
         let mut start_off = 0u64;
         // SAFETY: `s_bdev` is valid while the superblock is being filled.
         let bdev = unsafe { (*sb).s_bdev };
         // SAFETY: `bdev` is valid; the superblock is the holder and outlives
-        // the reference (dropped in put_super or on fill_super failure).
+        // the reference (dropped in put_super or on fill_super failure); the
+        // holder operations are static.
         let dev = unsafe {
-            bindings::fs_dax_get_by_bdev(bdev, &mut start_off, sb.cast(), core::ptr::null())
+            bindings::fs_dax_get_by_bdev(bdev, &mut start_off, sb.cast(), &HolderOps::<T>::OPS)
         };
         if dev.is_null() {
             return Err((

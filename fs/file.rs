@@ -40,7 +40,7 @@ impl<T: FileSystem> FileOps<T> {
         o.write_iter = Some(write_iter::<T>);
         o.mmap_prepare = Some(mmap_prepare::<T>);
         o.open = Some(bindings::ferrodax_file_open);
-        o.fsync = Some(fsync);
+        o.fsync = Some(fsync::<T>);
         o.get_unmapped_area = Some(bindings::thp_get_unmapped_area);
         o.splice_read = Some(bindings::copy_splice_read);
         o.splice_write = Some(bindings::iter_file_splice_write);
@@ -159,25 +159,37 @@ unsafe extern "C" fn mmap_prepare<T: FileSystem>(
 ) -> kernel::ffi::c_int {
     // SAFETY: the VFS's mmap_prepare argument; its file pins the inode.
     unsafe {
-        let inode = InodeRef::<T>::from_raw(bindings::ferrodax_file_inode((*desc).file));
-        bindings::ferrodax_mmap_prepare(desc, inode.fs().dax().as_ptr(), &FaultOps::<T>::VM_OPS)
+        let fs = InodeRef::<T>::from_raw(bindings::ferrodax_file_inode((*desc).file)).fs();
+        if fs.is_shut_down() {
+            return EIO.to_errno();
+        }
+        bindings::ferrodax_mmap_prepare(desc, fs.dax().as_ptr(), &FaultOps::<T>::VM_OPS)
     }
 }
 
 /// fsync/fdatasync/msync/syncfs: metadata is durable at commit; write
-/// back the CPU caches of pages dirtied through shared mappings.
+/// back the CPU caches of pages dirtied through shared mappings. After a
+/// shutdown nothing can be made durable any more: EIO.
 ///
 /// # Safety
 ///
 /// Only called by the kernel as the `fsync` callback.
-unsafe extern "C" fn fsync(
+unsafe extern "C" fn fsync<T: FileSystem>(
     file: *mut bindings::file,
     start: bindings::loff_t,
     end: bindings::loff_t,
     _datasync: kernel::ffi::c_int,
 ) -> kernel::ffi::c_int {
-    // SAFETY: the VFS's fsync arguments.
-    unsafe { bindings::file_write_and_wait_range(file, start, end) }
+    // SAFETY: the VFS's fsync arguments; the file pins its inode.
+    unsafe {
+        if InodeRef::<T>::from_raw(bindings::ferrodax_file_inode(file))
+            .fs()
+            .is_shut_down()
+        {
+            return EIO.to_errno();
+        }
+        bindings::file_write_and_wait_range(file, start, end)
+    }
 }
 
 /// # Safety
@@ -189,8 +201,13 @@ unsafe extern "C" fn writepages<T: FileSystem>(
 ) -> kernel::ffi::c_int {
     // SAFETY: the mapping of a live inode of a mounted `T`.
     unsafe {
-        let inode = InodeRef::<T>::from_raw((*mapping).host);
-        bindings::dax_writeback_mapping_range(mapping, inode.fs().dax().as_ptr(), wbc)
+        let fs = InodeRef::<T>::from_raw((*mapping).host).fs();
+        if fs.is_shut_down() {
+            // The device (and the struct pages writeback would flush) may
+            // be gone.
+            return EIO.to_errno();
+        }
+        bindings::dax_writeback_mapping_range(mapping, fs.dax().as_ptr(), wbc)
     }
 }
 

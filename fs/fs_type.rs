@@ -102,6 +102,12 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// The DAX device the blocks live on.
     fn dax(&self) -> DaxDev;
+    /// The device is going away: from now on nothing may touch it, and
+    /// every operation fails with EIO. Returns once no operation that
+    /// started before is still using the device.
+    fn shutdown(&self);
+    /// Whether [`FileSystem::shutdown`] happened.
+    fn is_shut_down(&self) -> bool;
     /// Map a byte range of regular file `ino` (iomap_begin); a write over
     /// a hole allocates blocks that are zeroed and durable on return.
     fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply>;

@@ -37,6 +37,7 @@ impl<T: FileSystem> SuperOps<T> {
         ops.statfs = Some(statfs::<T>);
         ops.evict_inode = Some(evict_inode::<T>);
         ops.dirty_inode = Some(dirty_inode::<T>);
+        ops.shutdown = Some(shutdown::<T>);
         ops.show_options = Some(show_options::<T>);
         ops.freeze_fs = Some(freeze_fs);
         ops
@@ -74,7 +75,7 @@ unsafe fn try_fill_super<T: FileSystem>(
         return Err((EINVAL, c"device cannot use 4096-byte blocks"));
     }
     // SAFETY: as above.
-    let dax = unsafe { DaxMapping::new(sb) }?;
+    let dax = unsafe { DaxMapping::new::<T>(sb) }?;
     // SAFETY: `sb` is live.
     let read_only = unsafe { bindings::ferrodax_sb_rdonly(sb) };
     // SAFETY: `fc` is our context (initialised by init_fs_context).
@@ -195,6 +196,17 @@ unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut bindings::inode) {
         fs_of::<T>((*inode).i_sb).evict(ino, nlink);
         bindings::clear_inode(inode);
     }
+}
+
+/// The block device is dead (`fs_bdev_mark_dead`): shut down, as the DAX
+/// pre-remove notification does.
+///
+/// # Safety
+///
+/// Only called by the kernel as the `shutdown` callback of a mounted `T`.
+unsafe extern "C" fn shutdown<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: a mounted superblock of type `T`.
+    unsafe { fs_of::<T>(sb) }.shutdown();
 }
 
 /// The VFS changed an inode's timestamps (write, write fault, atime):

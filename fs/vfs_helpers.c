@@ -4,8 +4,11 @@
  * a thin wrapper; the logic stays in Rust.
  */
 #include <linux/blkdev.h>
+#include <linux/dax.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/seq_file.h>
 #include "vfs_helpers.h"
 
@@ -241,4 +244,43 @@ void ferrodax_file_accessed(struct file *file)
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count)
 {
 	return generic_write_sync(iocb, count);
+}
+
+/*
+ * The pmem device is going away: zap every user mapping of the superblock's
+ * regular files, so the references those mappings hold on device pages drop
+ * and the removal can finish, and delete their DAX entries while the struct
+ * pages behind them still exist (eviction at umount would otherwise walk
+ * entries of freed pages). Under the MMAPLOCK, so no fault inserts an entry
+ * meanwhile; the filesystem is already shut down, so a later fault gets
+ * SIGBUS. (The inode walk is drop_pagecache_sb()'s.)
+ */
+void ferrodax_unmap_all(struct super_block *sb)
+{
+	struct inode *inode, *toput = NULL;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		spin_lock(&inode->i_lock);
+		if ((inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW)) ||
+		    !S_ISREG(inode->i_mode)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		__iget(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+
+		filemap_invalidate_lock(inode->i_mapping);
+		unmap_mapping_range(inode->i_mapping, 0, 0, 1);
+		dax_delete_mapping_range(inode->i_mapping, 0, LLONG_MAX);
+		filemap_invalidate_unlock(inode->i_mapping);
+		iput(toput);
+		toput = inode;
+
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
 }

@@ -59,5 +59,6 @@ void ferrodax_inode_unlock(struct inode *inode, bool exclusive);
 struct inode *ferrodax_file_inode(const struct file *file);
 void ferrodax_file_accessed(struct file *file);
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
+void ferrodax_unmap_all(struct super_block *sb);
 
 #endif

@@ -48,10 +48,11 @@ for pmem in nvdimm legacy; do
 	done <"build/vm/check-$pmem/results/results.txt"
 done
 
-log "crash test: power cut with an unlinked-but-open file, then recovery"
-qemu/run-vm.sh --pmem nvdimm --name crash --tests crash-orphan-before || true
-if grep -q '^CRASH: crash-orphan-before' build/vm/crash/results/results.txt; then
-	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem --tests crash-orphan-after || true
+log "crash test: power cut with MAP_SYNC stores and an unlinked-but-open file, then recovery"
+qemu/run-vm.sh --pmem nvdimm --name crash --tests crash-mapsync-before,crash-orphan-before || true
+if grep -q '^CRASH: crash-orphan-before' build/vm/crash/results/results.txt &&
+	grep -q '^PASS: crash-mapsync-before' build/vm/crash/results/results.txt; then
+	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem --tests crash-orphan-after,crash-mapsync-after || true
 	while read -r verdict rest; do
 		case $verdict in
 		PASS:) pass "[crash] $rest" ;;
@@ -59,7 +60,7 @@ if grep -q '^CRASH: crash-orphan-before' build/vm/crash/results/results.txt; the
 		esac
 	done <build/vm/crash/results/results.txt
 else
-	fail "[crash] crash-orphan-before did not reach its power cut"
+	fail "[crash] the first boot did not reach its power cut"
 	cat build/vm/crash/results/results.txt
 fi
 

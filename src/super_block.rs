@@ -18,6 +18,7 @@ use crate::vfs::dax::{DaxDev, DaxMapping};
 use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::{new_mutex, str::CStr};
@@ -28,6 +29,8 @@ pub(crate) struct FerrodaxFs {
     opts: Pin<KBox<Mutex<Options>>>,
     fsid: u64,
     dax: DaxDev,
+    /// The pmem device is going away (or gone): see `shutdown`.
+    shut_down: AtomicBool,
 }
 
 /// Blocks allocated or freed under one hold of the core lock by fallocate
@@ -84,8 +87,16 @@ impl FerrodaxFs {
         Error::from_errno(-e.errno())
     }
 
+    /// Run one core operation under the core lock. After a shutdown no
+    /// operation reaches the medium: the flag is checked under the lock
+    /// that `shutdown` takes after setting it.
     fn run<R>(&self, op: impl FnOnce(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>) -> Result<R> {
-        let result = op(&mut self.core.lock());
+        let mut core = self.core.lock();
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(EIO);
+        }
+        let result = op(&mut core);
+        drop(core);
         result.map_err(|e| self.err(e))
     }
 }
@@ -147,6 +158,7 @@ impl FileSystem for FerrodaxFs {
             opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
             fsid,
             dax,
+            shut_down: AtomicBool::new(false),
         })
     }
 
@@ -346,6 +358,16 @@ impl FileSystem for FerrodaxFs {
 
     fn dax(&self) -> DaxDev {
         self.dax
+    }
+
+    fn shutdown(&self) {
+        self.shut_down.store(true, Ordering::Release);
+        // Wait for the operation in flight, if any: later ones see the flag.
+        drop(self.core.lock());
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
     }
 
     fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply> {

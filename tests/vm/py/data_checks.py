@@ -114,6 +114,16 @@ os.pwrite(fd, b"e", 3 * B)
 assert os.pread(fd, 3 * B, 0) == b"q" * 10 + bytes(3 * B - 10)
 os.close(fd)
 
+# MAP_PRIVATE: a write fault copies the page; the file does not change.
+fd = os.open("mapped", os.O_RDWR)
+before = os.pread(fd, B, 0)
+m = mmap.mmap(fd, B, flags=mmap.MAP_PRIVATE)
+m[0:7] = b"private"
+assert m[0:7] == b"private"
+assert os.pread(fd, B, 0) == before, "a MAP_PRIVATE store reached the file"
+m.close()
+os.close(fd)
+
 # fallocate modes.
 fd = os.open("ranges", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
 os.posix_fallocate(fd, 0, 64 * B)
