@@ -4,6 +4,7 @@
 #   make tools      build mkfs.ferrodax / fsck.ferrodax into build/bin
 #   make demo       set up what is missing, boot a VM, show ferrodax at work
 #   make check      host tests + VM tests; ends with "N passed, N failed"
+#   make check-long every VM test on both pmem setups (by hand, not in CI)
 #   make bench      metadata benchmark, ext4 -o dax vs ferrodax (prints a table)
 #   make kernel     build (or find) the cached debug kernel; FLAVOUR=perf for benchmarks
 #   make clean
@@ -43,8 +44,11 @@ demo:
 check:
 	scripts/check.sh
 
+check-long:
+	FERRODAX_CHECK_LONG=1 scripts/check.sh
+
 bench:
 	scripts/bench.sh
 
-.PHONY: all modules clean kernel tools demo check bench
+.PHONY: all modules clean kernel tools demo check check-long bench
 endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # make check: host tests (cargo), module build, then the VM tests on both
-# pmem setups, then the harness self-test (a deliberate lockdep splat must
+# pmem setups (FERRODAX_CHECK_LONG=1, `make check-long`: every test on both),
+# then the harness self-test (a deliberate lockdep splat must
 # fail its run). Ends with "N passed, N failed".
 . "$(dirname "$0")/lib.sh"
 cd "$FERRODAX_ROOT"
@@ -37,7 +38,9 @@ else
 fi
 
 for pmem in nvdimm legacy; do
-	tests=$(awk -v p="$pmem" '!/^#/ && NF && (NF == 1 || $2 == p) { print $1 }' tests/vm/list | paste -sd, -)
+	tests=$(awk -v p="$pmem" -v long="${FERRODAX_CHECK_LONG:-0}" \
+		'!/^#/ && NF && (NF == 1 || $2 == p || $2 == p "-only" || (long == 1 && $2 !~ /-only$/)) { print $1 }' \
+		tests/vm/list | paste -sd, -)
 	log "VM tests on $pmem pmem: $tests"
 	qemu/run-vm.sh --pmem "$pmem" --name "check-$pmem" --tests "$tests" || true
 	while read -r verdict rest; do
