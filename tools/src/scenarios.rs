@@ -318,6 +318,40 @@ pub fn all() -> Vec<Scenario> {
             ],
         },
         Scenario {
+            name: "data-range-ops",
+            setup: |fs| {
+                basic_tree(fs);
+                let f = file(fs, R, "r");
+                fs.allocate_range(f, 0, 16, false).unwrap();
+                fs.set_size(f, 16 * BLOCK_SIZE, at(11)).unwrap();
+            },
+            // Each of these is one transaction here (the punch cuts one
+            // extent; the collapse removes a range that is already a
+            // hole, so its punch step changes nothing).
+            ops: &[
+                |fs| {
+                    let f = ino(fs, R, "r");
+                    fs.punch_range(f, 4, 6)
+                },
+                |fs| {
+                    let f = ino(fs, R, "r");
+                    fs.insert_range(f, 2, 3, at(20)).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "r");
+                    fs.collapse_range(f, 2, 3, at(21)).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "r");
+                    fs.grow_size(f, 40 * BLOCK_SIZE).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "r");
+                    fs.allocate_range(f, 30, 34, false)
+                },
+            ],
+        },
+        Scenario {
             name: "truncate-multi-tx",
             setup: fragmented_file,
             ops: &[

@@ -6,7 +6,7 @@
 load_ferrodax
 mkfs.ferrodax -q -f /dev/pmem0
 mount -t ferrodax -o dax /dev/pmem0 /mnt/test
-python3 "$FDX/tests/vm/py/junk.py" /mnt/test
+python3 "$FDX/tests/vm/py/junk.py" /mnt/test 256
 python3 "$FDX/tests/vm/py/fault_race.py" /mnt/test/sparse 4 30
 umount /mnt/test
 fsck.ferrodax -n /dev/pmem0

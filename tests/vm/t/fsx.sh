@@ -4,9 +4,9 @@
 load_ferrodax
 mkfs.ferrodax -q -f /dev/pmem0
 mount -t ferrodax -o dax /dev/pmem0 /mnt/test
-python3 "$FDX/tests/vm/py/junk.py" /mnt/test
+python3 "$FDX/tests/vm/py/junk.py" /mnt/test 256
 for seed in 1 2 3; do
-	fsx -N "${FSX_OPS:-2000}" -S "$seed" -P /tmp -f "$FDX/tests/vm/fsx/ferrodax.toml" \
+	fsx -N "${FSX_OPS:-1500}" -S "$seed" -P /tmp -f "$FDX/tests/vm/fsx/ferrodax.toml" \
 		"/mnt/test/fsx-$seed" >"/tmp/fsx-$seed.log" 2>&1 ||
 		{ tail -40 "/tmp/fsx-$seed.log"; fail "fsx seed $seed"; }
 	tail -1 "/tmp/fsx-$seed.log"
