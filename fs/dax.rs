@@ -169,6 +169,15 @@ impl DaxMapping {
         if avail < 0 || (avail as u64) < pages {
             return Err((EIO, c"DAX mapping does not cover the whole device"));
         }
+        // The allocator aligns 2 MiB runs to device block numbers; they are
+        // 2 MiB-aligned in physical memory, as PMD mappings need, only if
+        // the device's first page is.
+        const PMD_PAGES: kernel::ffi::c_ulong = 512;
+        if pfn % PMD_PAGES != 0 {
+            pr_warn!(
+                "device data starts at pfn {pfn:#x}, not 2 MiB-aligned: no PMD faults (create the namespace with --align=2M)\n"
+            );
+        }
         self.base = kaddr.cast();
         self.len = pages << bindings::PAGE_SHIFT;
         Ok(self)
