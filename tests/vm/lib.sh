@@ -15,3 +15,9 @@ power_cut() {
 	echo b >/proc/sysrq-trigger
 	sleep 60
 }
+# A fresh ferrodax on pmem0, mounted at /mnt/test.
+mount_fresh() {
+	load_ferrodax
+	mkfs.ferrodax -q -f /dev/pmem0
+	mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+}

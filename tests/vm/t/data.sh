@@ -3,9 +3,7 @@
 # sendfile, mmap reads and writes, truncate tail zeroing, fallocate modes;
 # then umount, fsck clean, remount and the same bytes.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 cd /mnt/test
 dd if=/dev/urandom of=/tmp/data bs=1M count=6 status=none
 cp /tmp/data f

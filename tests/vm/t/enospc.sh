@@ -1,9 +1,7 @@
 # A full device: write(2) gets ENOSPC, a write fault on a hole SIGBUS;
 # nothing else is damaged, the data written before is intact, fsck clean.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 dd if=/dev/urandom of=/tmp/keep bs=1M count=2 status=none
 cp /tmp/keep /mnt/test/keep
 python3 - <<'PY'

@@ -2,9 +2,7 @@
 # MMAPLOCK (shared in faults, exclusive around extent changes) keeps every
 # fault from mapping a block that is being freed.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 python3 "$FDX/tests/vm/py/junk.py" /mnt/test 256
 python3 "$FDX/tests/vm/py/fault_vs_extents.py" /mnt/test/f 12
 umount /mnt/test

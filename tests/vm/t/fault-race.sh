@@ -3,9 +3,7 @@
 # at once. Block allocation zeroes inside iomap_begin, so every byte read
 # back is zero or a writer's own byte, never the junk the blocks held.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 python3 "$FDX/tests/vm/py/junk.py" /mnt/test 256
 python3 "$FDX/tests/vm/py/fault_race.py" /mnt/test/sparse 4 30
 umount /mnt/test

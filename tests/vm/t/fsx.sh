@@ -1,9 +1,7 @@
 # fsx with mmap reads/writes, truncate, fallocate, hole punching, sendfile
 # and copy_file_range against an in-memory model, several seeds, bounded.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 python3 "$FDX/tests/vm/py/junk.py" /mnt/test 256
 for seed in 1 2 3; do
 	fsx -N "${FSX_OPS:-1500}" -S "$seed" -P /tmp -f "$FDX/tests/vm/fsx/ferrodax.toml" \

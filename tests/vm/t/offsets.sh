@@ -4,9 +4,7 @@
 # differ (ext4's iomap refuses reads past its last logical block with
 # EINVAL, where ferrodax reads end of file) the expected list says so.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 mkfs.ext4 -q -F -b 4096 /dev/pmem1
 mount -t ext4 -o dax /dev/pmem1 /mnt/scratch
 python3 "$FDX/tests/vm/py/offsets.py" /mnt/test $((1 << 44)) >/tmp/ferrodax.out

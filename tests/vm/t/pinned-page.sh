@@ -3,11 +3,9 @@
 # Truncate waits; killing it ends the wait with nothing freed; after the
 # unpin a truncate completes, and fsck is clean.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 insmod "$FDX/tests/vm/pin/ferrodax_pin.ko"
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 python3 "$FDX/tests/vm/py/pinned_page.py" /mnt/test/f /sys/kernel/debug/ferrodax_pin
 umount /mnt/test
 rmmod ferrodax_pin

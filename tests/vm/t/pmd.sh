@@ -2,9 +2,7 @@
 # is mapped with PMDs (the fs_dax:dax_pmd_fault_done tracepoint reports
 # NOPAGE, not FALLBACK), and data written through it reads back.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 T=/sys/kernel/tracing
 mountpoint -q $T || mount -t tracefs tracefs $T
 echo 1 >$T/events/fs_dax/dax_pmd_fault_done/enable

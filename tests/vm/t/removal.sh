@@ -4,9 +4,7 @@
 # with the namespace back, fsck is clean and the data is there. Runs last:
 # pmem0 is gone in between.
 . "$FDX/tests/vm/lib.sh"
-load_ferrodax
-mkfs.ferrodax -q -f /dev/pmem0
-mount -t ferrodax -o dax /dev/pmem0 /mnt/test
+mount_fresh
 dd if=/dev/urandom of=/tmp/data bs=1M count=4 status=none
 cp /tmp/data /mnt/test/f
 sync
