@@ -27,8 +27,9 @@ impl<T: FileSystem> HolderOps<T> {
 /// every user mapping of its files so the page references drop and the
 /// removal can finish (a later access faults and gets SIGBUS). Media
 /// errors are left to the kernel's generic handling (`EOPNOTSUPP`): it
-/// kills the processes that map the poisoned page, and metadata reads of
-/// it fail with EIO through the machine-check-safe copies.
+/// kills the processes that map the poisoned page; a metadata read of it
+/// fails with EIO through the machine-check-safe copies, which shuts the
+/// filesystem down.
 ///
 /// # Safety
 ///

@@ -72,17 +72,29 @@ fn new_inode(n: &NewNode) -> NewInode {
 
 impl FerrodaxFs {
     /// Map a core error to an errno, applying `errors=` to corruption.
+    /// A media error (a machine check on a metadata read, or a medium
+    /// that failed under a commit) shuts the filesystem down: nothing read
+    /// from there can be trusted. Poisoned data blocks never get here (the
+    /// core does not read file data): the kernel's memory-failure handling
+    /// kills the processes that map them.
     fn err(&self, e: CoreError) -> Error {
-        if let CoreError::Corrupt(what) = e {
-            pr_err!("corrupt {what}\n");
-            match self.opts.lock().errors {
-                Errors::RemountRo => {
-                    pr_err!("remounting read-only (errors=remount-ro)\n");
-                    self.core.lock().set_read_only();
+        match e {
+            CoreError::Corrupt(what) => {
+                pr_err!("corrupt {what}\n");
+                match self.opts.lock().errors {
+                    Errors::RemountRo => {
+                        pr_err!("remounting read-only (errors=remount-ro)\n");
+                        self.core.lock().set_read_only();
+                    }
+                    Errors::Continue => {}
+                    Errors::Panic => panic!("ferrodax: corrupt {what} (errors=panic)"),
                 }
-                Errors::Continue => {}
-                Errors::Panic => panic!("ferrodax: corrupt {what} (errors=panic)"),
             }
+            CoreError::Io if !self.is_shut_down() => {
+                pr_err!("media error in metadata: shutting the filesystem down\n");
+                self.shutdown();
+            }
+            _ => {}
         }
         Error::from_errno(-e.errno())
     }
