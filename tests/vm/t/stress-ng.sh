@@ -5,7 +5,7 @@
 load_ferrodax
 mkfs.ferrodax -q -f /dev/pmem0
 mount -t ferrodax -o dax /dev/pmem0 /mnt/test
-stress-ng --temp-path /mnt/test --timeout 12s --metrics-brief \
+stress-ng --temp-path /mnt/test --timeout 8s --metrics-brief \
 	--dir 1 --dirdeep 1 --dirmany 1 --rename 2 --link 1 --symlink 1 --filename 1 --dentry 1
 umount /mnt/test
 fsck.ferrodax -n /dev/pmem0
