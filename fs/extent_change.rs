@@ -125,7 +125,7 @@ pub(crate) unsafe extern "C" fn fallocate<T: FileSystem>(
     len: bindings::loff_t,
 ) -> kernel::ffi::c_long {
     // SAFETY: the file pins its inode for the call.
-    let inode = unsafe { InodeRef::<T>::from_raw(bindings::ferrodax_file_inode(file)) };
+    let inode = unsafe { InodeRef::<T>::of_file(file) };
     let r = from_result(|| {
         if mode & !SUPPORTED != 0
             || mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_ZERO_RANGE != 0

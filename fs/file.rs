@@ -63,7 +63,7 @@ impl<T: FileSystem> FileOps<T> {
 /// `iocb` is the live kiocb of a read_iter/write_iter call.
 unsafe fn iocb_inode<'a, T: FileSystem>(iocb: *mut bindings::kiocb) -> InodeRef<'a, T> {
     // SAFETY: the file of a live kiocb pins its inode.
-    unsafe { InodeRef::from_raw(bindings::ferrodax_file_inode((*iocb).ki_filp)) }
+    unsafe { InodeRef::of_file((*iocb).ki_filp) }
 }
 
 /// # Safety
@@ -159,7 +159,7 @@ unsafe extern "C" fn mmap_prepare<T: FileSystem>(
 ) -> kernel::ffi::c_int {
     // SAFETY: the VFS's mmap_prepare argument; its file pins the inode.
     unsafe {
-        let fs = InodeRef::<T>::from_raw(bindings::ferrodax_file_inode((*desc).file)).fs();
+        let fs = InodeRef::<T>::of_file((*desc).file).fs();
         if fs.is_shut_down() {
             return EIO.to_errno();
         }
@@ -182,10 +182,7 @@ unsafe extern "C" fn fsync<T: FileSystem>(
 ) -> kernel::ffi::c_int {
     // SAFETY: the VFS's fsync arguments; the file pins its inode.
     unsafe {
-        if InodeRef::<T>::from_raw(bindings::ferrodax_file_inode(file))
-            .fs()
-            .is_shut_down()
-        {
+        if InodeRef::<T>::of_file(file).fs().is_shut_down() {
             return EIO.to_errno();
         }
         bindings::file_write_and_wait_range(file, start, end)
@@ -227,7 +224,7 @@ unsafe extern "C" fn llseek<T: FileSystem>(
     }
     // SAFETY: as above; the file pins the inode.
     unsafe {
-        let inode = InodeRef::<T>::from_raw(bindings::ferrodax_file_inode(file));
+        let inode = InodeRef::<T>::of_file(file);
         bindings::ferrodax_inode_lock(inode.as_ptr(), false);
         let pos = if whence == SEEK_HOLE {
             bindings::iomap_seek_hole(inode.as_ptr(), offset, &IomapOps::<T>::OPS)

@@ -42,6 +42,18 @@ impl<'a, T: FileSystem> InodeRef<'a, T> {
         }
     }
 
+    /// The inode of an open file, borrowed for the callback the file was
+    /// passed to.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a live file of a mounted `T` for `'a` (an open file
+    /// pins its inode and so its superblock).
+    pub(crate) unsafe fn of_file(file: *const bindings::file) -> Self {
+        // SAFETY: per the contract the inode is live and of a `T`.
+        unsafe { Self::from_raw(bindings::ferrodax_file_inode(file)) }
+    }
+
     /// The raw inode, for the kernel functions that take one.
     pub(crate) fn as_ptr(&self) -> *mut bindings::inode {
         self.ptr.as_ptr()
