@@ -6,6 +6,9 @@
 #   make check      host tests + VM tests; ends with "N passed, N failed"
 #   make check-long every VM test on both pmem setups (by hand, not in CI)
 #   make bench      metadata benchmark, ext4 -o dax vs ferrodax (prints a table)
+#   make fstests FSTESTS=DIR [FSTYP=ferrodax|ext4] [GROUP=quick] [TESTS="generic/001 ..."]
+#                   run a built fstests tree in the VM (scripts/fstests.sh)
+#   make fstests-compare   ferrodax vs ext4-DAX fstests results side by side
 #   make kernel     build (or find) the cached debug kernel; FLAVOUR=perf for benchmarks
 #   make clean
 #
@@ -50,5 +53,11 @@ check-long:
 bench:
 	scripts/bench.sh
 
-.PHONY: all modules clean kernel tools demo check check-long bench
+fstests:
+	scripts/fstests.sh
+
+fstests-compare:
+	scripts/fstests-report.py compare
+
+.PHONY: all modules clean kernel tools demo check check-long bench fstests fstests-compare
 endif

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # PID 1 of the test VM (started by /sbin/ferrodax-init in the guest root).
-# The kernel command line passes fdx_mode, fdx_pmem, fdx_tests and
-# fdx_bench as environment variables.
+# The kernel command line passes fdx_mode, fdx_pmem, fdx_tests, fdx_bench
+# and fdx_fstests_conf as environment variables.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 export FDX=/run/ferrodax RESULTS=/run/results
 for d in /tmp /root /mnt /var/tmp /var/log /usr/local/sbin; do
@@ -25,6 +25,9 @@ demo)
 bench)
 	sh "$FDX/tests/vm/bench/$fdx_bench.sh" >"$RESULTS/bench.log" 2>&1
 	echo DONE >"$RESULTS/results.txt"
+	;;
+fstests)
+	sh "$FDX/tests/fstests/guest.sh" >"$RESULTS/fstests-guest.log" 2>&1
 	;;
 *) sh "$FDX/tests/vm/runner.sh" "$fdx_tests" ;;
 esac

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the ferrodax test VM and run tests (or the demo) inside it.
 #
-#   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo | --bench NAME]
-#                  [--name NAME] [--timeout SECONDS] [--keep-pmem]
+#   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo | --bench NAME |
+#                   --fstests CONF] [--name NAME] [--timeout SECONDS] [--keep-pmem]
+#
+# --fstests runs tests/fstests/guest.sh with the settings in CONF (a file
+# inside the repository; scripts/fstests.sh writes it).
 #
 # Results land in build/vm/NAME/: results.txt (one "PASS: t"/"FAIL: t" line
 # per test, written by the guest), one log per test, dmesg.txt and
@@ -14,13 +17,14 @@
 # probe boots under it, else TCG, which always works).
 . "$(dirname "$0")/../scripts/lib.sh"
 
-pmem=nvdimm tests="" demo=0 bench="" name="" timeout=1500 keep=0
+pmem=nvdimm tests="" demo=0 bench="" fstests_conf="" name="" timeout=1500 keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pmem) pmem=$2; shift ;;
 	--tests) tests=$2; shift ;;
 	--demo) demo=1 ;;
 	--bench) bench=$2; shift ;;
+	--fstests) fstests_conf=$2; shift ;;
 	--name) name=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--keep-pmem) keep=1 ;;
@@ -75,9 +79,10 @@ esac
 mode=check
 [ "$demo" = 1 ] && mode=demo
 [ -n "$bench" ] && mode=bench
+[ -n "$fstests_conf" ] && mode=fstests
 cmdline="console=ttyS0 root=groot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000
  ro init=/sbin/ferrodax-init panic=-1 loglevel=4 $extra_cmdline fdx_mode=$mode fdx_pmem=$pmem fdx_tests=${tests:-none}
- fdx_bench=${bench:-none}"
+ fdx_bench=${bench:-none} fdx_fstests_conf=${fstests_conf:-none}"
 
 log "booting VM '$name' ($pmem pmem, $accel, timeout ${timeout}s)"
 start=$SECONDS

@@ -3,7 +3,8 @@
 # make check: host tests (cargo), module build, then the VM tests on both
 # pmem setups (FERRODAX_CHECK_LONG=1, `make check-long`: every test on both),
 # then the harness self-test (a deliberate lockdep splat must
-# fail its run). Ends with "N passed, N failed".
+# fail its run), then fstests' curated selection if FSTESTS names a built
+# fstests tree. Ends with "N passed, N failed".
 . "$(dirname "$0")/lib.sh"
 cd "$FERRODAX_ROOT"
 mkdir -p build/check
@@ -75,6 +76,20 @@ if grep -q '^PASS: splat-lockdep' "$r" && grep -q '^FAIL: dmesg-clean (.*circula
 else
 	fail "harness did not catch the deliberate lockdep splat"
 	cat "$r"
+fi
+
+# fstests (tests/fstests/curated) when a built tree is given; never
+# counted as a pass when it is not.
+if [ -n "${FSTESTS:-}" ]; then
+	log "fstests: the curated selection on ferrodax"
+	if env -u GROUP -u TESTS -u EXCLUDE FSTYP=ferrodax RUN=check scripts/fstests.sh >build/check/fstests.log 2>&1; then
+		pass "fstests curated selection ($(tail -1 build/check/fstests.log))"
+	else
+		fail "fstests curated selection (see build/check/fstests.log)"
+		grep '^FAIL' build/check/fstests.log || tail -5 build/check/fstests.log
+	fi
+else
+	echo "SKIP: fstests (FSTESTS not set)"
 fi
 
 log "check took $((SECONDS - start)) s"

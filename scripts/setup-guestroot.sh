@@ -5,8 +5,12 @@
 # Prints its path.
 . "$(dirname "$0")/lib.sh"
 
+# The second and third lines are what fstests (make fstests) calls at run
+# time: xfs_io, dbench, quota tools, the libraries its helpers link to, ...
 GUEST_PKGS="bash coreutils util-linux procps kmod e2fsprogs xfsprogs ndctl fio
-stress-ng python3 attr acl psmisc gawk bc xz-utils file strace"
+stress-ng python3 attr acl psmisc gawk bc xz-utils file strace
+dbench quota uuid-runtime keyutils libcap2-bin liburing2 libaio1t64 libgdbm6t64
+libgdbm-compat4t64 perl sed diffutils findutils time bsdextrautils hostname sqlite3"
 GUEST_CRATES="fsx@0.3.2 pjdfstest@0.2.2"
 guestroot="$FERRODAX_CACHE/guestroot-$(key_of "$GUEST_PKGS" "$GUEST_CRATES" "$0")"
 
@@ -21,6 +25,11 @@ as_root debootstrap --variant=minbase --include="$(echo $GUEST_PKGS | tr ' ' ,)"
 	trixie "$guestroot.tmp" "$DEBIAN_MIRROR" >"$FERRODAX_CACHE/debootstrap-guest.log" 2>&1 ||
 	die "debootstrap failed, see $FERRODAX_CACHE/debootstrap-guest.log"
 as_root chroot "$guestroot.tmp" apt-get clean
+# The users and groups fstests' permission tests switch to (its README).
+for u in fsgqa fsgqa2 123456-fsgqa; do
+	as_root chroot "$guestroot.tmp" useradd -M "$u"
+done
+as_root chroot "$guestroot.tmp" groupadd -f fsgqa
 
 # fsx and pjdfstest come from crates.io; the host toolchain builds them
 # (bookworm's glibc is older than trixie's, so the binaries run in the guest).
