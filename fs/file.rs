@@ -12,6 +12,7 @@ use super::bindings;
 use super::extent_change;
 use super::fs_type::FileSystem;
 use super::inode_ref::InodeRef;
+use super::ioctl;
 use super::iomap::IomapOps;
 use crate::mm::fault::FaultOps;
 use core::marker::PhantomData;
@@ -45,6 +46,7 @@ impl<T: FileSystem> FileOps<T> {
         o.splice_read = Some(bindings::copy_splice_read);
         o.splice_write = Some(bindings::iter_file_splice_write);
         o.fallocate = Some(extent_change::fallocate::<T>);
+        o.unlocked_ioctl = Some(ioctl::unlocked_ioctl::<T>);
         o.fop_flags = FOP_MMAP_SYNC | FOP_BUFFER_RASYNC | FOP_BUFFER_WASYNC;
         o
     };

@@ -11,6 +11,7 @@ use super::file::{fiemap, FileOps};
 use super::fs_type::FileSystem;
 use super::inode_cache::InodeBox;
 use super::inode_ref::InodeRef;
+use super::ioctl;
 use super::super_block::fs_of;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
@@ -314,6 +315,7 @@ impl<T: FileSystem> Ops<T> {
         o.read = Some(bindings::generic_read_dir);
         o.iterate_shared = Some(iterate_shared::<T>);
         o.fsync = Some(bindings::noop_fsync);
+        o.unlocked_ioctl = Some(ioctl::unlocked_ioctl::<T>);
         o
     };
 }

@@ -17,7 +17,8 @@
 //! - `inode_ref`: a typed borrowed inode for the data and fault paths;
 //! - `iomap`: the iomap operations (block mapping with zero-on-allocate);
 //! - `file`: the DAX file and address-space operations of regular files;
-//! - `extent_change`: truncate and fallocate under the MMAPLOCK.
+//! - `extent_change`: truncate and fallocate under the MMAPLOCK;
+//! - `ioctl`: `FS_IOC_SHUTDOWN`.
 
 pub mod bindings;
 pub mod dax;
@@ -27,5 +28,6 @@ pub mod fs_type;
 pub mod inode;
 pub mod inode_cache;
 pub mod inode_ref;
+pub mod ioctl;
 pub mod iomap;
 pub mod super_block;

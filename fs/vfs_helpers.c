@@ -4,6 +4,7 @@
  * a thin wrapper; the logic stays in Rust.
  */
 #include <linux/blkdev.h>
+#include <linux/capability.h>
 #include <linux/dax.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -239,6 +240,26 @@ struct inode *ferrodax_file_inode(const struct file *file)
 void ferrodax_file_accessed(struct file *file)
 {
 	file_accessed(file);
+}
+
+/* The flags argument of FS_IOC_SHUTDOWN, for CAP_SYS_ADMIN only. */
+int ferrodax_shutdown_flags(unsigned long arg, u32 *flags)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (get_user(*flags, (u32 __user *)arg))
+		return -EFAULT;
+	return 0;
+}
+
+/* sync(2) for one filesystem, as syncfs(2) does it. */
+void ferrodax_sync_fs_of(struct file *file)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+
+	down_read(&sb->s_umount);
+	sync_filesystem(sb);
+	up_read(&sb->s_umount);
 }
 
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count)

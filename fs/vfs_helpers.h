@@ -58,6 +58,10 @@ void ferrodax_inode_lock(struct inode *inode, bool exclusive);
 void ferrodax_inode_unlock(struct inode *inode, bool exclusive);
 struct inode *ferrodax_file_inode(const struct file *file);
 void ferrodax_file_accessed(struct file *file);
+
+/* FS_IOC_SHUTDOWN (fs/ioctl.rs). */
+int ferrodax_shutdown_flags(unsigned long arg, u32 *flags);
+void ferrodax_sync_fs_of(struct file *file);
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void ferrodax_unmap_all(struct super_block *sb);
 
