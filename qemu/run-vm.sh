@@ -39,7 +39,7 @@ kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" debug)
 guestroot=$("$FERRODAX_ROOT/scripts/setup-guestroot.sh")
 out="$FERRODAX_ROOT/build/vm/$name"
 mkdir -p "$out/results"
-rm -f "$out"/results/* "$out/console.log"
+rm -rf "$out"/results/* "$out/console.log"
 
 accel=$("$FERRODAX_ROOT/qemu/probe-kvm.sh" "$kdir")
 if [ "$accel" = kvm ]; then
