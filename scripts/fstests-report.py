@@ -105,14 +105,16 @@ def verdict(run_dir):
     results = load_run(run_dir)
     ok = True
     vm_results = os.path.join(run_dir, "results.txt")
+    lines = []
     if os.path.exists(vm_results):
         with open(vm_results) as f:
-            for line in f:
-                if line.startswith("FAIL:"):
-                    print(f"FAIL: fstests {fstyp}: {line[5:].strip()}")
-                    ok = False
-    else:
-        print(f"FAIL: fstests {fstyp}: the VM wrote no results")
+            lines = f.read().splitlines()
+    for line in lines:
+        if line.startswith("FAIL:"):
+            print(f"FAIL: fstests {fstyp}: {line[5:].strip()}")
+            ok = False
+    if not any(line.startswith("PASS: fstests-run") for line in lines):
+        print(f"FAIL: fstests {fstyp}: ./check did not run to its end")
         ok = False
     if not results:
         print(f"FAIL: fstests {fstyp}: no test results in {run_dir}/fstests")
