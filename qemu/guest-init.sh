@@ -27,7 +27,7 @@ bench)
 	echo DONE >"$RESULTS/results.txt"
 	;;
 fstests)
-	sh "$FDX/tests/fstests/guest.sh" >"$RESULTS/fstests-guest.log" 2>&1
+	sh "$FDX/tests/fstests-harness/guest.sh" >"$RESULTS/fstests-guest.log" 2>&1
 	;;
 *) sh "$FDX/tests/vm/runner.sh" "$fdx_tests" ;;
 esac

@@ -5,7 +5,7 @@
 #   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo | --bench NAME |
 #                   --fstests CONF] [--name NAME] [--timeout SECONDS] [--keep-pmem]
 #
-# --fstests runs tests/fstests/guest.sh with the settings in CONF (a file
+# --fstests runs tests/fstests-harness/guest.sh with the settings in CONF (a file
 # inside the repository; scripts/fstests.sh writes it).
 #
 # Results land in build/vm/NAME/: results.txt (one "PASS: t"/"FAIL: t" line

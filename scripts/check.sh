@@ -78,7 +78,7 @@ else
 	cat "$r"
 fi
 
-# fstests (tests/fstests/curated) when a built tree is given; never
+# fstests (tests/fstests-harness/curated) when a built tree is given; never
 # counted as a pass when it is not.
 if [ -n "${FSTESTS:-}" ]; then
 	log "fstests: the curated selection on ferrodax"

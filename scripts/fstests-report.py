@@ -5,7 +5,7 @@
   fstests-report.py verdict RUN_DIR
       Summarise one run (build/fstests/FSTYP/RUN): pass / fail / notrun
       counts, notrun counts by reason, and for ferrodax every failure not in
-      tests/fstests/expected-failures (fails the verdict) and every listed
+      tests/fstests-harness/expected-failures (fails the verdict) and every listed
       test that now passes (so the list shrinks). Exit 0 when the VM run,
       ./check and dmesg are clean and no failure is unexpected.
 
@@ -20,7 +20,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPECTED = os.path.join(ROOT, "tests", "fstests", "expected-failures")
+EXPECTED = os.path.join(ROOT, "tests", "fstests-harness", "expected-failures")
 TEST_NAME = re.compile(r"^([a-z0-9]+/[0-9]+)\s+(.*)$")
 PASS_TAIL = re.compile(r"^(\d+s \.\.\.\s+)?\d+s$")
 
@@ -76,7 +76,7 @@ def load_run(run_dir):
 
 
 def load_expected():
-    """{test: reason} from tests/fstests/expected-failures."""
+    """{test: reason} from tests/fstests-harness/expected-failures."""
     expected = {}
     with open(EXPECTED) as f:
         for line in f:
@@ -134,7 +134,7 @@ def verdict(run_dir):
                 print(f"  expected failure: {t} ({expected[t]})")
             else:
                 print(f"FAIL: fstests ferrodax: {t} failed and is not in "
-                      f"tests/fstests/expected-failures ({results[t][1]})")
+                      f"tests/fstests-harness/expected-failures ({results[t][1]})")
                 ok = False
         for t in sorted(expected):
             if results.get(t, ("", ""))[0] == "pass":

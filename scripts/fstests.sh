@@ -3,14 +3,14 @@
 # make fstests: run a built fstests (xfstests) tree against ferrodax or
 # ext4 -o dax in the debug-kernel VM on emulated NVDIMM
 # (TEST_DEV=/dev/pmem0, SCRATCH_DEV=/dev/pmem1), then judge the result
-# against tests/fstests/expected-failures.
+# against tests/fstests-harness/expected-failures.
 #
 #   FSTESTS=DIR   a built fstests tree (required; see README "fstests")
 #   FSTYP=        ferrodax (default) or ext4
 #   GROUP=        a group for ./check -g (quick, dax, ...)
 #   TESTS=        tests for ./check ("generic/001 generic/091 ..."), with
 #                 GROUP or alone; neither: the curated selection of
-#                 tests/fstests/curated (what `make check` runs)
+#                 tests/fstests-harness/curated (what `make check` runs)
 #   EXCLUDE=      tests to leave out (./check -e)
 #   RUN=          name of this run (default: latest); results land in
 #                 build/fstests/FSTYP/RUN/, so a long group can be run in
@@ -30,14 +30,14 @@ case $RUN in */* | "" | .*) die "RUN must be a plain name" ;; esac
 
 check_args="${GROUP:+-g $GROUP} ${TESTS:-}"
 if [ -z "${GROUP:-}${TESTS:-}" ]; then
-	check_args=$(grep -v '^#' tests/fstests/curated | paste -sd' ' -)
+	check_args=$(grep -v '^#' tests/fstests-harness/curated | paste -sd' ' -)
 fi
 [ -n "${EXCLUDE:-}" ] && check_args="$check_args -e $(echo $EXCLUDE | tr ' ' ,)"
 
 out=build/fstests/$FSTYP/$RUN
 rm -rf "$out"
 mkdir -p "$out"
-# The guest unpacks the tree from one file (see tests/fstests/guest.sh).
+# The guest unpacks the tree from one file (see tests/fstests-harness/guest.sh).
 tar -C "$FSTESTS" --exclude=.git -cf "$out/fstests.tar" .
 printf 'FSTYP=%s\nTREE=%s\nCHECK_ARGS="%s"\n' "$FSTYP" "$out/fstests.tar" "$(echo $check_args)" >"$out/run.conf"
 

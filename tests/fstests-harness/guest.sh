@@ -58,7 +58,7 @@ echo "ferrodax-test: start fstests $FSTYP $CHECK_ARGS" >/dev/kmsg
 ./check -R xunit $CHECK_ARGS >"$RESULTS/fstests/check.out" 2>&1
 rc=$?
 # ./check exits non-zero when a test failed: that verdict is the host's,
-# against tests/fstests/expected-failures. A run that never reached its
+# against tests/fstests-harness/expected-failures. A run that never reached its
 # summary (config error, harness crash) is a failure here.
 if grep -q -e '^Passed all' -e '^Failed [0-9]' -e '^Not run:' "$RESULTS/fstests/check.out"; then
 	echo "PASS: fstests-run (./check exit $rc)" >>"$results"
