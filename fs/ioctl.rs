@@ -30,7 +30,8 @@ pub(crate) unsafe extern "C" fn unlocked_ioctl<T: FileSystem>(
     arg: kernel::ffi::c_ulong,
 ) -> kernel::ffi::c_long {
     let ret = match cmd {
-        // SAFETY: our own arguments, passed on.
+        // SAFETY: per this function's contract `file` is an open file of a
+        // mounted `T`; `arg` is the caller's argument, copied by get_user.
         FS_IOC_SHUTDOWN => unsafe { shutdown::<T>(file, arg) },
         _ => ENOTTY.to_errno(),
     };
