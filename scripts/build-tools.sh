@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build mkfs.ferrodax and fsck.ferrodax (host toolchain, release) into
 # build/bin under the names mkfs(8) and fsck(8) look for, and the
-# metadata benchmark.
+# benchmark programs.
 . "$(dirname "$0")/lib.sh"
 cd "$FERRODAX_ROOT"
 cargo build --quiet --release -p ferrodax-tools --bins
@@ -11,4 +11,4 @@ target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_direc
 for t in mkfs fsck; do
 	install -m 755 "$target/release/$t-ferrodax" "build/bin/$t.ferrodax"
 done
-install -m 755 "$target/release/ferrodax-metabench" build/bin/
+install -m 755 "$target/release/ferrodax-bench" build/bin/
