@@ -5,7 +5,8 @@
 #   make demo       set up what is missing, boot a VM, show ferrodax at work
 #   make check      host tests + VM tests; ends with "N passed, N failed"
 #   make check-long every VM test on both pmem setups (by hand, not in CI)
-#   make bench      metadata benchmark, ext4 -o dax vs ferrodax (prints a table)
+#   make bench      ferrodax vs ext4-DAX vs XFS-DAX vs raw pmem on the perf kernel
+#                   (table, CSV, plot in build/bench/<date>/; BENCH_REPS=1 for a trial)
 #   make fstests FSTESTS=DIR [FSTYP=ferrodax|ext4] [GROUP=quick] [TESTS="generic/001 ..."]
 #                   run a built fstests tree in the VM (scripts/fstests.sh)
 #   make fstests-compare   ferrodax vs ext4-DAX fstests results side by side

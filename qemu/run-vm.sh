@@ -4,6 +4,10 @@
 #
 #   qemu/run-vm.sh [--pmem nvdimm|legacy] [--tests a,b,c | --demo | --bench NAME |
 #                   --fstests CONF] [--name NAME] [--timeout SECONDS] [--keep-pmem]
+#                   [--kernel debug|perf] [--pmem0-size SIZE]
+#
+# --kernel perf boots the benchmark kernel (make bench); every test runs on
+# the debug kernel. --pmem0-size makes the first NVDIMM bigger than 1G.
 #
 # --fstests runs tests/fstests-harness/guest.sh with the settings in CONF (a file
 # inside the repository; scripts/fstests.sh writes it).
@@ -17,7 +21,7 @@
 # probe boots under it, else TCG, which always works).
 . "$(dirname "$0")/../scripts/lib.sh"
 
-pmem=nvdimm tests="" demo=0 bench="" fstests_conf="" name="" timeout=1500 keep=0
+pmem=nvdimm tests="" demo=0 bench="" fstests_conf="" name="" timeout=1500 keep=0 flavour=debug pmem0_size=1G
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pmem) pmem=$2; shift ;;
@@ -28,6 +32,8 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--keep-pmem) keep=1 ;;
+	--kernel) flavour=$2; shift ;;
+	--pmem0-size) pmem0_size=$2; shift ;;
 	*) die "unknown argument $1" ;;
 	esac
 	shift
@@ -35,7 +41,7 @@ done
 case $pmem in nvdimm | legacy) ;; *) die "--pmem must be nvdimm or legacy" ;; esac
 name=${name:-$pmem}
 
-kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" debug)
+kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" "$flavour")
 guestroot=$("$FERRODAX_ROOT/scripts/setup-guestroot.sh")
 out="$FERRODAX_ROOT/build/vm/$name"
 mkdir -p "$out/results"
@@ -48,7 +54,7 @@ else
 	cpu=(-accel tcg,thread=multi -cpu max)
 fi
 
-# Media: two pmem devices (1 GiB NVDIMMs, or 768 MiB memmap= regions), plus a small plain virtio disk
+# Media: two pmem devices (1 GiB NVDIMMs unless --pmem0-size, or 768 MiB memmap= regions), plus a small plain virtio disk
 # (no DAX) for the refusal tests. QEMU keeps an NVDIMM's label area at the
 # end of its backend; align=16M keeps the next NVDIMM on the 16 MiB boundary
 # that fsdax namespaces need.
@@ -56,10 +62,10 @@ mkmedia() { [ "$keep" = 1 ] && [ -f "$1" ] || { rm -f "$1"; truncate -s "$2" "$1
 mkmedia "$out/plain.img" 64M
 case $pmem in
 nvdimm)
-	mkmedia "$out/pmem0.img" 1G
+	mkmedia "$out/pmem0.img" "$pmem0_size"
 	mkmedia "$out/pmem1.img" 1G
-	machine=(-machine pc,nvdimm=on -m 2G,slots=4,maxmem=8G
-		-object memory-backend-file,id=nv0,share=on,mem-path="$out/pmem0.img",size=1G,align=16M
+	machine=(-machine pc,nvdimm=on -m 2G,slots=4,maxmem=32G
+		-object memory-backend-file,id=nv0,share=on,mem-path="$out/pmem0.img",size=$pmem0_size,align=16M
 		-device nvdimm,id=nvdimm0,memdev=nv0,label-size=128K
 		-object memory-backend-file,id=nv1,share=on,mem-path="$out/pmem1.img",size=1G,align=16M
 		-device nvdimm,id=nvdimm1,memdev=nv1,label-size=128K)
