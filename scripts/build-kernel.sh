@@ -41,11 +41,18 @@ in_buildroot sh -c "cd '$kdir' && '$src/scripts/kconfig/merge_config.sh' -m -O '
 kmake olddefconfig
 
 # Kconfig silently drops symbols whose dependencies are unmet: insist on
-# every symbol the fragments ask for.
-missing=$(cat "${fragments[@]}" | sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1=\2/p' |
-	while read -r want; do grep -qx "$want" "$kdir/.config" || echo "$want"; done)
-missing+=$(cat "${fragments[@]}" | sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set$/\1/p' |
-	while read -r sym; do if grep -q "^$sym=" "$kdir/.config"; then echo " $sym(should be off)"; fi; done)
+# every symbol the fragments ask for, a later fragment overriding an earlier
+# one (perf.config turns off what debug.config turns on).
+wanted=$(cat "${fragments[@]}" |
+	sed -n -e 's/^\(CONFIG_[A-Z0-9_]*\)=\(.*\)$/\1 =\2/p' -e 's/^# \(CONFIG_[A-Z0-9_]*\) is not set$/\1 off/p' |
+	awk '{ sym = $1; sub(/^[^ ]* /, ""); want[sym] = $0; order[sym] = NR }
+	     END { for (s in want) print order[s], s, want[s] }' | sort -n | cut -d' ' -f2-)
+missing=$(echo "$wanted" | while read -r sym want; do
+	case $want in
+	off) if grep -q "^$sym=" "$kdir/.config"; then echo " $sym(should be off)"; fi ;;
+	*) grep -qxF "$sym$want" "$kdir/.config" || echo " $sym$want" ;;
+	esac
+done)
 [ -z "$missing" ] || die "kernel config lost: $missing"
 
 log "building $flavour kernel (LLVM=1, -j$(nproc)); about 15-20 min on 2 cores the first time"

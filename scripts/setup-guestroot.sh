@@ -6,11 +6,13 @@
 . "$(dirname "$0")/lib.sh"
 
 # The second and third lines are what fstests (make fstests) calls at run
-# time: xfs_io, dbench, quota tools, the libraries its helpers link to, ...
+# time: xfs_io, dbench, quota tools, the libraries its helpers link to, ...;
+# the last what make bench uses: perf for profiles, matplotlib for the plot.
 GUEST_PKGS="bash coreutils util-linux procps kmod e2fsprogs xfsprogs ndctl fio
 stress-ng python3 attr acl psmisc gawk bc xz-utils file strace
 dbench quota uuid-runtime keyutils libcap2-bin liburing2 libaio1t64 libgdbm6t64
-libgdbm-compat4t64 perl sed diffutils findutils time bsdextrautils hostname sqlite3"
+libgdbm-compat4t64 perl sed diffutils findutils time bsdextrautils hostname sqlite3
+linux-perf python3-matplotlib tar"
 GUEST_CRATES="fsx@0.3.2 pjdfstest@0.2.2"
 guestroot="$FERRODAX_CACHE/guestroot-$(key_of "$GUEST_PKGS" "$GUEST_CRATES" "$0")"
 
