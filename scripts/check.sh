@@ -43,7 +43,9 @@ for pmem in nvdimm legacy; do
 		'!/^#/ && NF && (NF == 1 || $2 == p || $2 == p "-only" || (long == 1 && $2 !~ /-only$/)) { print $1 }' \
 		tests/vm/list | paste -sd, -)
 	log "VM tests on $pmem pmem: $tests"
-	qemu/run-vm.sh --pmem "$pmem" --name "check-$pmem" --tests "$tests" || true
+	# The timeout only catches a hung guest: the NVDIMM run takes ~10 min
+	# here and twice that on a slower machine.
+	qemu/run-vm.sh --pmem "$pmem" --name "check-$pmem" --tests "$tests" --timeout 3000 || true
 	while read -r verdict rest; do
 		case $verdict in
 		PASS:) pass "[$pmem] $rest" ;;
