@@ -126,7 +126,8 @@ impl<M: Medium> Fs<M> {
 
     /// Find up to `want` clear bits in a row, searching from `hint` and
     /// wrapping once. With `align`, only a whole run of `align` bits starting
-    /// at a multiple of `align` qualifies (`want` must equal `align`).
+    /// at a multiple of `align` qualifies (`want` must equal `align`, a
+    /// multiple of 64: whole bitmap words).
     fn find_clear(&self, map: Map, hint: u64, want: u64, align: u64) -> Result<Option<(u64, u64)>> {
         let (_, nbits, _) = self.map_geometry(map);
         let nwords = nbits.div_ceil(64);
@@ -140,8 +141,10 @@ impl<M: Medium> Fs<M> {
             for (i, slot) in words.iter_mut().enumerate().take(n as usize) {
                 *slot = self.pm.read_u64(self.word_off(map, base + i as u64))?;
             }
-            if align > 1 {
-                let per = (align / 64) as usize;
+            if align >= 64 {
+                // Never 0 (so no division by zero, and no panic path for
+                // objtool to trip on in builds without overflow checks).
+                let per = ((align / 64) as usize).max(1);
                 let mut i = 0;
                 while i + per <= n as usize {
                     if (base as usize + i) % per == 0 && words[i..i + per].iter().all(|&x| x == 0) {
