@@ -8,6 +8,7 @@
 
 use crate::util::{ok, report};
 use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
@@ -31,6 +32,16 @@ impl Samples {
         report(&format!("lat.{op}.mean"), mean / 1000.0, "us");
         report(&format!("lat.{op}.p99"), p99 as f64 / 1000.0, "us");
     }
+}
+
+/// Times `call(i)` for each i below `ops`, each call on its own, and
+/// reports the latencies as `op`.
+fn timed<T>(op: &str, ops: usize, mut call: impl FnMut(usize) -> io::Result<T>) {
+    let mut s = Samples(Vec::with_capacity(ops));
+    for i in 0..ops {
+        drop(ok(op, s.time(|| call(i))));
+    }
+    s.report(op);
 }
 
 fn new_file(path: &Path) -> File {
@@ -70,12 +81,9 @@ fn overwrite(dir: &Path, ops: usize) {
     let f = new_file(&path);
     ok("fill", f.write_at(&vec![0_u8; FILE], 0));
     let buf = [0xa5_u8; 4096];
-    let mut s = Samples(Vec::with_capacity(ops));
-    for i in 0..ops {
-        let off = (i * 4096 % FILE) as u64;
-        ok("overwrite", s.time(|| f.write_at(&buf, off)));
-    }
-    s.report("overwrite-4k");
+    timed("overwrite-4k", ops, |i| {
+        f.write_at(&buf, (i * 4096 % FILE) as u64)
+    });
     ok("unlink", fs::remove_file(path));
 }
 
@@ -89,42 +97,16 @@ fn namespace(dir: &Path, ops: usize) {
     let name = |i: usize| files.join(format!("f{i}"));
     let renamed = |i: usize| files.join(format!("r{i}"));
 
-    let mut s = Samples(Vec::with_capacity(ops));
-    for i in 0..ops {
-        drop(ok(
-            "creat",
-            s.time(|| {
-                OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(name(i))
-            }),
-        ));
-    }
-    s.report("creat");
-    let mut s = Samples(Vec::with_capacity(ops));
-    for i in 0..ops {
-        ok("stat", s.time(|| fs::metadata(name(i))));
-    }
-    s.report("stat");
-    let mut s = Samples(Vec::with_capacity(ops));
-    for i in 0..ops {
-        ok("rename", s.time(|| fs::rename(name(i), renamed(i))));
-    }
-    s.report("rename");
-    let mut s = Samples(Vec::with_capacity(ops));
-    for i in 0..ops {
-        ok("unlink", s.time(|| fs::remove_file(renamed(i))));
-    }
-    s.report("unlink");
-    let mut s = Samples(Vec::with_capacity(ops));
-    for i in 0..ops {
-        ok(
-            "mkdir",
-            s.time(|| fs::create_dir(dirs.join(format!("d{i}")))),
-        );
-    }
-    s.report("mkdir");
+    timed("creat", ops, |i| {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(name(i))
+    });
+    timed("stat", ops, |i| fs::metadata(name(i)));
+    timed("rename", ops, |i| fs::rename(name(i), renamed(i)));
+    timed("unlink", ops, |i| fs::remove_file(renamed(i)));
+    timed("mkdir", ops, |i| fs::create_dir(dirs.join(format!("d{i}"))));
     ok("cleanup", fs::remove_dir_all(&dirs));
     ok("cleanup", fs::remove_dir(&files));
 }
