@@ -120,17 +120,22 @@ impl InodeCache {
 
     /// `free_inode` (after the RCU grace period).
     ///
+    /// Runs from an RCU callback that may come after the superblock is
+    /// freed (the VFS copies `s_op->free_inode` into the inode for that
+    /// reason), so it must not look at `i_sb`: `kfree` finds the object's
+    /// cache by itself. The registration's `rcu_barrier` keeps the cache
+    /// alive until this has run.
+    ///
     /// # Safety
     ///
-    /// `inode` must come from [`InodeCache::alloc_inode`] on this cache and
-    /// be dead.
-    pub(crate) unsafe fn free_inode(&self, inode: *mut bindings::inode) {
+    /// `inode` must come from [`InodeCache::alloc_inode`] and be dead.
+    pub(crate) unsafe fn free_inode(inode: *mut bindings::inode) {
         // SAFETY: per the contract; the Rust fields are dropped exactly once
-        // and the object goes back to its slab.
+        // and the object goes back to its slab (kfree takes slab objects).
         unsafe {
             let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
             core::ptr::drop_in_place(core::ptr::addr_of_mut!((*b).link));
-            bindings::kmem_cache_free(self.cache, b.cast());
+            bindings::kfree(b.cast());
         }
     }
 }

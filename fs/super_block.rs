@@ -10,6 +10,7 @@ use super::bindings;
 use super::dax::DaxMapping;
 use super::fs_type::{fc_error, options, FileSystem, Registration};
 use super::inode::iget;
+use super::inode_cache::InodeCache;
 use core::marker::PhantomData;
 use kernel::error::from_result;
 use kernel::prelude::*;
@@ -32,7 +33,7 @@ impl<T: FileSystem> SuperOps<T> {
         // SAFETY: all-zero is a valid super_operations (no callbacks).
         let mut ops: bindings::super_operations = unsafe { core::mem::zeroed() };
         ops.alloc_inode = Some(alloc_inode::<T>);
-        ops.free_inode = Some(free_inode::<T>);
+        ops.free_inode = Some(free_inode);
         ops.put_super = Some(put_super::<T>);
         ops.statfs = Some(statfs::<T>);
         ops.evict_inode = Some(evict_inode::<T>);
@@ -135,10 +136,10 @@ unsafe extern "C" fn alloc_inode<T: FileSystem>(
 ///
 /// Only called by the kernel as the `free_inode` callback, with the arguments
 /// and locking that callback guarantees.
-unsafe extern "C" fn free_inode<T: FileSystem>(inode: *mut bindings::inode) {
+unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
     // SAFETY: the VFS frees a dead inode of a superblock of type `T`, which
     // `alloc_inode` allocated.
-    unsafe { Registration::<T>::inode_cache((*inode).i_sb).free_inode(inode) }
+    unsafe { InodeCache::free_inode(inode) }
 }
 
 /// # Safety
