@@ -2,11 +2,15 @@
 //! The kernel's [`Medium`]: a directly mapped pmem range.
 //!
 //! Loads use machine-check-safe copies, so poisoned media becomes `EIO`, not
-//! a crash. Stores use non-temporal copies (`memcpy_flushcache`), so a flush
-//! of a stored range is already done; `flush` still writes back explicitly
-//! for ranges stored by other means (zeroing). `fence` is `pmem_wmb()`.
+//! a crash. Every store to the medium goes through [`Medium::store`], which
+//! uses non-temporal copies (`memcpy_flushcache`): the bytes have left the
+//! CPU caches when it returns, so `flush` has nothing left to write back
+//! (a second `clwb` over the same lines would only cost time). `fence` is
+//! `pmem_wmb()`, which orders those stores before later ones.
 
+use crate::fcore::persist::Stage;
 use crate::fcore::{Error, Medium, Result};
+use kernel::prelude::*;
 use crate::vfs::bindings;
 use crate::vfs::dax::DaxMapping;
 
@@ -20,8 +24,13 @@ use crate::vfs::dax::DaxMapping;
 pub struct PmemMedium {
     base: *mut u8,
     len: u64,
+    stage: KBox<Stage>,
     _dax: DaxMapping,
 }
+
+// SAFETY: `Stage` holds only integers and byte arrays, and all zero bytes
+// is `Stage::EMPTY`.
+unsafe impl Zeroable for Stage {}
 
 // SAFETY: the mapping is not tied to a thread; the core serialises writers.
 unsafe impl Send for PmemMedium {}
@@ -29,13 +38,16 @@ unsafe impl Send for PmemMedium {}
 unsafe impl Sync for PmemMedium {}
 
 impl PmemMedium {
-    /// The medium behind a DAX mapping, which it keeps.
-    pub fn new(dax: DaxMapping) -> Self {
-        PmemMedium {
+    /// The medium behind a DAX mapping, which it keeps, with the core's
+    /// transaction stage allocated (zeroed in place: it is too large to
+    /// build on the stack and move).
+    pub fn new(dax: DaxMapping) -> kernel::error::Result<Self> {
+        Ok(PmemMedium {
             base: dax.base(),
             len: dax.len(),
+            stage: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
             _dax: dax,
-        }
+        })
     }
 
     fn at(&self, off: u64) -> *mut u8 {
@@ -73,13 +85,20 @@ impl Medium for PmemMedium {
         };
     }
 
-    fn flush(&mut self, off: u64, len: u64) {
-        // SAFETY: the range is mapped (type invariant).
-        unsafe { bindings::ferrodax_pmem_flush(self.at(off).cast(), len as usize) };
+    fn flush(&mut self, _off: u64, _len: u64) {
+        // `store` wrote the range back already (memcpy_flushcache).
     }
 
     fn fence(&mut self) {
         // SAFETY: a store fence has no memory-safety preconditions.
         unsafe { bindings::ferrodax_pmem_fence() };
+    }
+
+    fn stage_area(&self) -> &Stage {
+        &self.stage
+    }
+
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        &mut self.stage
     }
 }

@@ -14,12 +14,6 @@ void ferrodax_memcpy_flushcache(void *dst, const void *src, size_t n)
 	memcpy_flushcache(dst, src, n);
 }
 
-/* Write back the cache lines covering [addr, addr + n). */
-void ferrodax_pmem_flush(void *addr, size_t n)
-{
-	arch_wb_cache_pmem(addr, n);
-}
-
 /* Order earlier write-backs before later stores (sfence on x86). */
 void ferrodax_pmem_fence(void)
 {

@@ -5,7 +5,6 @@
 #include <linux/types.h>
 
 void ferrodax_memcpy_flushcache(void *dst, const void *src, size_t n);
-void ferrodax_pmem_flush(void *addr, size_t n);
 void ferrodax_pmem_fence(void);
 unsigned long ferrodax_copy_mc(void *dst, const void *src, size_t n);
 
