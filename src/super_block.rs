@@ -130,7 +130,7 @@ impl FileSystem for FerrodaxFs {
         pmem: DaxMapping,
     ) -> core::result::Result<Self, (Error, &'static CStr)> {
         let dax = pmem.device();
-        let medium = PmemMedium::new(pmem);
+        let medium = PmemMedium::new(pmem).map_err(|e| (e, c"out of memory"))?;
         let mopts = MountOptions {
             read_only,
             no_recovery: false,

@@ -217,9 +217,14 @@ impl<M: Medium> Fs<M> {
         self.geo
             .check_data_block(start + len - 1, "block bitmap (metadata block marked free)")?;
         self.set_bits(Map::Blocks, start, len, true)?;
-        let zeroed = self
-            .pm
-            .store_zeroes(Geometry::block_off(start), len * BLOCK_SIZE)?;
+        let (off, bytes) = (Geometry::block_off(start), len * BLOCK_SIZE);
+        // Zeroing stores directly; a staged change to these blocks (made
+        // while they were still in use, earlier in this transaction) must
+        // reach the medium and the log first, or it would land on top.
+        if self.pm.stage_overlaps(off, bytes) {
+            self.journal.drain(&mut self.pm)?;
+        }
+        let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
         self.counters.free_blocks -= len;

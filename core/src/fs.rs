@@ -173,8 +173,7 @@ impl<M: Medium> Fs<M> {
     /// Change `off..off + data.len()` inside the running transaction.
     pub(super) fn tx_write(&mut self, off: u64, data: &[u8]) -> Result<()> {
         debug_assert!(self.journal.is_active());
-        let logged = self.journal.log(&mut self.pm, off, data.len())?;
-        self.journal.write(&mut self.pm, logged, off, data)
+        self.journal.write(&mut self.pm, off, data)
     }
 
     fn write_counters(&mut self) -> Result<()> {

@@ -6,13 +6,18 @@
 //! Recovery (after a crash) and abort (after an error) are the same code:
 //! put the logged old contents back, newest first.
 //!
-//! Ordering, per transaction with sequence number `S`:
+//! In-place changes are staged in [`Pm`] (reads see them, the medium does
+//! not) and logged and stored in batches, so a transaction costs three
+//! fences however many ranges it changes. Ordering, per transaction with
+//! sequence number `S`:
 //!
 //! 1. `begin`: store header word `S << 1 | 1` and flush it.
-//! 2. for each change: store undo entries (seq `S`, offset, old bytes, crc),
-//!    flush, **fence**; only then store the new bytes in place and flush.
-//! 3. `commit`: **fence** (all in-place stores durable), store header word
-//!    `S << 1`, flush, **fence** (the operation is now durable).
+//! 2. `write`: stage the new bytes. When the stage is full, and at commit,
+//!    *drain* it: store undo entries (seq `S`, offset, old bytes, crc) for
+//!    every staged range, flush, **fence**; only then store the staged bytes
+//!    in place and flush.
+//! 3. `commit`: drain, **fence** (all in-place stores durable), store header
+//!    word `S << 1`, flush, **fence** (the operation is now durable).
 //!
 //! Why it is safe: an in-place store is never durable before the undo entry
 //! that can revert it (step 2's fence); the header's active bit is durable
@@ -29,7 +34,7 @@ use super::crc32c::crc32c_skip;
 use super::error::{Error, Result};
 use super::layout::{le::*, Geometry, BLOCK_SIZE, JOURNAL_BLOCKS};
 use super::medium::Medium;
-use super::persist::{Fenced, Flushed, Pm};
+use super::persist::{Fenced, Flushed, Pm, STAGE_BYTES};
 
 /// Size of one undo entry.
 pub const ENTRY_SIZE: u64 = 64;
@@ -124,14 +129,42 @@ impl Journal {
         len.div_ceil(ENTRY_DATA) as u32
     }
 
-    /// Log the current contents of `off..off + len` so they can be put back,
-    /// and return the proof that the log is durable.
-    pub fn log<M: Medium>(&mut self, pm: &mut Pm<M>, off: u64, len: usize) -> Result<Fenced> {
+    /// Change `off..off + data.len()` in the running transaction: staged
+    /// now, logged and stored in place by the next drain.
+    pub fn write<M: Medium>(&mut self, pm: &mut Pm<M>, off: u64, data: &[u8]) -> Result<()> {
         debug_assert!(self.active);
+        for (i, part) in data.chunks(STAGE_BYTES).enumerate() {
+            let at = off + (i * STAGE_BYTES) as u64;
+            if !pm.stage(at, part)? {
+                self.drain(pm)?;
+                if !pm.stage(at, part)? {
+                    return Err(Error::Invalid);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Log the old contents of every staged range, make the log durable,
+    /// then store the staged bytes in place.
+    pub fn drain<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
+        debug_assert!(self.active);
+        let mut flushed = self.pending.take().unwrap_or_else(Flushed::none);
+        for i in 0..pm.staged_count() {
+            let (off, len) = pm.staged_range(i);
+            flushed = flushed.join(self.log(pm, off, len)?);
+        }
+        let logged = pm.fence(flushed);
+        self.pending = Some(pm.apply_stage(logged));
+        Ok(())
+    }
+
+    /// Store undo entries holding the in-place contents of `off..off + len`.
+    fn log<M: Medium>(&mut self, pm: &mut Pm<M>, off: u64, len: usize) -> Result<Flushed> {
         if self.next + Self::entries_for(len) > CAPACITY {
             return Err(Error::NoSpace);
         }
-        let mut flushed = self.pending.take().unwrap_or_else(Flushed::none);
+        let mut flushed = Flushed::none();
         let mut done = 0;
         while done < len {
             let n = (len - done).min(ENTRY_DATA);
@@ -139,7 +172,7 @@ impl Journal {
             put_u64(&mut e, E_SEQ, self.seq);
             put_u64(&mut e, E_OFF, off + done as u64);
             put_u16(&mut e, E_LEN, n as u16);
-            pm.read(off + done as u64, &mut e[E_DATA..E_DATA + n])?;
+            pm.read_in_place(off + done as u64, &mut e[E_DATA..E_DATA + n])?;
             let crc = crc32c_skip(&e, E_CRC);
             put_u32(&mut e, E_CRC, crc);
             let at = self.entry_off(self.next);
@@ -147,26 +180,12 @@ impl Journal {
             self.next += 1;
             done += n;
         }
-        Ok(pm.fence(flushed))
-    }
-
-    /// Store new bytes in place. The `Fenced` proof from [`Journal::log`]
-    /// for this range is what makes the store safe.
-    pub fn write<M: Medium>(
-        &mut self,
-        pm: &mut Pm<M>,
-        _logged: Fenced,
-        off: u64,
-        data: &[u8],
-    ) -> Result<()> {
-        let f = pm.persist(off, data)?;
-        let pending = self.pending.take().unwrap_or_else(Flushed::none);
-        self.pending = Some(pending.join(f));
-        Ok(())
+        Ok(flushed)
     }
 
     /// Make the running transaction durable.
     pub fn commit<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
+        self.drain(pm)?;
         let pending = self.pending.take().unwrap_or_else(Flushed::none);
         let durable = pm.fence(pending);
         self.close(pm, durable)
@@ -219,8 +238,10 @@ impl Journal {
         while n < CAPACITY && self.entry(pm, geo, n)?.is_some() {
             n += 1;
         }
-        // Whatever was flushed for the aborted transaction no longer matters:
-        // the restores below are fenced before the header is cleared.
+        // Whatever was staged or flushed for the aborted transaction no
+        // longer matters: the restores below are fenced before the header
+        // is cleared.
+        pm.discard_stage();
         let _ = self.pending.take();
         let mut flushed = Flushed::none();
         for i in (0..n).rev() {

@@ -2,16 +2,17 @@
 //! The persistent medium the core writes to.
 //!
 //! The kernel implements this over the DAX mapping of the pmem device (loads
-//! with machine-check-safe copies, flushes with `arch_wb_cache_pmem`, fences
-//! with `pmem_wmb`); the host implements it over an in-memory image that
-//! records every store, flush and fence so that tests can enumerate the states
-//! a power cut could leave behind.
+//! with machine-check-safe copies, stores with `memcpy_flushcache`, which
+//! writes back as it stores, fences with `pmem_wmb`); the host implements it
+//! over an in-memory image that records every store, flush and fence so that
+//! tests can enumerate the states a power cut could leave behind.
 //!
 //! Nothing outside `persist.rs` calls
 //! `store`, `flush` or `fence` directly: the typestate wrapper there is the
 //! only writer, so the ordering rules are checked by the compiler.
 
 use super::error::Result;
+use super::persist::Stage;
 
 /// Byte-addressable persistent memory.
 ///
@@ -33,4 +34,10 @@ pub trait Medium {
     fn flush(&mut self, off: u64, len: u64);
     /// Order all earlier flushes before any later store (sfence).
     fn fence(&mut self);
+    /// Where `persist::Pm` keeps a transaction's staged changes: memory the
+    /// medium owns on the heap (the core has no allocator, and 9 KiB must
+    /// not travel across a kernel stack).
+    fn stage_area(&self) -> &Stage;
+    /// The same, to change.
+    fn stage_area_mut(&mut self) -> &mut Stage;
 }

@@ -27,6 +27,11 @@
 //!
 //! Tokens are `#[must_use]`: dropping a `Dirty` or `Flushed` silently is a
 //! compiler warning, and the crate is built with warnings as errors.
+//!
+//! A transaction's in-place changes are *staged* here rather than stored at
+//! once (see `journal.rs` for why): [`Pm::read`] sees them, the medium does
+//! not until [`Pm::apply_stage`], which asks for the proof that their undo
+//! entries are durable.
 
 use super::error::{Error, Result};
 use super::medium::Medium;
@@ -62,6 +67,46 @@ impl Flushed {
 #[derive(Debug)]
 pub struct Fenced {
     _private: (),
+}
+
+/// Bytes of in-place changes one stage holds (more than any single change:
+/// a full extent block's entries or a symlink target).
+pub const STAGE_BYTES: usize = 8192;
+/// Changed ranges one stage holds.
+pub const STAGE_RANGES: usize = 64;
+
+/// One staged change: `len` bytes for medium offset `off`, kept at
+/// `at..at + len` of the stage buffer.
+#[derive(Debug, Clone, Copy)]
+struct Staged {
+    off: u64,
+    at: usize,
+    len: usize,
+}
+
+/// In-place changes not yet stored, in the order they were made. The
+/// medium keeps it ([`Medium::stage_area`]): at 9 KiB it must live on the
+/// heap, and the core has no allocator. All zero bytes is the empty stage.
+#[derive(Clone)]
+pub struct Stage {
+    data: [u8; STAGE_BYTES],
+    used: usize,
+    ranges: [Staged; STAGE_RANGES],
+    n: usize,
+}
+
+impl Stage {
+    /// A stage holding nothing.
+    pub const EMPTY: Stage = Stage {
+        data: [0; STAGE_BYTES],
+        used: 0,
+        ranges: [Staged {
+            off: 0,
+            at: 0,
+            len: 0,
+        }; STAGE_RANGES],
+        n: 0,
+    };
 }
 
 /// The only writer of a [`Medium`]: checks bounds and enforces ordering.
@@ -102,8 +147,25 @@ impl<M: Medium> Pm<M> {
         }
     }
 
-    /// Read `buf.len()` bytes at `off`.
+    /// Read `buf.len()` bytes at `off`, staged changes included.
     pub fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        self.read_in_place(off, buf)?;
+        let end = off + buf.len() as u64;
+        let st = self.medium.stage_area();
+        for r in &st.ranges[..st.n] {
+            let (from, to) = (r.off.max(off), (r.off + r.len as u64).min(end));
+            if from < to {
+                let src = r.at + (from - r.off) as usize;
+                buf[(from - off) as usize..(to - off) as usize]
+                    .copy_from_slice(&st.data[src..src + (to - from) as usize]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Read `buf.len()` bytes at `off` as the medium holds them, without
+    /// staged changes (the old contents the undo journal logs).
+    pub fn read_in_place(&self, off: u64, buf: &mut [u8]) -> Result<()> {
         self.check(off, buf.len())?;
         self.medium.read(off, buf)
     }
@@ -149,6 +211,72 @@ impl<M: Medium> Pm<M> {
     pub fn persist(&mut self, off: u64, data: &[u8]) -> Result<Flushed> {
         let d = self.store(off, data)?;
         Ok(self.flush(d))
+    }
+
+    /// Stage `data` for `off` without storing it. Returns false, staging
+    /// nothing, when the stage has no room for it.
+    pub fn stage(&mut self, off: u64, data: &[u8]) -> Result<bool> {
+        self.check(off, data.len())?;
+        let st = self.medium.stage_area_mut();
+        if st.n == STAGE_RANGES || STAGE_BYTES - st.used < data.len() {
+            return Ok(false);
+        }
+        st.data[st.used..st.used + data.len()].copy_from_slice(data);
+        st.ranges[st.n] = Staged {
+            off,
+            at: st.used,
+            len: data.len(),
+        };
+        st.used += data.len();
+        st.n += 1;
+        Ok(true)
+    }
+
+    /// Number of staged changes.
+    pub fn staged_count(&self) -> usize {
+        self.medium.stage_area().n
+    }
+
+    /// Staged change `i` (oldest first) as `(offset, length)`.
+    pub fn staged_range(&self, i: usize) -> (u64, usize) {
+        let r = self.medium.stage_area().ranges[i];
+        (r.off, r.len)
+    }
+
+    /// Whether a staged change touches `off..off + len`.
+    pub fn stage_overlaps(&self, off: u64, len: u64) -> bool {
+        (0..self.staged_count()).any(|i| {
+            let (o, l) = self.staged_range(i);
+            o < off.saturating_add(len) && off < o + l as u64
+        })
+    }
+
+    /// Store and write back every staged change, oldest first, and empty
+    /// the stage. `_logged` proves their undo entries are durable.
+    pub fn apply_stage(&mut self, _logged: Fenced) -> Flushed {
+        let mut piece = [0u8; 256];
+        for i in 0..self.staged_count() {
+            let (off, len) = self.staged_range(i);
+            let at = self.medium.stage_area().ranges[i].at;
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(piece.len());
+                piece[..n]
+                    .copy_from_slice(&self.medium.stage_area().data[at + done..at + done + n]);
+                self.medium.store(off + done as u64, &piece[..n]);
+                done += n;
+            }
+            self.medium.flush(off, len as u64);
+        }
+        self.discard_stage();
+        Flushed::none()
+    }
+
+    /// Forget every staged change (a transaction rolled back).
+    pub fn discard_stage(&mut self) {
+        let st = self.medium.stage_area_mut();
+        st.n = 0;
+        st.used = 0;
     }
 
     /// Make everything flushed so far durable.

@@ -11,8 +11,9 @@
 
 use crate::dump::dump;
 use crate::fsck;
-use crate::media::{CowMedium, MemMedium};
+use crate::media::{stage_in_field, CowMedium, MemMedium, StageBox};
 use ferrodax_core::fs::MountOptions;
+use ferrodax_core::persist::Stage;
 use ferrodax_core::{Fs, Medium, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -42,6 +43,7 @@ pub struct RecMedium {
     /// the explorer catches ordering bugs.
     pub ignore_fences: bool,
     judge: Option<Judge>,
+    stage: StageBox,
 }
 
 impl RecMedium {
@@ -49,7 +51,8 @@ impl RecMedium {
     pub fn new(len: usize) -> Self {
         RecMedium {
             cur: vec![0; len],
-            durable: MemMedium(vec![0; len]),
+            durable: MemMedium::new(vec![0; len]),
+            stage: StageBox::default(),
             pending: BTreeMap::new(),
             ignore_fences: false,
             judge: None,
@@ -70,7 +73,7 @@ impl RecMedium {
 
     /// The current (volatile) image.
     pub fn image(&self) -> MemMedium {
-        MemMedium(self.cur.clone())
+        MemMedium::new(self.cur.clone())
     }
 
     /// The image as a power cut right now would leave it at the least.
@@ -192,6 +195,7 @@ impl Medium for RecMedium {
             self.pending.remove(&w);
         }
     }
+    stage_in_field!();
 }
 
 /// Mount an image (with recovery, on a private copy) and return its dump,

@@ -1,21 +1,66 @@
 //! Host implementations of the core's `Medium`.
 //!
-//! - [`FileMedium`]: a device node or image file, through pread/pwrite
-//!   (mkfs, fsck). Flushes are no-ops; `sync` at the end makes it durable.
+//! - [`FileMedium`]: a device node or image file (mkfs, fsck), read and
+//!   written in cached 64 KiB chunks. A fence writes the changed chunks to
+//!   the file; `sync` at the end makes them durable.
 //! - [`MemMedium`]: a plain in-memory image (tests).
+//! - [`CountingMedium`]: an in-memory image that counts fences and flushes,
+//!   for the fence budget test.
 //! - [`CowMedium`]: copy-on-write over a borrowed image, so fsck -n and the
 //!   crash explorer can run recovery without touching the original.
 
+use ferrodax_core::persist::Stage;
 use ferrodax_core::{Error, Medium, Result};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-/// A device or image file.
+/// Heap memory for the core's transaction stage, which every host medium
+/// carries.
+#[derive(Clone)]
+pub struct StageBox(pub(crate) Box<Stage>);
+
+impl Default for StageBox {
+    fn default() -> Self {
+        StageBox(Box::new(Stage::EMPTY))
+    }
+}
+
+/// The `Medium` methods that hand out a `stage: StageBox` field.
+macro_rules! stage_in_field {
+    () => {
+        fn stage_area(&self) -> &Stage {
+            &self.stage.0
+        }
+        fn stage_area_mut(&mut self) -> &mut Stage {
+            &mut self.stage.0
+        }
+    };
+}
+pub(crate) use stage_in_field;
+
+/// Size of one cached piece of a [`FileMedium`].
+const CHUNK: u64 = 64 * 1024;
+/// Chunks a [`FileMedium`] keeps before writing back and starting over
+/// (64 MiB: the metadata of a large device need not fit).
+const CACHED_CHUNKS: usize = 1024;
+
+/// A cached piece of a device.
+struct Chunk {
+    data: Box<[u8]>,
+    dirty: bool,
+}
+
+/// A device or image file. The core reads metadata a word or an inode at
+/// a time; one syscall per read made fsck of a 1 GiB device cost ~400,000
+/// syscalls, so reads and writes go through a chunk cache instead.
 pub struct FileMedium {
     file: File,
     len: u64,
     failed: bool,
+    cache: RefCell<BTreeMap<u64, Chunk>>,
+    stage: StageBox,
 }
 
 impl FileMedium {
@@ -25,15 +70,60 @@ impl FileMedium {
             file,
             len,
             failed: false,
+            cache: RefCell::new(BTreeMap::new()),
+            stage: StageBox::default(),
         }
     }
 
-    /// Make everything written durable; reports any earlier write error.
-    pub fn sync(&self) -> std::io::Result<()> {
+    /// Make everything written durable; reports any write error.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.write_back();
         if self.failed {
             return Err(std::io::Error::other("a write to the device failed"));
         }
         self.file.sync_all()
+    }
+
+    /// Write every changed chunk to the file.
+    fn write_back(&mut self) {
+        for (&i, c) in self.cache.get_mut().iter_mut().filter(|(_, c)| c.dirty) {
+            if self.file.write_all_at(&c.data, i * CHUNK).is_err() {
+                self.failed = true;
+            }
+            c.dirty = false;
+        }
+    }
+
+    /// Bytes of chunk `i` (the last one may be short).
+    fn chunk_len(&self, i: u64) -> usize {
+        CHUNK.min(self.len - i * CHUNK) as usize
+    }
+
+    /// Read chunk `i` from the file (a media error is not cached).
+    fn load(&self, i: u64) -> Result<Chunk> {
+        let mut data = vec![0u8; self.chunk_len(i)].into_boxed_slice();
+        self.file
+            .read_exact_at(&mut data, i * CHUNK)
+            .map_err(|_| Error::Io)?;
+        Ok(Chunk { data, dirty: false })
+    }
+
+    /// Call `f(chunk data, offset in chunk, offset in range, length)` for
+    /// each chunk piece of `off..off + len`.
+    fn pieces(
+        off: u64,
+        len: usize,
+        mut f: impl FnMut(u64, usize, usize, usize) -> Result<()>,
+    ) -> Result<()> {
+        let mut done = 0;
+        while done < len {
+            let at = off + done as u64;
+            let (i, inside) = (at / CHUNK, (at % CHUNK) as usize);
+            let n = (CHUNK as usize - inside).min(len - done);
+            f(i, inside, done, n)?;
+            done += n;
+        }
+        Ok(())
     }
 }
 
@@ -42,20 +132,66 @@ impl Medium for FileMedium {
         self.len
     }
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
-        self.file.read_exact_at(buf, off).map_err(|_| Error::Io)
+        let len = buf.len();
+        Self::pieces(off, len, |i, inside, done, n| {
+            if !self.cache.borrow().contains_key(&i) {
+                let c = self.load(i)?;
+                let mut cache = self.cache.borrow_mut();
+                if cache.len() >= CACHED_CHUNKS {
+                    // Only clean chunks can be dropped here (`&self`).
+                    cache.retain(|_, c| c.dirty);
+                }
+                cache.insert(i, c);
+            }
+            buf[done..done + n].copy_from_slice(&self.cache.borrow()[&i].data[inside..inside + n]);
+            Ok(())
+        })
     }
     fn store(&mut self, off: u64, data: &[u8]) {
-        if self.file.write_all_at(data, off).is_err() {
+        if self.cache.get_mut().len() >= CACHED_CHUNKS {
+            self.write_back();
+            self.cache.get_mut().clear();
+        }
+        let r = Self::pieces(off, data.len(), |i, inside, done, n| {
+            if !self.cache.get_mut().contains_key(&i) {
+                let c = if n == self.chunk_len(i) {
+                    Chunk {
+                        data: vec![0u8; n].into_boxed_slice(),
+                        dirty: true,
+                    }
+                } else {
+                    self.load(i)?
+                };
+                self.cache.get_mut().insert(i, c);
+            }
+            let c = self.cache.get_mut().get_mut(&i).unwrap();
+            c.data[inside..inside + n].copy_from_slice(&data[done..done + n]);
+            c.dirty = true;
+            Ok(())
+        });
+        if r.is_err() {
             self.failed = true;
         }
     }
     fn flush(&mut self, _off: u64, _len: u64) {}
-    fn fence(&mut self) {}
+    /// Stores before a fence reach the file before stores after it, as
+    /// they did without the cache (durable only at `sync`).
+    fn fence(&mut self) {
+        self.write_back();
+    }
+    stage_in_field!();
 }
 
 /// An in-memory image.
 #[derive(Clone)]
-pub struct MemMedium(pub Vec<u8>);
+pub struct MemMedium(pub Vec<u8>, StageBox);
+
+impl MemMedium {
+    /// A medium holding `image`.
+    pub fn new(image: Vec<u8>) -> Self {
+        MemMedium(image, StageBox::default())
+    }
+}
 
 impl Medium for MemMedium {
     fn len(&self) -> u64 {
@@ -70,6 +206,56 @@ impl Medium for MemMedium {
     }
     fn flush(&mut self, _off: u64, _len: u64) {}
     fn fence(&mut self) {}
+    fn stage_area(&self) -> &Stage {
+        &self.1 .0
+    }
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        &mut self.1 .0
+    }
+}
+
+/// An in-memory image that counts the persistence work done on it.
+pub struct CountingMedium {
+    image: MemMedium,
+    /// Fences issued so far.
+    pub fences: u64,
+    /// Flushes issued so far.
+    pub flushes: u64,
+}
+
+impl CountingMedium {
+    /// A zeroed image of `len` bytes.
+    pub fn new(len: usize) -> Self {
+        CountingMedium {
+            image: MemMedium::new(vec![0; len]),
+            fences: 0,
+            flushes: 0,
+        }
+    }
+}
+
+impl Medium for CountingMedium {
+    fn len(&self) -> u64 {
+        self.image.len()
+    }
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        self.image.read(off, buf)
+    }
+    fn store(&mut self, off: u64, data: &[u8]) {
+        self.image.store(off, data);
+    }
+    fn flush(&mut self, _off: u64, _len: u64) {
+        self.flushes += 1;
+    }
+    fn fence(&mut self) {
+        self.fences += 1;
+    }
+    fn stage_area(&self) -> &Stage {
+        self.image.stage_area()
+    }
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        self.image.stage_area_mut()
+    }
 }
 
 const PAGE: u64 = 4096;
@@ -78,6 +264,7 @@ const PAGE: u64 = 4096;
 pub struct CowMedium<'a, B: Medium> {
     base: &'a B,
     pages: BTreeMap<u64, Box<[u8]>>,
+    stage: StageBox,
 }
 
 impl<'a, B: Medium> CowMedium<'a, B> {
@@ -86,6 +273,7 @@ impl<'a, B: Medium> CowMedium<'a, B> {
         CowMedium {
             base,
             pages: BTreeMap::new(),
+            stage: StageBox::default(),
         }
     }
 
@@ -136,4 +324,5 @@ impl<B: Medium> Medium for CowMedium<'_, B> {
     }
     fn flush(&mut self, _off: u64, _len: u64) {}
     fn fence(&mut self) {}
+    stage_in_field!();
 }

@@ -40,7 +40,7 @@ pub fn mkfs_mount<M: Medium>(medium: M) -> Fs<M> {
 
 /// A fresh filesystem of `blocks` 4 KiB blocks in memory.
 pub fn mem_fs(blocks: u64) -> Fs<MemMedium> {
-    mkfs_mount(MemMedium(vec![0; (blocks * BLOCK_SIZE) as usize]))
+    mkfs_mount(MemMedium::new(vec![0; (blocks * BLOCK_SIZE) as usize]))
 }
 
 /// Unmount and mount again.

@@ -1,0 +1,123 @@
+//! The fence budget: how many fences (`pmem_wmb`, the cost that dominates a
+//! metadata operation on real pmem) each operation issues, counted on the
+//! host through the same core the kernel runs. The budget is the table in
+//! `Documentation/filesystems/ferrodax/crash-consistency.rst`; an operation
+//! that needs more fails here, so the table stays true.
+
+use ferrodax_core::inode::{S_IFDIR, S_IFREG};
+use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
+use ferrodax_core::namei::RenameFlags;
+use ferrodax_core::Fs;
+use ferrodax_tools::media::CountingMedium;
+use ferrodax_tools::testing::{at, attr, mkfs_mount};
+
+type F = Fs<CountingMedium>;
+
+/// (operation, fences at most), as documented. One transaction costs
+/// three; unlink (name, then the last iput's release) and an append to a
+/// new file (block map, then size) are two.
+const BUDGET: &[(&str, u64)] = &[
+    ("creat", 3),
+    ("mkdir", 3),
+    ("unlink", 6),
+    ("rename", 3),
+    ("append-1K", 6),
+    ("overwrite-4K", 0),
+    ("stat", 0),
+];
+
+fn fences(fs: &F) -> u64 {
+    fs.pm().medium().fences
+}
+
+/// Fences `op` issues on `fs`.
+fn count(fs: &mut F, op: impl FnOnce(&mut F)) -> u64 {
+    let before = fences(fs);
+    op(fs);
+    fences(fs) - before
+}
+
+fn measure() -> Vec<(&'static str, u64)> {
+    let mut fs = mkfs_mount(CountingMedium::new(4096 * BLOCK_SIZE as usize));
+    let d = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(2)).unwrap().0;
+    // Warm the directory: the first name in a new bucket or block costs a
+    // block allocation, which the steady state of a busy directory does not.
+    for i in 0..64 {
+        let name = format!("warm{i}");
+        fs.create(d, name.as_bytes(), attr(S_IFREG | 0o644), at(3))
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    let ino = |fs: &F, name: &[u8]| fs.lookup(d, name).unwrap().unwrap().ino;
+    out.push((
+        "creat",
+        count(&mut fs, |fs| {
+            fs.create(d, b"warm0x", attr(S_IFREG | 0o644), at(4))
+                .unwrap();
+        }),
+    ));
+    out.push((
+        "mkdir",
+        count(&mut fs, |fs| {
+            fs.create(d, b"warm1x", attr(S_IFDIR | 0o755), at(4))
+                .unwrap();
+        }),
+    ));
+    let f = ino(&fs, b"warm0x");
+    out.push((
+        "append-1K",
+        count(&mut fs, |fs| {
+            fs.map_blocks(f, 0, 1, true, false).unwrap();
+            fs.grow_size(f, 1024).unwrap();
+        }),
+    ));
+    out.push((
+        "overwrite-4K",
+        count(&mut fs, |fs| {
+            fs.map_blocks(f, 0, 1, true, false).unwrap();
+        }),
+    ));
+    out.push((
+        "stat",
+        count(&mut fs, |fs| {
+            fs.read_inode(f).unwrap();
+        }),
+    ));
+    let keep = RenameFlags {
+        noreplace: false,
+        exchange: false,
+        whiteout: false,
+    };
+    out.push((
+        "rename",
+        count(&mut fs, |fs| {
+            fs.rename(d, b"warm2", d, b"warm2y", keep, attr(0), at(5))
+                .unwrap();
+        }),
+    ));
+    out.push((
+        "unlink",
+        count(&mut fs, |fs| {
+            // The syscall: remove the name, then the last iput releases
+            // the inode (unlinked while open, the release comes later).
+            let (gone, _) = fs.unlink(d, b"warm3", at(6)).unwrap();
+            fs.release_inode(gone).unwrap();
+        }),
+    ));
+    out
+}
+
+#[test]
+fn operations_stay_within_the_fence_budget() {
+    let got = measure();
+    let mut report = String::from("operation       fences  budget\n");
+    for (op, n) in &got {
+        let budget = BUDGET.iter().find(|(b, _)| b == op).unwrap().1;
+        report += &format!("{op:<15} {n:>6}  {budget:>6}\n");
+    }
+    eprintln!("{report}");
+    for (op, n) in &got {
+        let budget = BUDGET.iter().find(|(b, _)| b == op).unwrap().1;
+        assert!(*n <= budget, "{op}: {n} fences, budget {budget}\n{report}");
+    }
+}
