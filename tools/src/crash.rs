@@ -97,8 +97,10 @@ impl RecMedium {
     }
 }
 
-/// Crash states enumerated at one point, at most.
-pub const STATES_PER_POINT: usize = 256;
+/// Crash states enumerated at one point, at most. A drain has all of a
+/// transaction's undo entries pending at its fence, so one point covers
+/// what used to be spread over several.
+pub const STATES_PER_POINT: usize = 1024;
 
 /// Call `f` with each chosen combination of word values: exhaustive when
 /// there are at most `limit`, else `limit` seeded samples including the
