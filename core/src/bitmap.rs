@@ -11,7 +11,7 @@
 //! transaction, so no path can ever map a block with stale contents.
 
 use super::crc32c;
-use super::error::{Error, Result};
+use super::error::{Error, MediaCount, Result};
 use super::layout::{Geometry, BLOCK_SIZE, HUGE_BLOCKS};
 use super::medium::Medium;
 use super::persist::Pm;
@@ -227,7 +227,7 @@ impl<M: Medium> Fs<M> {
         let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
-        self.counters.free_blocks -= len;
+        self.counters.free_blocks = self.counters.free_blocks.minus(len, "free block count")?;
         self.block_hint = start + len;
         Ok((start, len))
     }
@@ -253,7 +253,7 @@ impl<M: Medium> Fs<M> {
         self.geo
             .check_ino(ino, "inode bitmap (reserved inode marked free)")?;
         self.set_bits(Map::Inodes, ino, 1, true)?;
-        self.counters.free_inodes -= 1;
+        self.counters.free_inodes = self.counters.free_inodes.minus(1, "free inode count")?;
         self.ino_hint = ino + 1;
         Ok(ino)
     }

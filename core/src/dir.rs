@@ -14,7 +14,7 @@
 //! offset, stable across concurrent inserts and removes.
 
 use super::crc32c::{crc32c, crc32c_skip};
-use super::error::{Error, Result};
+use super::error::{Error, MediaCount, Result};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
 use super::medium::Medium;
@@ -350,10 +350,7 @@ impl<M: Medium> Fs<M> {
             slot_off(pos.blk, pos.slot),
             &zero[..(pos.nslots * SLOT) as usize],
         )?;
-        dir.entries = dir
-            .entries
-            .checked_sub(1)
-            .ok_or(Error::Corrupt("directory entry count"))?;
+        dir.entries = dir.entries.minus(1, "directory entry count")?;
         Ok(())
     }
 
@@ -437,12 +434,12 @@ impl<M: Medium> Fs<M> {
                     None => self.set_bucket_head(dir, dir_ino, bucket, 0)?,
                 }
                 self.free_blocks(blk, 1)?;
-                dir.blocks -= 1;
+                dir.blocks = dir.blocks.minus(1, "directory block count")?;
                 done += 1;
             }
         }
         self.free_blocks(dir.root, 1)?;
-        dir.blocks -= 1;
+        dir.blocks = dir.blocks.minus(1, "directory block count")?;
         dir.root = 0;
         Ok(true)
     }

@@ -84,3 +84,24 @@ impl core::fmt::Display for Error {
 
 /// Result type of the core.
 pub type Result<T> = core::result::Result<T, Error>;
+
+/// Subtraction from a count read from the media (link counts, block
+/// counts, free-space counters). A corrupt image whose checksums are right
+/// can hold a count smaller than what the operation takes away: that is a
+/// `Corrupt` error naming the count, never an overflow (the kernel builds
+/// with overflow checks, so a bare `-=` there is a `BUG()`).
+pub trait MediaCount: Sized {
+    /// `self - n`, or `Corrupt(what)` if that would go below zero.
+    fn minus(self, n: Self, what: &'static str) -> Result<Self>;
+}
+
+macro_rules! media_count {
+    ($($t:ty),*) => {$(
+        impl MediaCount for $t {
+            fn minus(self, n: Self, what: &'static str) -> Result<Self> {
+                self.checked_sub(n).ok_or(Error::Corrupt(what))
+            }
+        }
+    )*};
+}
+media_count!(u32, u64);

@@ -9,7 +9,7 @@
 //! 2 MiB-aligned runs for PMD faults.
 
 use super::crc32c::{crc32c, crc32c_skip};
-use super::error::{Error, Result};
+use super::error::{Error, MediaCount, Result};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE};
 use super::medium::Medium;
@@ -251,7 +251,9 @@ impl<M: Medium> Fs<M> {
                 .max((start + u64::from(last.len)).saturating_sub(MAX_RUN));
             let keep = (keep_to - start) as u32;
             self.free_blocks(last.pblk + u64::from(keep), u64::from(last.len - keep))?;
-            inode.blocks -= u64::from(last.len - keep);
+            inode.blocks = inode
+                .blocks
+                .minus(u64::from(last.len - keep), "inode block count")?;
             if keep > 0 {
                 let shorter = Extent { len: keep, ..last };
                 self.write_extent(inode.root, ino, count - 1, &shorter)?;
@@ -264,7 +266,7 @@ impl<M: Medium> Fs<M> {
         }
         if count == 0 {
             self.free_blocks(inode.root, 1)?;
-            inode.blocks -= 1;
+            inode.blocks = inode.blocks.minus(1, "inode block count")?;
             inode.root = 0;
         } else {
             self.write_extent_header(inode.root, ino, count)?;
@@ -386,10 +388,12 @@ impl<M: Medium> Fs<M> {
             }
         }
         self.free_blocks(e.pblk + u64::from(head), cut_end - cut_start)?;
-        inode.blocks -= cut_end - cut_start;
+        inode.blocks = inode
+            .blocks
+            .minus(cut_end - cut_start, "inode block count")?;
         if count == 1 && head == 0 && tail.len == 0 {
             self.free_blocks(inode.root, 1)?;
-            inode.blocks -= 1;
+            inode.blocks = inode.blocks.minus(1, "inode block count")?;
             inode.root = 0;
             return Ok(None);
         }

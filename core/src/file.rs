@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Attributes, file size and block mapping (the core of iomap_begin).
 
-use super::error::{Error, Result};
+use super::error::{Error, MediaCount, Result};
 use super::extent::{Extent, Mapping, MAX_RUN};
 use super::inode::{Inode, Kind, Time, MAX_FILE_SIZE, S_IFMT};
 use super::layout::{BLOCK_SIZE, HUGE_BLOCKS};
@@ -249,7 +249,7 @@ impl<M: Medium> Fs<M> {
             if inode.root != 0 {
                 fs.extent_shift(&inode, ino, end, len, false)?;
             }
-            inode.size -= len * BLOCK_SIZE;
+            inode.size = inode.size.minus(len * BLOCK_SIZE, "file size")?;
             inode.mtime = now;
             inode.ctime = now;
             fs.write_inode(ino, &inode)?;

@@ -4,7 +4,7 @@
 //! re-check everything they rely on anyway (they also serve fsck and tests).
 
 use super::dir::DirEntry;
-use super::error::{Error, Result};
+use super::error::{Error, MediaCount, Result};
 use super::inode::{Inode, Kind, Time, LINK_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
 use super::layout::{Geometry, INODE_SIZE, ROOT_INO, SYMLINK_MAX};
 use super::medium::Medium;
@@ -264,9 +264,7 @@ impl<M: Medium> Fs<M> {
             i.nlink = if i.is_dir() {
                 0
             } else {
-                i.nlink
-                    .checked_sub(1)
-                    .ok_or(Error::Corrupt("inode link count"))?
+                i.nlink.minus(1, "inode link count")?
             };
             i.ctime = now;
             Ok(())
@@ -302,7 +300,7 @@ impl<M: Medium> Fs<M> {
             }
             fs.dir_remove(&mut d, e.pos)?;
             if want_dir {
-                d.nlink -= 1;
+                d.nlink = d.nlink.minus(1, "directory link count")?;
             }
             fs.touch_dir(&mut d, now);
             fs.write_inode(dir, &d)?;
@@ -377,7 +375,7 @@ impl<M: Medium> Fs<M> {
                     fs.dir_retarget(d.pos, nname, src.ino, src.dtype)?;
                     if victim.is_dir() {
                         fs.update_inode(ndir, |i| {
-                            i.nlink -= 1;
+                            i.nlink = i.nlink.minus(1, "directory link count")?;
                             Ok(())
                         })?;
                     }
@@ -425,7 +423,7 @@ impl<M: Medium> Fs<M> {
         })?;
         if inode.is_dir() && from != to {
             self.update_inode(from, |i| {
-                i.nlink -= 1;
+                i.nlink = i.nlink.minus(1, "directory link count")?;
                 Ok(())
             })?;
             self.update_inode(to, |i| {

@@ -203,6 +203,38 @@ fn link_count_damage_is_repaired() {
     assert!(check(&mount(pm.into_medium()).unwrap()).problems.is_empty());
 }
 
+/// Write `ino` as `change` leaves it, with a valid checksum.
+fn rewrite_inode(m: &MemMedium, ino: u64, change: impl FnOnce(&mut Inode)) -> MemMedium {
+    let fs = mount(m.clone()).unwrap();
+    let mut i = fs.read_inode(ino).unwrap();
+    change(&mut i);
+    let off = fs.geometry().inode_off(ino) as usize;
+    let mut c = m.clone();
+    c.0[off..off + INODE_SIZE as usize].copy_from_slice(&i.encode(ino));
+    c
+}
+
+#[test]
+fn counts_too_small_for_an_operation_are_corruption_not_overflow() {
+    let (m, d, f) = image();
+    // Blocks mapped but a block count of zero: truncating frees them.
+    let mut fs = mount(rewrite_inode(&m, f, |i| i.blocks = 0)).unwrap();
+    assert_eq!(
+        fs.set_size(f, 0, at(5)),
+        Err(Error::Corrupt("inode block count"))
+    );
+    // A directory holding a name but counting none.
+    let mut fs = mount(rewrite_inode(&m, d, |i| i.entries = 0)).unwrap();
+    assert_eq!(
+        fs.unlink(d, b"file", at(6)).map(|_| ()),
+        Err(Error::Corrupt("directory entry count"))
+    );
+    // The failed operations rolled back: the image is as it was.
+    let fs = mount(fs.into_medium()).unwrap();
+    assert!(fs.lookup(d, b"file").unwrap().is_some());
+    assert_eq!(fs.read_inode(f).unwrap().nlink, 1);
+}
+
 /// Exercise everything that reads the media; errors are fine, panics not.
 fn poke(m: MemMedium) {
     let Ok(mut fs) = mount(m) else { return };
