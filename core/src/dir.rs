@@ -328,7 +328,7 @@ impl<M: Medium> Fs<M> {
             }
         };
         self.write_entry(pos, name, ino, dtype)?;
-        dir.entries += 1;
+        dir.entries = dir.entries.plus(1, "directory entry count")?;
         Ok(())
     }
 

@@ -85,14 +85,17 @@ impl core::fmt::Display for Error {
 /// Result type of the core.
 pub type Result<T> = core::result::Result<T, Error>;
 
-/// Subtraction from a count read from the media (link counts, block
-/// counts, free-space counters). A corrupt image whose checksums are right
-/// can hold a count smaller than what the operation takes away: that is a
-/// `Corrupt` error naming the count, never an overflow (the kernel builds
-/// with overflow checks, so a bare `-=` there is a `BUG()`).
+/// Arithmetic on a count read from the media (link counts, block counts,
+/// entry counts, free-space counters). A corrupt image whose checksums are
+/// right can hold a count smaller than what the operation takes away, or
+/// one at the top of its range: that is a `Corrupt` error naming the
+/// count, never an overflow (the kernel builds with overflow checks, so a
+/// bare `-=` or `+=` there is a `BUG()`).
 pub trait MediaCount: Sized {
     /// `self - n`, or `Corrupt(what)` if that would go below zero.
     fn minus(self, n: Self, what: &'static str) -> Result<Self>;
+    /// `self + n`, or `Corrupt(what)` if that would overflow.
+    fn plus(self, n: Self, what: &'static str) -> Result<Self>;
 }
 
 macro_rules! media_count {
@@ -100,6 +103,9 @@ macro_rules! media_count {
         impl MediaCount for $t {
             fn minus(self, n: Self, what: &'static str) -> Result<Self> {
                 self.checked_sub(n).ok_or(Error::Corrupt(what))
+            }
+            fn plus(self, n: Self, what: &'static str) -> Result<Self> {
+                self.checked_add(n).ok_or(Error::Corrupt(what))
             }
         }
     )*};

@@ -6,7 +6,7 @@
 use ferrodax_core::extent::Mapping;
 use ferrodax_core::inode::Kind;
 use ferrodax_core::layout::{Geometry, BLOCK_SIZE, ROOT_INO};
-use ferrodax_core::{Fs, Medium, Result};
+use ferrodax_core::{Error, Fs, Medium, Result};
 use std::fmt::Write;
 
 /// Checksum of a regular file's contents (holes read as zeroes).
@@ -34,7 +34,12 @@ pub fn file_crc<M: Medium>(fs: &Fs<M>, ino: u64) -> Result<u32> {
 pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
     let mut lines = Vec::new();
     let mut stack = vec![(ROOT_INO, String::from("/"))];
+    let mut seen = std::collections::BTreeSet::new();
     while let Some((dir, path)) = stack.pop() {
+        // A directory reached twice is a cycle (or a hard-linked directory).
+        if !seen.insert(dir) {
+            return Err(Error::Corrupt("directory reached twice"));
+        }
         let mut entries = Vec::new();
         fs.readdir(dir, 0, |name, ino, _, _| {
             entries.push((String::from_utf8_lossy(name).into_owned(), ino));

@@ -5,6 +5,7 @@ pub mod crash;
 pub mod device;
 pub mod dump;
 pub mod fsck;
+pub mod fuzz;
 pub mod media;
 pub mod scenarios;
 pub mod testing;
