@@ -11,4 +11,4 @@ target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_direc
 for t in mkfs fsck; do
 	install -m 755 "$target/release/$t-ferrodax" "build/bin/$t.ferrodax"
 done
-install -m 755 "$target/release/ferrodax-bench" build/bin/
+install -m 755 "$target/release/ferrodax-bench" "$target/release/ferrodax-fuzz" build/bin/

@@ -52,6 +52,13 @@ pub struct Field {
     seal: Seal,
 }
 
+impl Field {
+    /// The structure the field belongs to (`inode[dir]`, `extent[1]`...).
+    pub fn structure(&self) -> &str {
+        self.name.split('.').next().unwrap_or_default()
+    }
+}
+
 /// A populated image: every structure exists at least once.
 pub struct Image {
     /// The image.
@@ -296,6 +303,39 @@ impl Image {
     /// Every field of the image.
     pub fn fields(&self) -> &[Field] {
         &self.fields
+    }
+
+    /// Every (field, value) case with `random` random values per field, in
+    /// a fixed order (the same on every machine).
+    pub fn cases(&self, random: usize) -> Vec<(&Field, u64)> {
+        let mut seed = 0x2545_f491_4f6c_dd1d;
+        self.fields
+            .iter()
+            .flat_map(|f| {
+                self.values(f, random, &mut seed)
+                    .into_iter()
+                    .map(move |v| (f, v))
+            })
+            .collect()
+    }
+
+    /// `n` indices into [`Image::cases`] spread over every structure
+    /// (round-robin), for a sample that must cover the whole format.
+    pub fn sample(cases: &[(&Field, u64)], n: usize) -> Vec<usize> {
+        let mut by_structure: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, (f, _)) in cases.iter().enumerate() {
+            let s = f.structure().to_string();
+            match by_structure.iter_mut().find(|(name, _)| *name == s) {
+                Some((_, v)) => v.push(i),
+                None => by_structure.push((s, vec![i])),
+            }
+        }
+        (0..n)
+            .map(|k| {
+                let (_, idx) = &by_structure[k % by_structure.len()];
+                idx[(k * 97) % idx.len()]
+            })
+            .collect()
     }
 
     /// The image with `field` set to `value` (its low `size` bytes) and its

@@ -1,0 +1,37 @@
+# Field-level fuzzing in the kernel (issue #11): images from the host
+# fuzzer (tools/src/fuzz.rs: one field of one structure set to a boundary
+# or random value, the checksum made valid again) written to pmem1, one
+# sample per structure and more (FUZZ_IMAGES, 24 here; fuzz-kernel-long
+# runs 264). Each is mounted, walked, read through read(2) and mmap,
+# changed and unmounted: errors are expected, an oops, BUG, KASAN report
+# or hang is not (the runner's dmesg check and timeout catch those).
+. "$FDX/tests/vm/lib.sh"
+load_ferrodax
+fuzz=$FDX/build/bin/ferrodax-fuzz
+"$fuzz" sample "${FUZZ_IMAGES:-24}" >/tmp/fuzz-sample
+refused=0 mounted=0
+while read -r id what; do
+	"$fuzz" write "$id" /dev/pmem1
+	if ! mount -t ferrodax -o dax /dev/pmem1 /mnt/scratch 2>/dev/null; then
+		refused=$((refused + 1))
+		continue
+	fi
+	mounted=$((mounted + 1))
+	(
+		cd /mnt/scratch
+		ls -lR .
+		find . -type f -exec cat {} +
+		readlink sym
+		xfs_io -c "mmap -r 0 8192" -c "mread 0 8192" dir/file
+		echo new >fuzz
+		mkdir fuzzdir
+		mv dir/file moved
+		xfs_io -c "pwrite 4096 4096" -c "mmap -w 0 8192" -c "mwrite 0 100" -c fsync moved
+		truncate -s 100 moved
+		rm -rf dir sym
+	) >/dev/null 2>&1 || true
+	umount /mnt/scratch || fail "umount after image $id ($what)"
+done </tmp/fuzz-sample
+echo "$mounted images mounted and exercised, $refused refused"
+[ $((mounted + refused)) = "${FUZZ_IMAGES:-24}" ] || fail "not every image was tried"
+[ "$mounted" -gt 0 ] || fail "no image mounted: the sample exercised nothing past mount"
