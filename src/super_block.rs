@@ -400,6 +400,14 @@ impl FileSystem for FerrodaxFs {
         let count = count.min(limit - first);
         let create = req.write && !req.nowait;
         let (m, blocks) = self.run(|fs| {
+            // Writing into mapped blocks changes no metadata, so the core's
+            // read-only check (in its transactions) would not see it; after
+            // errors=remount-ro no byte may be written, file data included
+            // (ext4's emergency read-only state: the VFS flag itself is
+            // never set without s_umount held).
+            if req.write && fs.is_read_only() {
+                return Err(CoreError::ReadOnly);
+            }
             let m = fs.map_blocks(ino, first, count, create, true)?;
             let blocks = if m.new { fs.read_inode(ino)?.blocks } else { 0 };
             Ok((m, blocks))
