@@ -187,7 +187,7 @@ impl<M: Medium> Fs<M> {
         }
         let align = if huge { HUGE_BLOCKS } else { 1 };
         let (start, len) = self
-            .find_clear(Map::Blocks, self.block_hint, want, align)?
+            .find_clear(Map::Blocks, self.counters.block_hint, want, align)?
             .ok_or(Error::NoSpace)?;
         self.claim_blocks(start, len)
     }
@@ -228,7 +228,7 @@ impl<M: Medium> Fs<M> {
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
         self.counters.free_blocks = self.counters.free_blocks.minus(len, "free block count")?;
-        self.block_hint = start + len;
+        self.counters.block_hint = start + len;
         Ok((start, len))
     }
 
@@ -248,13 +248,13 @@ impl<M: Medium> Fs<M> {
             return Err(Error::NoSpace);
         }
         let (ino, _) = self
-            .find_clear(Map::Inodes, self.ino_hint, 1, 1)?
+            .find_clear(Map::Inodes, self.counters.ino_hint, 1, 1)?
             .ok_or(Error::NoSpace)?;
         self.geo
             .check_ino(ino, "inode bitmap (reserved inode marked free)")?;
         self.set_bits(Map::Inodes, ino, 1, true)?;
         self.counters.free_inodes = self.counters.free_inodes.minus(1, "free inode count")?;
-        self.ino_hint = ino + 1;
+        self.counters.ino_hint = ino + 1;
         Ok(ino)
     }
 

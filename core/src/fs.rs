@@ -43,8 +43,6 @@ pub struct Fs<M: Medium> {
     pub(super) geo: Geometry,
     pub(super) journal: Journal,
     pub(super) counters: Counters,
-    pub(super) block_hint: u64,
-    pub(super) ino_hint: u64,
     read_only: bool,
     failed: bool,
 }
@@ -79,8 +77,6 @@ impl<M: Medium> Fs<M> {
             geo,
             journal,
             counters,
-            block_hint: geo.data_start,
-            ino_hint: ROOT_INO + 1,
             read_only: false,
             failed: false,
         };
@@ -152,13 +148,13 @@ impl<M: Medium> Fs<M> {
         if self.read_only {
             return Err(Error::ReadOnly);
         }
-        let saved = (self.counters, self.block_hint, self.ino_hint);
+        let saved = self.counters;
         self.journal.begin(&mut self.pm)?;
         let result = op(self).and_then(|v| self.write_counters().map(|()| v));
         let end = match result {
             Ok(_) => self.journal.commit(&mut self.pm),
             Err(_) => {
-                (self.counters, self.block_hint, self.ino_hint) = saved;
+                self.counters = saved;
                 self.journal.abort(&mut self.pm, &self.geo)
             }
         };

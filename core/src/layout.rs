@@ -331,6 +331,14 @@ pub struct Counters {
     pub orphan_head: u64,
     /// Next inode generation number.
     pub next_generation: u64,
+    /// Where the next block search starts (after the last allocation).
+    /// Kept with the counters, which every allocation writes anyway, so the
+    /// first allocation after mount does not search from the start of the
+    /// device. Advisory: a value outside the data area means "from the
+    /// start".
+    pub block_hint: u64,
+    /// Where the next inode number search starts (advisory, likewise).
+    pub ino_hint: u64,
 }
 
 const DYN_MAGIC: u32 = 0x4e59_4446; // "FDYN"
@@ -344,6 +352,8 @@ impl Counters {
         put_u64(&mut b, 8, self.free_inodes);
         put_u64(&mut b, 16, self.orphan_head);
         put_u64(&mut b, 24, self.next_generation);
+        put_u64(&mut b, 32, self.block_hint);
+        put_u64(&mut b, 40, self.ino_hint);
         put_u32(&mut b, 56, DYN_MAGIC);
         let crc = crc32c_skip(&b, DYN_CRC);
         put_u32(&mut b, DYN_CRC, crc);
@@ -360,6 +370,12 @@ impl Counters {
             free_inodes: u64_at(b, 8),
             orphan_head: u64_at(b, 16),
             next_generation: u64_at(b, 24),
+            block_hint: Some(u64_at(b, 32))
+                .filter(|&h| geo.is_data_block(h))
+                .unwrap_or(geo.data_start),
+            ino_hint: Some(u64_at(b, 40))
+                .filter(|&h| h > ROOT_INO && h < geo.inode_count)
+                .unwrap_or(ROOT_INO + 1),
         };
         if c.free_blocks > geo.total_blocks
             || c.free_inodes > geo.inode_count

@@ -91,6 +91,8 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
         free_inodes: geo.inode_count - (ROOT_INO + 1),
         orphan_head: 0,
         next_generation: 1,
+        block_hint: geo.data_start,
+        ino_hint: ROOT_INO + 1,
     };
     f = f.join(pm.persist(DYN_OFFSET, &counters.encode())?);
     let sb = Superblock {

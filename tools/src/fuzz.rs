@@ -93,6 +93,8 @@ const COUNTERS: &[(&str, u64, usize)] = &[
     ("free_inodes", 8, 8),
     ("orphan_head", 16, 8),
     ("next_generation", 24, 8),
+    ("block_hint", 32, 8),
+    ("ino_hint", 40, 8),
     ("magic", 56, 4),
 ];
 const INODE: &[(&str, u64, usize)] = &[

@@ -648,3 +648,28 @@ fn refilling_holes_in_any_order_does_not_fragment() {
     assert_eq!(fs.extent_count(&inode, g).unwrap(), 1);
     clean(&fs);
 }
+
+#[test]
+fn allocation_resumes_after_remount_where_it_stopped() {
+    // Two files of 200 blocks, the first freed again: a search from the
+    // start of the device would hand out the first file's blocks; the
+    // persisted hint continues after the second's, as it would have
+    // without the remount.
+    let mut fs = mem_fs(2048);
+    let (a, _) = fs.create(R, b"a", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let (b, _) = fs.create(R, b"b", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.allocate_range(a, 0, 200, false).unwrap();
+    fs.allocate_range(b, 0, 200, false).unwrap();
+    let (pa, pb) = (block_map(&mut fs, a, 1)[0], block_map(&mut fs, b, 200)[199]);
+    fs.unlink(R, b"a", at(2)).unwrap();
+    fs.release_inode(a).unwrap();
+    let mut fs = remount(fs);
+    let (c, _) = fs.create(R, b"c", attr(S_IFREG | 0o644), at(3)).unwrap();
+    fs.map_blocks(c, 0, 1, true, false).unwrap();
+    let pc = block_map(&mut fs, c, 1)[0];
+    assert!(
+        pa < pb && pc > pb,
+        "a at {pa:?}, b ends at {pb:?}, c at {pc:?}"
+    );
+    clean(&fs);
+}
