@@ -322,7 +322,8 @@ impl Image {
     }
 
     /// `n` indices into [`Image::cases`] spread over every structure
-    /// (round-robin), for a sample that must cover the whole format.
+    /// (round-robin; evenly when `n` is smaller than the number of
+    /// structures), for a sample that covers the whole format.
     pub fn sample(cases: &[(&Field, u64)], n: usize) -> Vec<usize> {
         let mut by_structure: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, (f, _)) in cases.iter().enumerate() {
@@ -332,9 +333,16 @@ impl Image {
                 None => by_structure.push((s, vec![i])),
             }
         }
+        let structures = by_structure.len();
         (0..n)
             .map(|k| {
-                let (_, idx) = &by_structure[k % by_structure.len()];
+                // Fewer cases than structures: spread them evenly.
+                let s = if n >= structures {
+                    k % structures
+                } else {
+                    k * structures / n
+                };
+                let (_, idx) = &by_structure[s];
                 idx[(k * 97) % idx.len()]
             })
             .collect()
