@@ -64,6 +64,9 @@ pub struct Image {
     /// The image.
     pub medium: MemMedium,
     fields: Vec<Field>,
+    /// The inodes the fields belong to: as values they make cycles (an
+    /// orphan list or parent pointer to itself) and cross links.
+    inodes: Vec<u64>,
 }
 
 fn field(fields: &mut Vec<Field>, what: &str, base: u64, seal: Seal, table: &[(&str, u64, usize)]) {
@@ -296,9 +299,11 @@ impl Image {
                 JOURNAL_ENTRY,
             );
         }
+        let sym = fs.lookup(R, b"sym").unwrap().unwrap().ino;
         Image {
             medium: fs.into_medium(),
             fields,
+            inodes: vec![R, d, f, sym, o],
         }
     }
 
@@ -366,7 +371,8 @@ impl Image {
     }
 
     /// Values to try for `field`: boundaries, neighbours of the current
-    /// value, device-sized numbers, metadata locations, and `random` more.
+    /// value, device-sized numbers, metadata locations, the image's inode
+    /// numbers, and `random` more.
     pub fn values(&self, field: &Field, random: usize, seed: &mut u64) -> Vec<u64> {
         let mask = if field.size == 8 {
             !0
@@ -391,6 +397,7 @@ impl Image {
             g.inode_table_start,
             field.off / BLOCK_SIZE,
         ];
+        v.extend(&self.inodes);
         for _ in 0..random {
             *seed ^= *seed << 13;
             *seed ^= *seed >> 7;
@@ -451,8 +458,15 @@ fn seal(m: &mut MemMedium, seal: Seal) {
 pub enum Outcome {
     /// Mount refused it with a corruption (or unsupported-feature) error.
     Refused,
-    /// Mounted; walked, changed and checked without a panic.
-    Handled,
+    /// Mounted; walked, changed and checked without a panic. `found`:
+    /// fsck reported a problem right after mount; `left`: problems remained
+    /// after the operations, `fsck -y`'s repair and a remount.
+    Handled {
+        /// fsck saw the damage.
+        found: bool,
+        /// Repair did not make the image clean.
+        left: bool,
+    },
     /// Mount failed with something other than a format error.
     WrongError(Error),
     /// The core, fsck or repair panicked.
@@ -469,7 +483,7 @@ pub fn exercise(m: MemMedium) -> Outcome {
             Err(Error::Corrupt(_) | Error::Unsupported(_)) => return Outcome::Refused,
             Err(e) => return Outcome::WrongError(e),
         };
-        let _ = check(&fs);
+        let found = !check(&fs).problems.is_empty();
         let _ = dump(&fs);
         let _ = fs.create(R, b"fuzz", attr(S_IFREG), at(5));
         let _ = fs.create(R, b"fuzzdir", attr(S_IFDIR | 0o755), at(5));
@@ -502,10 +516,11 @@ pub fn exercise(m: MemMedium) -> Outcome {
         let sb = *fs.superblock();
         let mut pm = Pm::new(fs.into_medium());
         let _ = repair(&mut pm, &sb, &report);
-        if let Ok((fs, _)) = Fs::mount(pm.into_medium(), MountOptions::default()) {
-            let _ = check(&fs);
-        }
-        Outcome::Handled
+        let left = match Fs::mount(pm.into_medium(), MountOptions::default()) {
+            Ok((fs, _)) => !check(&fs).problems.is_empty(),
+            Err(_) => true,
+        };
+        Outcome::Handled { found, left }
     }));
     run.unwrap_or_else(|p| {
         let msg = p
