@@ -4,6 +4,7 @@
 //! `Documentation/filesystems/ferrodax/crash-consistency.rst`; an operation
 //! that needs more fails here, so the table stays true.
 
+use ferrodax_core::file::SetAttr;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
 use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
 use ferrodax_core::namei::RenameFlags;
@@ -24,6 +25,10 @@ const BUDGET: &[(&str, u64)] = &[
     ("append-1K", 6),
     ("overwrite-4K", 0),
     ("stat", 0),
+    ("symlink", 3),
+    ("link", 3),
+    ("chmod", 3),
+    ("truncate", 3),
 ];
 
 fn fences(fs: &F) -> u64 {
@@ -93,6 +98,34 @@ fn measure() -> Vec<(&'static str, u64)> {
         count(&mut fs, |fs| {
             fs.rename(d, b"warm2", d, b"warm2y", keep, attr(0), at(5))
                 .unwrap();
+        }),
+    ));
+    out.push((
+        "symlink",
+        count(&mut fs, |fs| {
+            fs.symlink(d, b"warm4s", b"target", attr(0), at(6)).unwrap();
+        }),
+    ));
+    out.push((
+        "link",
+        count(&mut fs, |fs| {
+            fs.link(f, d, b"warm0-link", at(6)).unwrap();
+        }),
+    ));
+    let change_mode = SetAttr {
+        mode: Some(0o600),
+        ..Default::default()
+    };
+    out.push((
+        "chmod",
+        count(&mut fs, |fs| {
+            fs.setattr(f, change_mode).unwrap();
+        }),
+    ));
+    out.push((
+        "truncate",
+        count(&mut fs, |fs| {
+            fs.set_size(f, 0, at(7)).unwrap();
         }),
     ));
     out.push((
