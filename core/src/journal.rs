@@ -32,7 +32,7 @@
 
 use super::crc32c::crc32c_skip;
 use super::error::{Error, Result};
-use super::layout::{le::*, Geometry, BLOCK_SIZE, JOURNAL_BLOCKS};
+use super::layout::{le::*, Geometry, BLOCK_SIZE, JOURNAL_BLOCKS, SB_SIZE};
 use super::medium::Medium;
 use super::persist::{Fenced, Flushed, Pm, STAGE_BYTES};
 
@@ -227,7 +227,15 @@ impl Journal {
         let jend = self.base + JOURNAL_BLOCKS * BLOCK_SIZE;
         let dev_end = Geometry::block_off(geo.total_blocks);
         let inside_journal = off < jend && off + len as u64 > self.base;
-        if off.checked_add(len as u64).is_none_or(|end| end > dev_end) || inside_journal {
+        // No transaction changes the static superblock or its backup: an
+        // entry aimed there is damage, and replaying it would make the
+        // next mount refuse the filesystem.
+        let backup = Geometry::block_off(geo.backup_sb_block());
+        let on_superblock = off < SB_SIZE as u64 || off + len as u64 > backup;
+        if off.checked_add(len as u64).is_none_or(|end| end > dev_end)
+            || inside_journal
+            || on_superblock
+        {
             return Err(Error::Corrupt("journal entry target"));
         }
         Ok(Some((off, e)))
