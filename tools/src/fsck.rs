@@ -1,6 +1,6 @@
 //! fsck.ferrodax: check every invariant the format relies on, and repair
 //! what can be derived again (free space, checksums, link counts, backup
-//! superblock).
+//! superblock, lost orphans).
 //!
 //! The filesystem is mounted through the core first (journal rollback and
 //! orphan release run as on a kernel mount, on a copy-on-write view when
@@ -26,6 +26,9 @@ pub enum Fix {
     DirEntries { ino: u64, entries: u64 },
     /// Rewrite the backup superblock from the primary.
     BackupSuperblock,
+    /// Put an unlinked inode no list holds back on the orphan list, so the
+    /// next mount releases it.
+    Orphan { ino: u64 },
 }
 
 /// One inconsistency.
@@ -315,7 +318,20 @@ impl<M: Medium> Checker<'_, M> {
             }
             let used = raw[..2] != [0, 0];
             if used && !self.inodes.get(ino) {
-                self.problem(format!("inode {ino}: in use but unreachable"), None);
+                match self.fs.read_inode(ino) {
+                    // Unlinked and on no list (a lost orphan-list link): its
+                    // blocks stay in use until the next mount releases it.
+                    Ok(i) if i.nlink == 0 && !i.is_dir() => {
+                        self.inodes.set(ino);
+                        self.report.inodes += 1;
+                        self.check_inode(ino, &i);
+                        self.problem(
+                            format!("inode {ino}: unlinked but not on the orphan list"),
+                            Some(Fix::Orphan { ino }),
+                        );
+                    }
+                    _ => self.problem(format!("inode {ino}: in use but unreachable"), None),
+                }
             } else if !used && raw.iter().any(|&b| b != 0) {
                 self.problem(format!("inode {ino}: free slot not cleared"), None);
             }
@@ -435,6 +451,17 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
             }
             Some(Fix::BackupSuperblock) => {
                 let f = pm.persist(Geometry::block_off(geo.backup_sb_block()), &sb.encode())?;
+                pm.fence(f);
+            }
+            Some(Fix::Orphan { ino }) => {
+                // The inode first, pointing at the current head: the list
+                // is whole at every step.
+                let mut raw = [0u8; 64];
+                pm.read(DYN_OFFSET, &mut raw)?;
+                let mut c = Counters::decode(&raw, &geo)?;
+                patch_inode(pm, &geo, *ino, |i| i.orphan_next = c.orphan_head)?;
+                c.orphan_head = *ino;
+                let f = pm.persist(DYN_OFFSET, &c.encode())?;
                 pm.fence(f);
             }
         }

@@ -278,3 +278,34 @@ proptest! {
         poke(m);
     }
 }
+
+#[test]
+fn a_lost_orphan_is_put_back_and_released() {
+    let (m, ..) = image();
+    let mut fs = mount(m).unwrap();
+    let (t, _) = fs.tmpfile(R, attr(S_IFREG | 0o600), at(4)).unwrap();
+    fs.map_blocks(t, 0, 3, true, false).unwrap();
+    let free_before = fs.counters().free_blocks;
+    // The orphan list loses its only link.
+    let mut c = fs.counters();
+    c.orphan_head = 0;
+    let mut m = fs.into_medium();
+    m.0[DYN_OFFSET as usize..DYN_OFFSET as usize + DYN_SIZE].copy_from_slice(&c.encode());
+    let fs = mount(m).unwrap();
+    let report = check(&fs);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.what == format!("inode {t}: unlinked but not on the orphan list")),
+        "{:#?}",
+        report.problems
+    );
+    let sb = *fs.superblock();
+    let mut pm = ferrodax_core::persist::Pm::new(fs.into_medium());
+    ferrodax_tools::fsck::repair(&mut pm, &sb, &report).unwrap();
+    // The next mount releases it: its inode and blocks are free again.
+    let fs = mount(pm.into_medium()).unwrap();
+    assert_eq!(fs.counters().free_blocks, free_before + 4);
+    assert!(check(&fs).problems.is_empty(), "{:#?}", check(&fs).problems);
+}
