@@ -313,42 +313,16 @@ mod tests {
     use super::super::fs::MountOptions;
     use super::super::inode::Time;
     use super::super::layout::{Geometry, BLOCK_SIZE};
-    use super::super::medium::Medium;
     use super::super::mkfs::{format, MkfsParams};
-    use super::super::persist::{Pm, Stage, STAGE_BYTES, STAGE_RANGES};
+    use super::super::persist::{Pm, STAGE_BYTES, STAGE_RANGES};
     use super::super::{Fs, Result};
-    use std::boxed::Box;
+    // Host-only tests may name the host crate (see `lib.rs`).
+    use crate::mem::MemMedium as Mem;
     use std::vec;
     use std::vec::Vec;
 
-    struct Mem(Vec<u8>, Box<Stage>);
-
-    impl Medium for Mem {
-        fn len(&self) -> u64 {
-            self.0.len() as u64
-        }
-        fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
-            buf.copy_from_slice(&self.0[off as usize..off as usize + buf.len()]);
-            Ok(())
-        }
-        fn store(&mut self, off: u64, data: &[u8]) {
-            self.0[off as usize..off as usize + data.len()].copy_from_slice(data);
-        }
-        fn flush(&mut self, _off: u64, _len: u64) {}
-        fn fence(&mut self) {}
-        fn stage_area(&self) -> &Stage {
-            &self.1
-        }
-        fn stage_area_mut(&mut self) -> &mut Stage {
-            &mut self.1
-        }
-    }
-
     fn fs() -> (Fs<Mem>, u64) {
-        let mut pm = Pm::new(Mem(
-            vec![0; 1024 * BLOCK_SIZE as usize],
-            Box::new(Stage::EMPTY),
-        ));
+        let mut pm = Pm::new(Mem::new(vec![0; 1024 * BLOCK_SIZE as usize]));
         let params = MkfsParams {
             uuid: [7; 16],
             label: [0; 32],

@@ -7,6 +7,12 @@
 //! submodules name each other with `super::` and never with `crate::`.
 #![no_std]
 
+#[cfg(any(test, feature = "host"))]
+extern crate alloc;
+
 #[path = "mod.rs"]
 mod fcore;
 pub use fcore::*;
+
+#[cfg(any(test, feature = "host"))]
+pub mod mem;

@@ -9,6 +9,7 @@
 //! - [`CowMedium`]: copy-on-write over a borrowed image, so fsck -n and the
 //!   crash explorer can run recovery without touching the original.
 
+pub use ferrodax_core::mem::MemMedium;
 use ferrodax_core::persist::Stage;
 use ferrodax_core::{Error, Medium, Result};
 use std::cell::RefCell;
@@ -180,38 +181,6 @@ impl Medium for FileMedium {
         self.write_back();
     }
     stage_in_field!();
-}
-
-/// An in-memory image.
-#[derive(Clone)]
-pub struct MemMedium(pub Vec<u8>, StageBox);
-
-impl MemMedium {
-    /// A medium holding `image`.
-    pub fn new(image: Vec<u8>) -> Self {
-        MemMedium(image, StageBox::default())
-    }
-}
-
-impl Medium for MemMedium {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
-        buf.copy_from_slice(&self.0[off as usize..off as usize + buf.len()]);
-        Ok(())
-    }
-    fn store(&mut self, off: u64, data: &[u8]) {
-        self.0[off as usize..off as usize + data.len()].copy_from_slice(data);
-    }
-    fn flush(&mut self, _off: u64, _len: u64) {}
-    fn fence(&mut self) {}
-    fn stage_area(&self) -> &Stage {
-        &self.1 .0
-    }
-    fn stage_area_mut(&mut self) -> &mut Stage {
-        &mut self.1 .0
-    }
 }
 
 /// An in-memory image that counts the persistence work done on it.

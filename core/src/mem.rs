@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+//! An in-memory [`Medium`] for the host (tests, the tools' crash explorer
+//! and fuzzer): built with the `host` feature or for the core's own unit
+//! tests, never in the kernel (which includes `mod.rs`, not this file).
+
+use crate::persist::Stage;
+use crate::{Medium, Result};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// An in-memory image, with the transaction stage on the heap.
+#[derive(Clone)]
+pub struct MemMedium(pub Vec<u8>, Box<Stage>);
+
+impl MemMedium {
+    /// A medium holding `image`.
+    pub fn new(image: Vec<u8>) -> Self {
+        MemMedium(image, Box::new(Stage::EMPTY))
+    }
+}
+
+impl Medium for MemMedium {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        buf.copy_from_slice(&self.0[off as usize..off as usize + buf.len()]);
+        Ok(())
+    }
+    fn store(&mut self, off: u64, data: &[u8]) {
+        self.0[off as usize..off as usize + data.len()].copy_from_slice(data);
+    }
+    fn flush(&mut self, _off: u64, _len: u64) {}
+    fn fence(&mut self) {}
+    fn stage_area(&self) -> &Stage {
+        &self.1
+    }
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        &mut self.1
+    }
+}
