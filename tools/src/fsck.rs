@@ -13,7 +13,7 @@ use ferrodax_core::layout::{
 };
 use ferrodax_core::persist::Pm;
 use ferrodax_core::{Fs, Medium, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A repair fsck knows how to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub enum Fix {
     /// Put an unlinked inode no list holds back on the orphan list, so the
     /// next mount releases it.
     Orphan { ino: u64 },
+    /// Clear the orphan-list link of an inode that is not on the list (the
+    /// core takes a set link to mean "on the list").
+    OrphanLink { ino: u64 },
 }
 
 /// One inconsistency.
@@ -80,6 +83,8 @@ struct Checker<'a, M: Medium> {
     blocks: Bits,
     inodes: Bits,
     links: HashMap<u64, u32>,
+    /// Inodes checked whose orphan-list link is set.
+    orphan_links: Vec<u64>,
 }
 
 impl<M: Medium> Checker<'_, M> {
@@ -100,6 +105,16 @@ impl<M: Medium> Checker<'_, M> {
 
     /// Account for an inode's blocks and check its own structure.
     fn check_inode(&mut self, ino: u64, inode: &Inode) {
+        if inode.flags != 0 {
+            let what = format!(
+                "inode {ino}: flags {:#x} that no version defines",
+                inode.flags
+            );
+            self.problem(what, None);
+        }
+        if inode.orphan_next != 0 {
+            self.orphan_links.push(ino);
+        }
         let mut owned = 0u64;
         match inode.kind() {
             Kind::Regular if inode.root != 0 => {
@@ -202,6 +217,14 @@ impl<M: Medium> Checker<'_, M> {
             let mut subdirs = 0;
             for (name, ino, dtype) in entries {
                 let name = String::from_utf8_lossy(&name).into_owned();
+                // The name must lead back to the entry: a damaged hash or
+                // an entry in the wrong bucket lists but cannot be opened.
+                if !matches!(self.fs.lookup(dir, name.as_bytes()), Ok(Some(e)) if e.ino == ino) {
+                    self.problem(
+                        format!("directory {dir}: entry '{name}' is not found by its name"),
+                        None,
+                    );
+                }
                 let child = match self.fs.read_inode(ino) {
                     Ok(c) => c,
                     Err(e) => {
@@ -275,7 +298,20 @@ impl<M: Medium> Checker<'_, M> {
     }
 
     fn orphans(&mut self) {
-        let mut ino = self.fs.counters().orphan_head;
+        let mut on_list = HashSet::new();
+        self.orphan_list(self.fs.counters().orphan_head, &mut on_list);
+        for ino in std::mem::take(&mut self.orphan_links) {
+            if !on_list.contains(&ino) {
+                self.problem(
+                    format!("inode {ino}: orphan list link set but not on the orphan list"),
+                    Some(Fix::OrphanLink { ino }),
+                );
+            }
+        }
+    }
+
+    /// Walk the orphan list from `ino`, collecting its members.
+    fn orphan_list(&mut self, mut ino: u64, on_list: &mut HashSet<u64>) {
         let mut steps = 0;
         while ino != 0 {
             steps += 1;
@@ -283,6 +319,7 @@ impl<M: Medium> Checker<'_, M> {
                 self.problem("orphan list loops".into(), None);
                 return;
             }
+            on_list.insert(ino);
             match self.fs.read_inode(ino) {
                 Ok(i) => {
                     if self.inodes.set(ino) {
@@ -418,6 +455,7 @@ pub fn check<M: Medium>(fs: &Fs<M>) -> Report {
         blocks: Bits::new(geo.total_blocks),
         inodes: Bits::new(geo.inode_count),
         links: HashMap::new(),
+        orphan_links: Vec::new(),
     };
     c.backup_superblock();
     c.walk();
@@ -453,6 +491,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 let f = pm.persist(Geometry::block_off(geo.backup_sb_block()), &sb.encode())?;
                 pm.fence(f);
             }
+            Some(Fix::OrphanLink { ino }) => patch_inode(pm, &geo, *ino, |i| i.orphan_next = 0)?,
             Some(Fix::Orphan { ino }) => {
                 // The inode first, pointing at the current head: the list
                 // is whole at every step.

@@ -309,3 +309,33 @@ fn a_lost_orphan_is_put_back_and_released() {
     assert_eq!(fs.counters().free_blocks, free_before + 4);
     assert!(check(&fs).problems.is_empty(), "{:#?}", check(&fs).problems);
 }
+
+#[test]
+fn a_stray_orphan_link_and_a_misplaced_name_are_found() {
+    let (m, d, f) = image();
+    // A linked file whose orphan-list link is set (the core would take it
+    // for an orphan): found, and repaired.
+    let c = rewrite_inode(&m, f, |i| i.orphan_next = d);
+    let fs = mount(c).unwrap();
+    let report = check(&fs);
+    assert!(
+        report.problems.iter().any(
+            |p| p.what == format!("inode {f}: orphan list link set but not on the orphan list")
+        ),
+        "{:#?}",
+        report.problems
+    );
+    let sb = *fs.superblock();
+    let mut pm = ferrodax_core::persist::Pm::new(fs.into_medium());
+    ferrodax_tools::fsck::repair(&mut pm, &sb, &report).unwrap();
+    assert!(check(&mount(pm.into_medium()).unwrap()).problems.is_empty());
+    // An entry whose stored hash no longer matches its name (checksum made
+    // valid again) lists but cannot be opened.
+    let img = ferrodax_tools::fuzz::Image::populated();
+    let hash = img.fields().iter().find(|x| x.name.ends_with(".hash"));
+    let fs = mount(img.with(hash.unwrap(), 0x1234_5678)).unwrap();
+    assert!(check(&fs)
+        .problems
+        .iter()
+        .any(|p| p.what.contains("is not found by its name")));
+}
