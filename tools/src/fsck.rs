@@ -32,6 +32,10 @@ pub enum Fix {
     /// Clear the orphan-list link of an inode that is not on the list (the
     /// core takes a set link to mean "on the list").
     OrphanLink { ino: u64 },
+    /// Set an inode's block count to the blocks it owns.
+    BlockCount { ino: u64, blocks: u64 },
+    /// Clear inode flags no version defines.
+    Flags { ino: u64 },
 }
 
 /// One inconsistency.
@@ -110,7 +114,7 @@ impl<M: Medium> Checker<'_, M> {
                 "inode {ino}: flags {:#x} that no version defines",
                 inode.flags
             );
-            self.problem(what, None);
+            self.problem(what, Some(Fix::Flags { ino }));
         }
         if inode.orphan_next != 0 {
             self.orphan_links.push(ino);
@@ -173,7 +177,7 @@ impl<M: Medium> Checker<'_, M> {
                     "inode {ino}: block count {} but {} blocks owned",
                     inode.blocks, owned
                 ),
-                None,
+                Some(Fix::BlockCount { ino, blocks: owned }),
             );
         }
     }
@@ -492,6 +496,10 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 pm.fence(f);
             }
             Some(Fix::OrphanLink { ino }) => patch_inode(pm, &geo, *ino, |i| i.orphan_next = 0)?,
+            Some(Fix::BlockCount { ino, blocks }) => {
+                patch_inode(pm, &geo, *ino, |i| i.blocks = *blocks)?
+            }
+            Some(Fix::Flags { ino }) => patch_inode(pm, &geo, *ino, |i| i.flags = 0)?,
             Some(Fix::Orphan { ino }) => {
                 // The inode first, pointing at the current head: the list
                 // is whole at every step.
