@@ -150,7 +150,12 @@ impl<M: Medium> Fs<M> {
         }
         let saved = self.counters;
         self.journal.begin(&mut self.pm)?;
-        let result = op(self).and_then(|v| self.write_counters().map(|()| v));
+        // The last drain runs here, not in commit: if it cannot log (the
+        // undo journal is full) the transaction rolls back like any other
+        // failed one, instead of looking like a failed medium.
+        let result = op(self)
+            .and_then(|v| self.write_counters().map(|()| v))
+            .and_then(|v| self.journal.drain(&mut self.pm).map(|()| v));
         let end = match result {
             Ok(_) => self.journal.commit(&mut self.pm),
             Err(_) => {

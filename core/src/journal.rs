@@ -149,6 +149,9 @@ impl Journal {
     /// then store the staged bytes in place.
     pub fn drain<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
         debug_assert!(self.active);
+        if pm.staged_count() == 0 {
+            return Ok(());
+        }
         let mut flushed = self.pending.take().unwrap_or_else(Flushed::none);
         for i in 0..pm.staged_count() {
             let (off, len) = pm.staged_range(i);
@@ -371,6 +374,25 @@ mod tests {
         let (words, wide) = on_media(&fs, base);
         assert!(words.iter().chain(&wide).all(|&b| b == 0x5a));
         assert_eq!(fs.pm.staged_count(), 0);
+    }
+
+    #[test]
+    fn a_full_journal_at_commit_rolls_back_and_the_filesystem_goes_on() {
+        let (mut fs, base) = fs();
+        // 15 drains of 64 ranges while staging, 64 more staged: the drain
+        // at commit is the one that finds the journal (1023 entries) full.
+        let n = 16 * STAGE_RANGES as u64;
+        let r = fs.transact(|fs| {
+            for i in 0..n {
+                fs.tx_write(base + 64 * i, &[1; 8])?;
+            }
+            Ok(())
+        });
+        assert_eq!(r, Err(Error::NoSpace));
+        let m = &fs.pm.medium().0;
+        assert!((0..n).all(|i| m[(base + 64 * i) as usize] == 0));
+        fs.transact(|fs| fs.tx_write(base, &[2; 8])).unwrap();
+        assert_eq!(fs.pm.medium().0[base as usize], 2);
     }
 
     #[test]
