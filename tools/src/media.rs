@@ -47,10 +47,39 @@ const CHUNK: u64 = 64 * 1024;
 /// (64 MiB: the metadata of a large device need not fit).
 const CACHED_CHUNKS: usize = 1024;
 
-/// A cached piece of a device.
+/// Bytes of chunk `i` of a device of `len` bytes (the last may be short).
+fn chunk_len(len: u64, i: u64) -> usize {
+    CHUNK.min(len - i * CHUNK) as usize
+}
+
+/// A cached piece of a device. Only `data[..valid]` is known: a chunk
+/// written from its start (mkfs zeroing the inode table) is never read
+/// from the file first.
 struct Chunk {
     data: Box<[u8]>,
+    valid: usize,
     dirty: bool,
+}
+
+impl Chunk {
+    fn new(len: usize) -> Chunk {
+        Chunk {
+            data: vec![0u8; len].into_boxed_slice(),
+            valid: 0,
+            dirty: false,
+        }
+    }
+
+    /// Read what is not known yet of chunk `i` from `file` (a media error
+    /// leaves it unknown, to be tried again).
+    fn complete(&mut self, file: &File, i: u64) -> Result<()> {
+        if self.valid < self.data.len() {
+            file.read_exact_at(&mut self.data[self.valid..], i * CHUNK + self.valid as u64)
+                .map_err(|_| Error::Io)?;
+            self.valid = self.data.len();
+        }
+        Ok(())
+    }
 }
 
 /// A device or image file. The core reads metadata a word or an inode at
@@ -88,25 +117,15 @@ impl FileMedium {
     /// Write every changed chunk to the file.
     fn write_back(&mut self) {
         for (&i, c) in self.cache.get_mut().iter_mut().filter(|(_, c)| c.dirty) {
-            if self.file.write_all_at(&c.data, i * CHUNK).is_err() {
+            if self
+                .file
+                .write_all_at(&c.data[..c.valid], i * CHUNK)
+                .is_err()
+            {
                 self.failed = true;
             }
             c.dirty = false;
         }
-    }
-
-    /// Bytes of chunk `i` (the last one may be short).
-    fn chunk_len(&self, i: u64) -> usize {
-        CHUNK.min(self.len - i * CHUNK) as usize
-    }
-
-    /// Read chunk `i` from the file (a media error is not cached).
-    fn load(&self, i: u64) -> Result<Chunk> {
-        let mut data = vec![0u8; self.chunk_len(i)].into_boxed_slice();
-        self.file
-            .read_exact_at(&mut data, i * CHUNK)
-            .map_err(|_| Error::Io)?;
-        Ok(Chunk { data, dirty: false })
     }
 
     /// Call `f(chunk data, offset in chunk, offset in range, length)` for
@@ -135,16 +154,18 @@ impl Medium for FileMedium {
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
         let len = buf.len();
         Self::pieces(off, len, |i, inside, done, n| {
-            if !self.cache.borrow().contains_key(&i) {
-                let c = self.load(i)?;
-                let mut cache = self.cache.borrow_mut();
-                if cache.len() >= CACHED_CHUNKS {
-                    // Only clean chunks can be dropped here (`&self`).
-                    cache.retain(|_, c| c.dirty);
-                }
-                cache.insert(i, c);
+            let mut cache = self.cache.borrow_mut();
+            if !cache.contains_key(&i) && cache.len() >= CACHED_CHUNKS {
+                // Only clean chunks can be dropped here (`&self`).
+                cache.retain(|_, c| c.dirty);
             }
-            buf[done..done + n].copy_from_slice(&self.cache.borrow()[&i].data[inside..inside + n]);
+            let c = cache
+                .entry(i)
+                .or_insert_with(|| Chunk::new(chunk_len(self.len, i)));
+            if inside + n > c.valid {
+                c.complete(&self.file, i)?;
+            }
+            buf[done..done + n].copy_from_slice(&c.data[inside..inside + n]);
             Ok(())
         })
     }
@@ -153,20 +174,18 @@ impl Medium for FileMedium {
             self.write_back();
             self.cache.get_mut().clear();
         }
+        let (file, len) = (&self.file, self.len);
+        let cache = self.cache.get_mut();
         let r = Self::pieces(off, data.len(), |i, inside, done, n| {
-            if !self.cache.get_mut().contains_key(&i) {
-                let c = if n == self.chunk_len(i) {
-                    Chunk {
-                        data: vec![0u8; n].into_boxed_slice(),
-                        dirty: true,
-                    }
-                } else {
-                    self.load(i)?
-                };
-                self.cache.get_mut().insert(i, c);
+            let c = cache
+                .entry(i)
+                .or_insert_with(|| Chunk::new(chunk_len(len, i)));
+            // Writing on from the known prefix needs nothing from the file.
+            if inside > c.valid {
+                c.complete(file, i)?;
             }
-            let c = self.cache.get_mut().get_mut(&i).unwrap();
             c.data[inside..inside + n].copy_from_slice(&data[done..done + n]);
+            c.valid = c.valid.max(inside + n);
             c.dirty = true;
             Ok(())
         });
