@@ -234,7 +234,7 @@ impl Journal {
         // entry aimed there is damage, and replaying it would make the
         // next mount refuse the filesystem.
         let backup = Geometry::block_off(geo.backup_sb_block());
-        let on_superblock = off < SB_SIZE as u64 || off + len as u64 > backup;
+        let on_superblock = off < SB_SIZE as u64 || off.saturating_add(len as u64) > backup;
         if off.checked_add(len as u64).is_none_or(|end| end > dev_end)
             || inside_journal
             || on_superblock
