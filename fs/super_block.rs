@@ -137,8 +137,8 @@ unsafe extern "C" fn alloc_inode<T: FileSystem>(
 /// Only called by the kernel as the `free_inode` callback, with the arguments
 /// and locking that callback guarantees.
 unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
-    // SAFETY: the VFS frees a dead inode of a superblock of type `T`, which
-    // `alloc_inode` allocated.
+    // SAFETY: the VFS frees a dead inode that `alloc_inode` allocated from
+    // this module's inode cache (its superblock may be gone already).
     unsafe { InodeCache::free_inode(inode) }
 }
 
