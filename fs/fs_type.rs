@@ -68,16 +68,29 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Emit the entries of `dir` from position `pos`: `emit(name, ino,
     /// dtype, next_pos)` returns false when the caller's buffer is full.
     fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result;
+    // The namespace operations below return the attributes of the inodes
+    // they changed as the operation committed them, so the glue updates
+    // its VFS inodes with nothing left to fail after the commit.
+
     /// Create a file, directory, device node, FIFO, socket or (with
-    /// `target`) symlink; returns its inode number.
-    fn create(&self, dir: u64, name: &[u8], node: &NewNode, target: Option<&[u8]>) -> Result<u64>;
-    /// O_TMPFILE: an unnamed regular file; returns its inode number.
-    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<u64>;
-    /// Add the link `dir/name` to `ino`.
-    fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result;
-    /// Remove `dir/name` (`is_dir` for rmdir); returns the inode unlinked.
-    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<u64>;
-    /// renameat2(); returns the inode that lost a link, if any.
+    /// `target`) symlink; returns the new inode's and `dir`'s attributes.
+    fn create(
+        &self,
+        dir: u64,
+        name: &[u8],
+        node: &NewNode,
+        target: Option<&[u8]>,
+    ) -> Result<[Attr; 2]>;
+    /// O_TMPFILE: an unnamed regular file; returns its attributes.
+    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<Attr>;
+    /// Add the link `dir/name` to `ino`; returns the attributes of `ino`
+    /// and `dir`.
+    fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]>;
+    /// Remove `dir/name` (`is_dir` for rmdir); returns the attributes of
+    /// the inode unlinked and of `dir`.
+    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<[Attr; 2]>;
+    /// renameat2(), moving the inodes `moved` (source, and target if the
+    /// name exists); returns the attributes of `odir`, `ndir` and `moved`.
     #[allow(clippy::too_many_arguments)]
     fn rename(
         &self,
@@ -87,10 +100,11 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         nname: &[u8],
         flags: RenameFlags,
         node: &NewNode,
-    ) -> Result<Option<u64>>;
+        moved: [Option<u64>; 2],
+    ) -> Result<[Option<Attr>; 4]>;
     /// Change attributes, size included (truncate releases blocks; growing
-    /// leaves a hole).
-    fn setattr(&self, ino: u64, attr: &SetAttr) -> Result;
+    /// leaves a hole), in one transaction; returns the new attributes.
+    fn setattr(&self, ino: u64, attr: &SetAttr) -> Result<Attr>;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
     /// Store the timestamps of `attr` (the VFS changed them: file

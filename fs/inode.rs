@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The inode cache and the inode, directory and symlink operation tables.
 //!
-//! VFS inodes mirror the filesystem's own: after every operation the inodes
-//! it touched are refreshed from [`FileSystem::attr`], so the VFS never holds
-//! attributes the media does not.
+//! VFS inodes mirror the filesystem's own: every operation returns the
+//! attributes it committed for the inodes it touched and they are copied
+//! into the VFS inodes, so the VFS never holds attributes the media does
+//! not. Nothing can fail once an operation has committed: the VFS inode of
+//! a new file is allocated before its filesystem inode is created.
 
 use super::bindings;
 use super::extent_change;
@@ -104,32 +106,118 @@ pub(crate) unsafe fn iget<T: FileSystem>(
     if !unsafe { bindings::ferrodax_inode_is_new(inode) } {
         return Ok(inode);
     }
-    // SAFETY: as above; `fs_of` per contract.
-    match unsafe { fs_of::<T>(sb) }.attr(ino) {
-        Ok(a) => {
+    // SAFETY: `fs_of` per contract.
+    let fs = unsafe { fs_of::<T>(sb) };
+    let read = fs.attr(ino).and_then(|a| {
+        let link = read_link(fs, &a)?;
+        Ok((a, link))
+    });
+    match read {
+        Ok((a, link)) => {
             // SAFETY: a new inode is ours to set up until unlock_new_inode.
-            let set_up = unsafe {
+            unsafe {
                 fill(inode, &a);
-                set_ops::<T>(inode, &a)
-            };
-            match set_up {
-                Ok(()) => {
-                    // SAFETY: set up completely.
-                    unsafe { bindings::unlock_new_inode(inode) };
-                    Ok(inode)
-                }
-                Err(e) => {
-                    // SAFETY: as below.
-                    unsafe { bindings::iget_failed(inode) };
-                    Err(e)
-                }
+                set_ops::<T>(inode, &a, link);
+                bindings::unlock_new_inode(inode);
             }
+            Ok(inode)
         }
         Err(e) => {
             // SAFETY: a new inode that could not be read is released this way.
             unsafe { bindings::iget_failed(inode) };
             Err(e)
         }
+    }
+}
+
+/// The target of symlink `a` as `set_ops` keeps it (NUL-terminated);
+/// `None` for other inodes.
+fn read_link<T: FileSystem>(fs: &T, a: &Attr) -> Result<Option<KVec<u8>>> {
+    if a.mode & S_IFMT != S_IFLNK {
+        return Ok(None);
+    }
+    let size = a.size as usize;
+    let mut target = KVec::from_elem(0u8, size + 1, GFP_KERNEL)?;
+    if fs.readlink(a.ino, &mut target[..size])? != size {
+        return Err(EIO);
+    }
+    Ok(Some(target))
+}
+
+/// A VFS inode allocated before the operation that creates its
+/// filesystem inode, so that nothing is left to fail once that commits
+/// (allocating it afterwards could fail with the file already created).
+///
+/// # Invariants
+///
+/// `inode` is a referenced inode from `new_inode` on a superblock of type
+/// `T`, not hashed and not yet set up; `link` holds the target of the
+/// symlink being created (NUL-terminated), if it is one.
+struct Preallocated<T: FileSystem> {
+    inode: *mut bindings::inode,
+    link: Option<KVec<u8>>,
+    _fs: PhantomData<T>,
+}
+
+impl<T: FileSystem> Preallocated<T> {
+    /// # Safety
+    ///
+    /// `sb` must be a mounted superblock of type `T`.
+    unsafe fn new(sb: *mut bindings::super_block, target: Option<&[u8]>) -> Result<Self> {
+        let link = match target {
+            Some(t) => {
+                let mut link = KVec::with_capacity(t.len() + 1, GFP_KERNEL)?;
+                link.extend_from_slice(t, GFP_KERNEL)?;
+                link.push(0, GFP_KERNEL)?;
+                Some(link)
+            }
+            None => None,
+        };
+        // SAFETY: per the contract.
+        let inode = unsafe { bindings::new_inode(sb) };
+        if inode.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: a fresh, unhashed inode from new_inode.
+        Ok(Self {
+            inode,
+            link,
+            _fs: PhantomData,
+        })
+    }
+
+    /// Make this the VFS inode of `a`, just created: hashed and still
+    /// locked (I_NEW) for the caller to publish.
+    fn install(self, a: &Attr) -> Result<*mut bindings::inode> {
+        // From here the inode is the caller's (or released below).
+        let mut this = core::mem::ManuallyDrop::new(self);
+        let (inode, link) = (this.inode, this.link.take());
+        // SAFETY: by the invariants `inode` is ours to set up.
+        unsafe {
+            (*inode).i_ino = a.ino;
+            fill(inode, a);
+            set_ops::<T>(inode, a, link);
+            if bindings::insert_inode_locked(inode) != 0 {
+                // Only a live inode of the same number fails this: the
+                // inode bitmap handed out an inode in use. The media is
+                // left alone (a link count of 0 would release the inode).
+                pr_err!("inode {} is in use twice: corrupt inode bitmap\n", a.ino);
+                bindings::make_bad_inode(inode);
+                bindings::set_nlink(inode, 1);
+                bindings::iput(inode);
+                return Err(EUCLEAN);
+            }
+        }
+        Ok(inode)
+    }
+}
+
+impl<T: FileSystem> Drop for Preallocated<T> {
+    fn drop(&mut self) {
+        // The operation failed: nothing uses the inode (it has a link
+        // count of 1 and no number, so eviction leaves the media alone).
+        // SAFETY: by the invariants we hold the only reference.
+        unsafe { bindings::iput(self.inode) };
     }
 }
 
@@ -144,13 +232,14 @@ unsafe fn fill(inode: *mut bindings::inode, a: &Attr) {
     unsafe { bindings::ferrodax_inode_fill(inode, a) };
 }
 
-/// Pick the operation tables of a new inode by its type (symlinks: read and
-/// keep the target).
+/// Pick the operation tables of a new inode by its type (symlinks: keep the
+/// target `link`, from [`read_link`]).
 ///
 /// # Safety
 ///
-/// `inode` must be a new (I_NEW) inode of a superblock of type `T`.
-unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Result {
+/// `inode` must be a new inode of a superblock of type `T`, not yet
+/// visible to anyone else.
+unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr, link: Option<KVec<u8>>) {
     // SAFETY: per the contract.
     unsafe {
         match a.mode & S_IFMT {
@@ -164,12 +253,9 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Resul
                 bindings::ferrodax_set_dax(inode, &FileOps::<T>::AOPS);
             }
             S_IFLNK => {
-                let size = a.size as usize;
-                let mut target = KVec::from_elem(0u8, size + 1, GFP_KERNEL)?;
-                if fs_of::<T>((*inode).i_sb).readlink(a.ino, &mut target[..size])? != size {
-                    return Err(EIO);
+                if let Some(target) = link {
+                    InodeBox::from_inode(inode).set_link(target);
                 }
-                InodeBox::from_inode(inode).set_link(target);
                 (*inode).i_op = &Ops::<T>::SYMLINK;
             }
             _ => {
@@ -182,7 +268,6 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr) -> Resul
             }
         }
     }
-    Ok(())
 }
 
 /// Re-read an inode's attributes after an operation changed it.
@@ -248,24 +333,6 @@ unsafe fn new_node(
         gid,
         rdev,
         now: now(),
-    }
-}
-
-/// Attach the inode `ino`, just created in `dir`, to `dentry`.
-///
-/// # Safety
-///
-/// `dir` and `dentry` are the live arguments of a create-type operation.
-unsafe fn instantiate<T: FileSystem>(
-    dir: *mut bindings::inode,
-    dentry: *mut bindings::dentry,
-    ino: u64,
-) -> Result {
-    // SAFETY: per the contract.
-    unsafe {
-        let inode = iget::<T>((*dir).i_sb, ino)?;
-        bindings::d_instantiate(dentry, inode);
-        refresh::<T>(dir)
     }
 }
 
@@ -361,9 +428,12 @@ unsafe fn make<T: FileSystem>(
     // SAFETY: per the contract.
     unsafe {
         let node = new_node(idmap, dir, mode, rdev);
-        let ino = fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), &node, target)?;
-        instantiate::<T>(dir, dentry, ino)
+        let new = Preallocated::<T>::new((*dir).i_sb, target)?;
+        let [a, d] = fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), &node, target)?;
+        fill(dir, &d);
+        bindings::d_instantiate_new(dentry, new.install(&a)?);
     }
+    Ok(())
 }
 
 /// # Safety
@@ -456,11 +526,11 @@ unsafe extern "C" fn link<T: FileSystem>(
         // the i_rwsem of `dir` and of the inode.
         unsafe {
             let inode = dentry_inode(old);
-            fs_of::<T>((*dir).i_sb).link(ino_of(inode), ino_of(dir), name(dentry))?;
-            refresh::<T>(inode)?;
+            let [a, d] = fs_of::<T>((*dir).i_sb).link(ino_of(inode), ino_of(dir), name(dentry))?;
+            fill(inode, &a);
+            fill(dir, &d);
             bindings::ihold(inode);
             bindings::d_instantiate(dentry, inode);
-            refresh::<T>(dir)?;
         }
         Ok(0)
     })
@@ -476,11 +546,11 @@ unsafe fn remove<T: FileSystem>(
 ) -> Result {
     // SAFETY: per the contract; the victim is positive and locked by the VFS.
     unsafe {
-        let inode = dentry_inode(dentry);
-        fs_of::<T>((*dir).i_sb).unlink(ino_of(dir), name(dentry), is_dir)?;
-        refresh::<T>(inode)?;
-        refresh::<T>(dir)
+        let [a, d] = fs_of::<T>((*dir).i_sb).unlink(ino_of(dir), name(dentry), is_dir)?;
+        fill(dentry_inode(dentry), &a);
+        fill(dir, &d);
     }
+    Ok(())
 }
 
 /// # Safety
@@ -531,17 +601,19 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
-            fs.rename(
+            let moved = [src, dst].map(|i| (!i.is_null()).then(|| ino_of(i)));
+            let attrs = fs.rename(
                 ino_of(odir),
                 name(odentry),
                 ino_of(ndir),
                 name(ndentry),
                 flags,
                 &whiteout,
+                moved,
             )?;
-            for inode in [odir, ndir, src, dst] {
-                if !inode.is_null() {
-                    refresh::<T>(inode)?;
+            for (inode, a) in [odir, ndir, src, dst].into_iter().zip(attrs) {
+                if let Some(a) = a {
+                    fill(inode, &a);
                 }
             }
         }
@@ -563,11 +635,13 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
         // SAFETY: the VFS's tmpfile arguments.
         unsafe {
             let node = new_node(idmap, dir, mode, 0);
-            let ino = fs_of::<T>((*dir).i_sb).tmpfile(ino_of(dir), &node)?;
-            let inode = iget::<T>((*dir).i_sb, ino)?;
+            let new = Preallocated::<T>::new((*dir).i_sb, None)?;
+            let a = fs_of::<T>((*dir).i_sb).tmpfile(ino_of(dir), &node)?;
+            let inode = new.install(&a)?;
             // d_tmpfile() drops one link: the media says 0, hand it 1.
             bindings::set_nlink(inode, 1);
             bindings::d_tmpfile(file, inode);
+            bindings::unlock_new_inode(inode);
             to_result(bindings::ferrodax_finish_open_simple(file, 0))?;
         }
         Ok(0)
@@ -608,9 +682,12 @@ unsafe extern "C" fn setattr<T: FileSystem>(
             let commit = || {
                 let result = fs_of::<T>((*inode).i_sb)
                     .setattr(ino_of(inode), &SetAttr { attr, size_changed });
-                // On failure this puts back what the media still says.
-                refresh::<T>(inode)?;
-                result
+                match &result {
+                    Ok(a) => fill(inode, a),
+                    // Nothing changed: put back what setattr_copy() took.
+                    Err(_) => refresh::<T>(inode)?,
+                }
+                result.map(drop)
             };
             if size_changed && (*inode).i_mode as u32 & S_IFMT == S_IFREG {
                 let old = bindings::ferrodax_i_size(inode) as u64;

@@ -10,9 +10,9 @@
 
 use crate::fcore::persist::Stage;
 use crate::fcore::{Error, Medium, Result};
-use kernel::prelude::*;
 use crate::vfs::bindings;
 use crate::vfs::dax::DaxMapping;
+use kernel::prelude::*;
 
 /// A pmem device mapped into the kernel.
 ///

@@ -61,6 +61,11 @@ fn attr_of(ino: u64, i: &Inode) -> Attr {
     }
 }
 
+/// The attributes of an inode that [`Fs::reporting`] read.
+fn reported(ino: u64, inode: Option<Inode>) -> Attr {
+    attr_of(ino, &inode.unwrap_or_default())
+}
+
 fn new_inode(n: &NewNode) -> NewInode {
     NewInode {
         mode: n.mode,
@@ -133,7 +138,7 @@ impl FileSystem for FerrodaxFs {
         let medium = PmemMedium::new(pmem).map_err(|e| (e, c"out of memory"))?;
         let mopts = MountOptions {
             read_only,
-            no_recovery: false,
+            ..MountOptions::default()
         };
         let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
             let (kind, what) = e.describe();
@@ -266,36 +271,48 @@ impl FileSystem for FerrodaxFs {
         }
     }
 
-    fn create(&self, dir: u64, name: &[u8], node: &NewNode, target: Option<&[u8]>) -> Result<u64> {
+    fn create(
+        &self,
+        dir: u64,
+        name: &[u8],
+        node: &NewNode,
+        target: Option<&[u8]>,
+    ) -> Result<[Attr; 2]> {
         let now = time(node.now);
         let attr = new_inode(node);
-        self.run(|fs| match target {
-            Some(t) => fs.symlink(dir, name, t, attr, now),
-            None => fs.create(dir, name, attr, now),
-        })
-        .map(|(ino, _)| ino)
+        let ((ino, inode), [d]) = self.run(|fs| {
+            fs.reporting([Some(dir)], |fs| match target {
+                Some(t) => fs.symlink(dir, name, t, attr, now),
+                None => fs.create(dir, name, attr, now),
+            })
+        })?;
+        Ok([attr_of(ino, &inode), reported(dir, d)])
     }
 
-    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<u64> {
+    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<Attr> {
         self.run(|fs| fs.tmpfile(dir, new_inode(node), time(node.now)))
-            .map(|(ino, _)| ino)
+            .map(|(ino, inode)| attr_of(ino, &inode))
     }
 
-    fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result {
+    fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]> {
         let now = time(crate::vfs::inode::now());
-        self.run(|fs| fs.link(ino, dir, name, now)).map(|_| ())
+        let (inode, [d]) =
+            self.run(|fs| fs.reporting([Some(dir)], |fs| fs.link(ino, dir, name, now)))?;
+        Ok([attr_of(ino, &inode), reported(dir, d)])
     }
 
-    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<u64> {
+    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<[Attr; 2]> {
         let now = time(crate::vfs::inode::now());
-        self.run(|fs| {
-            if is_dir {
-                fs.rmdir(dir, name, now)
-            } else {
-                fs.unlink(dir, name, now)
-            }
-        })
-        .map(|(ino, _)| ino)
+        let ((ino, inode), [d]) = self.run(|fs| {
+            fs.reporting([Some(dir)], |fs| {
+                if is_dir {
+                    fs.rmdir(dir, name, now)
+                } else {
+                    fs.unlink(dir, name, now)
+                }
+            })
+        })?;
+        Ok([attr_of(ino, &inode), reported(dir, d)])
     }
 
     fn rename(
@@ -306,52 +323,57 @@ impl FileSystem for FerrodaxFs {
         nname: &[u8],
         flags: RenameFlags,
         node: &NewNode,
-    ) -> Result<Option<u64>> {
+        moved: [Option<u64>; 2],
+    ) -> Result<[Option<Attr>; 4]> {
         let flags = crate::fcore::namei::RenameFlags {
             noreplace: flags.noreplace,
             exchange: flags.exchange,
             whiteout: flags.whiteout,
         };
-        self.run(|fs| {
-            fs.rename(
-                odir,
-                oname,
-                ndir,
-                nname,
-                flags,
-                new_inode(node),
-                time(node.now),
-            )
-        })
-        .map(|o| o.replaced)
+        let inos = [Some(odir), Some(ndir), moved[0], moved[1]];
+        let (_, inodes) = self.run(|fs| {
+            fs.reporting(inos, |fs| {
+                fs.rename(
+                    odir,
+                    oname,
+                    ndir,
+                    nname,
+                    flags,
+                    new_inode(node),
+                    time(node.now),
+                )
+            })
+        })?;
+        Ok(core::array::from_fn(|k| {
+            inos[k].zip(inodes[k]).map(|(ino, i)| attr_of(ino, &i))
+        }))
     }
 
-    fn setattr(&self, ino: u64, set: &SetAttr) -> Result {
+    fn setattr(&self, ino: u64, set: &SetAttr) -> Result<Attr> {
         let a = &set.attr;
         let attr = crate::fcore::file::SetAttr {
             mode: Some(a.mode as u16),
             uid: Some(a.uid),
             gid: Some(a.gid),
-            atime: Some(Time {
-                sec: a.atime_sec,
-                nsec: a.atime_nsec,
-            }),
-            mtime: Some(Time {
-                sec: a.mtime_sec,
-                nsec: a.mtime_nsec,
-            }),
-            ctime: Some(Time {
-                sec: a.ctime_sec,
-                nsec: a.ctime_nsec,
-            }),
+            atime: Some(time((a.atime_sec, a.atime_nsec))),
+            mtime: Some(time((a.mtime_sec, a.mtime_nsec))),
+            ctime: Some(time((a.ctime_sec, a.ctime_nsec))),
+            size: set.size_changed.then_some(a.size),
         };
-        self.run(|fs| {
-            if set.size_changed {
-                fs.set_size(ino, a.size, attr.ctime.unwrap_or_default())?;
+        let inode = self.run(|fs| fs.setattr(ino, attr))?;
+        // The setattr has committed: the release of what a shrink left
+        // (an orphan until it ends) reports its failure here and to
+        // errors=, not to the caller; the next mount finishes it.
+        match self.run(|fs| fs.finish_truncate(ino)) {
+            Ok(done) => Ok(attr_of(ino, &done.unwrap_or(inode))),
+            Err(e) => {
+                pr_warn!(
+                    "truncate of inode {ino} left blocks to release (errno {}); the next mount releases them\n",
+                    e.to_errno()
+                );
+                Ok(attr_of(ino, &inode))
             }
-            fs.setattr(ino, attr)
-        })
-        .map(|_| ())
+        }
     }
 
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
@@ -409,8 +431,7 @@ impl FileSystem for FerrodaxFs {
                 return Err(CoreError::ReadOnly);
             }
             let m = fs.map_blocks(ino, first, count, create, true)?;
-            let blocks = if m.new { fs.read_inode(ino)?.blocks } else { 0 };
-            Ok((m, blocks))
+            Ok((m, m.blocks))
         })?;
         let (length, kind) = match m.mapping {
             Mapping::Hole { .. } if req.write => return Err(EAGAIN), // NOWAIT

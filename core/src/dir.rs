@@ -64,7 +64,9 @@ pub fn name_hash(name: &[u8]) -> u32 {
     crc32c(name)
 }
 
-fn check_name(name: &[u8]) -> Result<()> {
+/// Whether `name` may be a directory entry's name (`NameTooLong` or
+/// `Invalid` if not).
+pub fn check_name(name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(Error::NameTooLong);
     }
@@ -253,6 +255,42 @@ impl<M: Medium> Fs<M> {
             }
             Ok(None)
         })
+    }
+
+    /// The entry `name` that readdir listed with next position `next`:
+    /// found by where it lies, not by its hash, so an entry whose hash or
+    /// bucket is damaged can be found too (fsck removes such entries).
+    pub fn dir_entry_listed(
+        &self,
+        dir: &Inode,
+        dir_ino: u64,
+        name: &[u8],
+        next: u64,
+    ) -> Result<Option<DirPos>> {
+        // Not check_name(): the name is what the media holds, to be
+        // compared byte for byte, whatever it is.
+        if name.is_empty() || name.len() > NAME_MAX {
+            return Ok(None);
+        }
+        let p = next.checked_sub(FIRST_POS).ok_or(Error::Invalid)?;
+        let (bucket, index, end) = (p >> 32, (p >> 6) & 0x3ff_ffff, p & 63);
+        let nslots = slots_for(name.len());
+        let Some(slot) = end.checked_sub(nslots) else {
+            return Ok(None);
+        };
+        if bucket >= BUCKETS || slot == 0 {
+            return Ok(None);
+        }
+        self.walk_chain(dir, dir_ino, bucket, |fs, blk, hdr| {
+            if hdr.index != index {
+                return Ok(None);
+            }
+            let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
+            let found = fs.read_entry(blk, slot, &mut rec)? == Some(nslots)
+                && &rec[HEAD..HEAD + name.len()] == name;
+            Ok(Some(found.then_some(DirPos { blk, slot, nslots })))
+        })
+        .map(Option::flatten)
     }
 
     /// First run of `want` free slots in `blk`.

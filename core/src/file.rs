@@ -9,7 +9,7 @@ use super::medium::Medium;
 use super::orphan::RELEASE_BUDGET;
 use super::Fs;
 
-/// Attribute changes (setattr without size).
+/// Attribute changes; with `size`, a truncate (growing leaves a hole).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SetAttr {
     /// New permission bits (the file type is kept).
@@ -24,6 +24,8 @@ pub struct SetAttr {
     pub mtime: Option<Time>,
     /// New change time.
     pub ctime: Option<Time>,
+    /// New size (regular files only).
+    pub size: Option<u64>,
 }
 
 /// Result of [`Fs::map_blocks`].
@@ -33,71 +35,62 @@ pub struct BlockMap {
     pub mapping: Mapping,
     /// The blocks were allocated (and zeroed) by this call.
     pub new: bool,
+    /// The inode's block count afterwards.
+    pub blocks: u64,
 }
 
 impl<M: Medium> Fs<M> {
-    /// Change attributes other than size.
+    /// Change attributes, size included, in one transaction. A shrink
+    /// that releases more than one transaction can hold puts the inode on
+    /// the orphan list: [`Fs::finish_truncate`] (or the next mount)
+    /// releases the rest, and the file reads as its new size meanwhile.
     pub fn setattr(&mut self, ino: u64, attr: SetAttr) -> Result<Inode> {
+        if attr.size.is_some_and(|size| size > MAX_FILE_SIZE) {
+            return Err(Error::FileTooBig);
+        }
         self.transact(|fs| {
-            fs.update_inode(ino, |i| {
-                if let Some(m) = attr.mode {
-                    i.mode = (i.mode & S_IFMT) | (m & !S_IFMT);
+            let mut i = fs.read_inode(ino)?;
+            if let Some(m) = attr.mode {
+                i.mode = (i.mode & S_IFMT) | (m & !S_IFMT);
+            }
+            i.uid = attr.uid.unwrap_or(i.uid);
+            i.gid = attr.gid.unwrap_or(i.gid);
+            i.atime = attr.atime.unwrap_or(i.atime);
+            i.mtime = attr.mtime.unwrap_or(i.mtime);
+            i.ctime = attr.ctime.unwrap_or(i.ctime);
+            let mut unfinished = false;
+            if let Some(size) = attr.size {
+                if i.kind() != Kind::Regular {
+                    return Err(Error::Invalid);
                 }
-                i.uid = attr.uid.unwrap_or(i.uid);
-                i.gid = attr.gid.unwrap_or(i.gid);
-                i.atime = attr.atime.unwrap_or(i.atime);
-                i.mtime = attr.mtime.unwrap_or(i.mtime);
-                i.ctime = attr.ctime.unwrap_or(i.ctime);
-                Ok(())
-            })
+                // Growing keeps blocks preallocated past the old size
+                // (fallocate KEEP_SIZE): they are zeroed and now inside
+                // the file.
+                let shrink = size < i.size;
+                i.size = size;
+                let from = size.div_ceil(BLOCK_SIZE);
+                unfinished = shrink && !fs.extent_truncate(&mut i, ino, from, RELEASE_BUDGET)?;
+            }
+            fs.write_inode(ino, &i)?;
+            if unfinished {
+                fs.orphan_add(ino)?;
+                i = fs.read_inode(ino)?;
+            }
+            Ok(i)
         })
     }
 
-    /// Set the size of a regular file (truncate), releasing blocks past a
-    /// smaller size.
-    /// A release too big for one transaction puts the inode on the orphan
-    /// list first, so a crash in the middle is finished at mount.
+    /// truncate(2) to `size` at time `now`, all blocks past it released
+    /// before returning: [`Fs::setattr`] then [`Fs::finish_truncate`].
     pub fn set_size(&mut self, ino: u64, size: u64, now: Time) -> Result<Inode> {
-        if size > MAX_FILE_SIZE {
-            return Err(Error::FileTooBig);
-        }
-        let mut done = self.transact(|fs| {
-            let mut inode = fs.read_inode(ino)?;
-            if inode.kind() != Kind::Regular {
-                return Err(Error::Invalid);
-            }
-            // Growing keeps blocks preallocated past the old size
-            // (fallocate KEEP_SIZE): they are zeroed and now inside the file.
-            let shrink = size < inode.size;
-            inode.size = size;
-            inode.mtime = now;
-            inode.ctime = now;
-            let done = !shrink
-                || fs.extent_truncate(
-                    &mut inode,
-                    ino,
-                    size.div_ceil(BLOCK_SIZE),
-                    RELEASE_BUDGET,
-                )?;
-            fs.write_inode(ino, &inode)?;
-            if !done {
-                fs.orphan_add(ino)?;
-            }
-            Ok(done)
-        })?;
-        while !done {
-            done = self.transact(|fs| {
-                let mut inode = fs.read_inode(ino)?;
-                let from = inode.size.div_ceil(BLOCK_SIZE);
-                let done = fs.extent_truncate(&mut inode, ino, from, RELEASE_BUDGET)?;
-                fs.write_inode(ino, &inode)?;
-                if done {
-                    fs.orphan_remove(ino)?;
-                }
-                Ok(done)
-            })?;
-        }
-        self.read_inode(ino)
+        let attr = SetAttr {
+            size: Some(size),
+            mtime: Some(now),
+            ctime: Some(now),
+            ..SetAttr::default()
+        };
+        let inode = self.setattr(ino, attr)?;
+        Ok(self.finish_truncate(ino)?.unwrap_or(inode))
     }
 
     /// Map `count` blocks of `ino` from file block `lblk`; with `create`,
@@ -129,6 +122,7 @@ impl<M: Medium> Fs<M> {
                 return Ok(BlockMap {
                     mapping,
                     new: false,
+                    blocks: inode.blocks,
                 })
             }
         };
@@ -167,6 +161,7 @@ impl<M: Medium> Fs<M> {
             Ok(BlockMap {
                 mapping: Mapping::Mapped { pblk, len },
                 new: true,
+                blocks: inode.blocks,
             })
         })
     }

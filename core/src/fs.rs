@@ -11,7 +11,7 @@
 //! host tests call it directly.
 
 use super::error::{Error, Result};
-use super::inode::Kind;
+use super::inode::{Inode, Kind};
 use super::journal::Journal;
 use super::layout::{Counters, Geometry, Superblock, DYN_OFFSET, DYN_SIZE, ROOT_INO, SB_SIZE};
 use super::medium::Medium;
@@ -25,6 +25,12 @@ pub struct MountOptions {
     /// Do not roll back an interrupted transaction or process orphans
     /// (inspection of a damaged image; implies read-only).
     pub no_recovery: bool,
+    /// Mount even when the root directory is damaged, for fsck to check
+    /// the rest and replace it ([`Fs::recreate_root`]).
+    pub damaged_root: bool,
+    /// Leave the orphan list for [`Fs::release_orphans`] (fsck: a damaged
+    /// list is a problem to report, not a reason to refuse the mount).
+    pub keep_orphans: bool,
 }
 
 /// What mount found and did.
@@ -80,11 +86,14 @@ impl<M: Medium> Fs<M> {
             read_only: false,
             failed: false,
         };
-        if fs.read_inode(ROOT_INO)?.kind() != Kind::Directory {
-            return Err(Error::Corrupt("root inode is not a directory"));
+        match fs.read_inode(ROOT_INO) {
+            Ok(root) if root.kind() == Kind::Directory => {}
+            _ if opts.damaged_root => {}
+            Ok(_) => return Err(Error::Corrupt("root inode is not a directory")),
+            Err(e) => return Err(e),
         }
-        if !opts.no_recovery {
-            report.orphans = fs.process_orphans()?;
+        if !opts.no_recovery && !opts.keep_orphans {
+            report.orphans = fs.release_orphans()?;
         }
         fs.read_only = read_only;
         Ok((fs, report))
@@ -140,13 +149,17 @@ impl<M: Medium> Fs<M> {
     }
 
     /// Run `op` as one atomic transaction: committed if it returns `Ok`,
-    /// rolled back through the undo journal if it returns `Err`.
+    /// rolled back through the undo journal if it returns `Err`. Inside
+    /// a running transaction (see [`Fs::reporting`]) `op` joins it.
     pub(super) fn transact<T>(&mut self, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.failed {
             return Err(Error::Io);
         }
         if self.read_only {
             return Err(Error::ReadOnly);
+        }
+        if self.journal.is_active() {
+            return op(self);
         }
         let saved = self.counters;
         self.journal.begin(&mut self.pm)?;
@@ -169,6 +182,30 @@ impl<M: Medium> Fs<M> {
             return Err(e);
         }
         result
+    }
+
+    /// Run the one-transaction operation `op` and read, in the same
+    /// transaction, the inodes `inos` as it leaves them (`None` slots are
+    /// skipped). For a caller that mirrors inodes in memory, as the
+    /// kernel's VFS inodes do: it gets their committed state with the
+    /// result, and nothing can fail once the operation has committed,
+    /// since a failed read rolls the operation back. An `op` too big for
+    /// one transaction fails cleanly (the undo journal fills).
+    pub fn reporting<T, const N: usize>(
+        &mut self,
+        inos: [Option<u64>; N],
+        op: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<(T, [Option<Inode>; N])> {
+        self.transact(|fs| {
+            let result = op(fs)?;
+            let mut inodes = [None; N];
+            for (slot, ino) in inodes.iter_mut().zip(inos) {
+                if let Some(ino) = ino {
+                    *slot = Some(fs.read_inode(ino)?);
+                }
+            }
+            Ok((result, inodes))
+        })
     }
 
     /// Change `off..off + data.len()` inside the running transaction.

@@ -78,7 +78,7 @@ use le::*;
 
 /// Where everything is. Computed by mkfs, stored in the superblock, and
 /// validated against the device size on mount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Geometry {
     /// Blocks on the device.
     pub total_blocks: u64,

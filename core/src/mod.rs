@@ -24,6 +24,7 @@ pub mod mkfs;
 pub mod namei;
 pub mod orphan;
 pub mod persist;
+pub mod repair;
 
 pub use error::{Error, Result};
 pub use fs::Fs;

@@ -8,7 +8,7 @@
 //! nothing.
 
 use super::error::{Error, Result};
-use super::inode::Kind;
+use super::inode::{Inode, Kind};
 use super::layout::{BLOCK_SIZE, ROOT_INO};
 use super::medium::Medium;
 use super::Fs;
@@ -103,28 +103,36 @@ impl<M: Medium> Fs<M> {
         }
     }
 
-    /// Finish a truncate interrupted by a crash: release blocks past i_size.
-    fn finish_truncate(&mut self, ino: u64) -> Result<()> {
+    /// Release the blocks past the size of `ino` that a truncate left to
+    /// later transactions (it put the inode on the orphan list, where a
+    /// crash leaves it for the next mount to finish). Returns the inode as
+    /// the last transaction left it, `None` if it is not an orphan. An
+    /// inode without links stays on the list for [`Fs::release_inode`].
+    pub fn finish_truncate(&mut self, ino: u64) -> Result<Option<Inode>> {
+        if !self.is_orphan(ino)? {
+            return Ok(None);
+        }
         loop {
-            let done = self.transact(|fs| {
+            let (done, inode) = self.transact(|fs| {
                 let mut inode = fs.read_inode(ino)?;
                 let from = inode.size.div_ceil(BLOCK_SIZE);
                 let done = inode.kind() != Kind::Regular
                     || fs.extent_truncate(&mut inode, ino, from, RELEASE_BUDGET)?;
                 fs.write_inode(ino, &inode)?;
-                if done {
+                if done && inode.nlink != 0 {
                     fs.orphan_remove(ino)?;
+                    inode = fs.read_inode(ino)?;
                 }
-                Ok(done)
+                Ok((done, inode))
             })?;
             if done {
-                return Ok(());
+                return Ok(Some(inode));
             }
         }
     }
 
     /// Mount-time recovery: release every orphan. Returns how many.
-    pub(super) fn process_orphans(&mut self) -> Result<u64> {
+    pub fn release_orphans(&mut self) -> Result<u64> {
         let mut n = 0;
         while self.counters.orphan_head != 0 {
             if n > self.geo.inode_count {

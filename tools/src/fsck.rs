@@ -1,15 +1,24 @@
 //! fsck.ferrodax: check every invariant the format relies on, and repair
-//! what can be derived again (free space, checksums, link counts, backup
-//! superblock, lost orphans).
+//! what e2fsck would: what can be derived again (free space and counters,
+//! checksums, link, entry and block counts, parents, backup superblock,
+//! lost orphans) is rebuilt; a damaged inode is cleared and the names of
+//! it removed; a damaged root directory is replaced; inodes no directory
+//! names any more are reconnected under `/lost+found`.
 //!
 //! The filesystem is mounted through the core first (journal rollback and
 //! orphan release run as on a kernel mount, on a copy-on-write view when
-//! checking only), then walked from the root.
+//! checking only), then walked from the root. Repairs run in passes
+//! ([`fsck`]): the ones made in place on the media (counts, bitmaps,
+//! cleared inodes) first, and only once the free space is right the ones
+//! made through the core's transactions (removing entries, a new root,
+//! reconnecting), which allocate.
 
 use ferrodax_core::bitmap::Map;
-use ferrodax_core::inode::{Inode, Kind, S_IFMT};
+use ferrodax_core::fs::{MountOptions, MountReport};
+use ferrodax_core::inode::{Inode, Kind, Time, S_IFMT};
+use ferrodax_core::journal::Journal;
 use ferrodax_core::layout::{
-    Counters, Geometry, Superblock, BLOCK_SIZE, DYN_OFFSET, INODE_SIZE, ROOT_INO, SB_SIZE,
+    Counters, Geometry, Superblock, BLOCK_SIZE, DYN_OFFSET, DYN_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
 };
 use ferrodax_core::persist::Pm;
 use ferrodax_core::{Fs, Medium, Result};
@@ -36,6 +45,43 @@ pub enum Fix {
     BlockCount { ino: u64, blocks: u64 },
     /// Clear inode flags no version defines.
     Flags { ino: u64 },
+    /// Rebuild the counters block from the bitmaps and the inode table
+    /// (made before mounting: a damaged one stops the mount).
+    Counters,
+    /// Zero a damaged inode (or a free slot that is not clear); its
+    /// blocks return to free space and its names go in a later pass.
+    ClearInode { ino: u64 },
+    /// Set a directory's parent to the directory that names it.
+    Parent { ino: u64, parent: u64 },
+    /// Set a directory's size to the blocks it has.
+    DirSize { ino: u64, size: u64 },
+    /// Remove an entry (found where readdir lists it: `next` is its next
+    /// position) without touching the inode it names.
+    RemoveEntry { dir: u64, name: Vec<u8>, next: u64 },
+    /// Replace the damaged root directory with an empty one.
+    Root,
+    /// Name an inode in use that no directory names in `/lost+found`.
+    Reconnect { ino: u64 },
+    /// Restore the primary superblock from the backup (made before
+    /// mounting, like [`Fix::Counters`]).
+    SuperblockFromBackup,
+    /// Discard an undo journal that cannot be rolled back (before
+    /// mounting): what it would have undone is checked like any damage.
+    ResetJournal,
+    /// Empty the orphan list (damaged, or its release failed): the
+    /// unlinked inodes it held are found and put back one by one.
+    CutOrphanList,
+}
+
+impl Fix {
+    /// Made through the core's transactions, which allocate: only once
+    /// the free space is right (see [`fsck`]).
+    pub fn through_core(&self) -> bool {
+        matches!(
+            self,
+            Fix::RemoveEntry { .. } | Fix::Root | Fix::Reconnect { .. }
+        )
+    }
 }
 
 /// One inconsistency.
@@ -58,6 +104,8 @@ pub struct Report {
     pub dirs: u64,
     /// Blocks in use, metadata included.
     pub used_blocks: u64,
+    /// The filesystem's geometry.
+    pub geometry: Geometry,
     /// Expected bitmaps, for the free-space repair.
     expected_blocks: Vec<u64>,
     expected_inodes: Vec<u64>,
@@ -96,19 +144,31 @@ impl<M: Medium> Checker<'_, M> {
         self.report.problems.push(Problem { what, fix });
     }
 
-    fn own_block(&mut self, b: u64, owner: u64) {
+    /// Account for block `b` of `owner`; why it cannot be `owner`'s.
+    fn own_block(&mut self, b: u64) -> std::result::Result<(), String> {
         if !self.geo.is_data_block(b) {
-            self.problem(
-                format!("inode {owner}: block {b} is outside the data area"),
-                None,
-            );
+            Err(format!("block {b} is outside the data area"))
         } else if !self.blocks.set(b) {
-            self.problem(format!("inode {owner}: block {b} is owned twice"), None);
+            Err(format!("block {b} is owned twice"))
+        } else {
+            Ok(())
         }
     }
 
+    /// `ino` is damaged beyond repair in place: clear it (the root is
+    /// replaced instead).
+    fn damaged(&mut self, ino: u64, why: impl std::fmt::Display) {
+        let fix = if ino == ROOT_INO {
+            Fix::Root
+        } else {
+            Fix::ClearInode { ino }
+        };
+        self.problem(format!("inode {ino}: {why}"), Some(fix));
+    }
+
     /// Account for an inode's blocks and check its own structure.
-    fn check_inode(&mut self, ino: u64, inode: &Inode) {
+    /// Check one inode; false if it is damaged (and to be cleared).
+    fn check_inode(&mut self, ino: u64, inode: &Inode) -> bool {
         if inode.flags != 0 {
             let what = format!(
                 "inode {ino}: flags {:#x} that no version defines",
@@ -119,58 +179,13 @@ impl<M: Medium> Checker<'_, M> {
         if inode.orphan_next != 0 {
             self.orphan_links.push(ino);
         }
-        let mut owned = 0u64;
-        match inode.kind() {
-            Kind::Regular if inode.root != 0 => {
-                let mut ok = || -> Result<()> {
-                    self.own_block(inode.root, ino);
-                    owned += 1;
-                    let n = self.fs.extent_count(inode, ino)?;
-                    let mut end = 0;
-                    for i in 0..n {
-                        let e = self.fs.extent(inode, ino, i)?;
-                        if u64::from(e.lblk) < end {
-                            self.problem(
-                                format!("inode {ino}: extents out of order or overlapping"),
-                                None,
-                            );
-                        }
-                        end = e.end();
-                        for b in e.pblk..e.pblk + u64::from(e.len) {
-                            self.own_block(b, ino);
-                        }
-                        owned += u64::from(e.len);
-                    }
-                    Ok(())
-                };
-                if let Err(e) = ok() {
-                    self.problem(format!("inode {ino}: {e}"), None);
-                    return;
-                }
+        let owned = match self.owned_blocks(ino, inode) {
+            Ok(n) => n,
+            Err(why) => {
+                self.damaged(ino, why);
+                return false;
             }
-            Kind::Directory => {
-                let mut list = Vec::new();
-                if let Err(e) = self.fs.dir_blocks(inode, ino, |b| list.push(b)) {
-                    self.problem(format!("directory {ino}: {e}"), None);
-                    return;
-                }
-                for &b in &list {
-                    self.own_block(b, ino);
-                }
-                owned = list.len() as u64;
-                if inode.size != owned * BLOCK_SIZE {
-                    self.problem(
-                        format!("directory {ino}: size {} but {} blocks", inode.size, owned),
-                        None,
-                    );
-                }
-            }
-            Kind::Symlink => {
-                self.own_block(inode.root, ino);
-                owned = 1;
-            }
-            _ => {}
-        }
+        };
         if inode.blocks != owned {
             self.problem(
                 format!(
@@ -180,29 +195,96 @@ impl<M: Medium> Checker<'_, M> {
                 Some(Fix::BlockCount { ino, blocks: owned }),
             );
         }
+        true
+    }
+
+    /// Account for the blocks of `ino` and check the structures that
+    /// hold them; returns how many it owns, or why it is damaged.
+    fn owned_blocks(&mut self, ino: u64, inode: &Inode) -> std::result::Result<u64, String> {
+        let mut owned = 0;
+        match inode.kind() {
+            Kind::Regular if inode.root != 0 => {
+                self.own_block(inode.root)?;
+                owned += 1;
+                let n = self
+                    .fs
+                    .extent_count(inode, ino)
+                    .map_err(|e| e.to_string())?;
+                let mut end = 0;
+                for i in 0..n {
+                    let e = self.fs.extent(inode, ino, i).map_err(|e| e.to_string())?;
+                    if u64::from(e.lblk) < end {
+                        return Err("extents out of order or overlapping".into());
+                    }
+                    end = e.end();
+                    for b in e.pblk..e.pblk + u64::from(e.len) {
+                        self.own_block(b)?;
+                    }
+                    owned += u64::from(e.len);
+                }
+            }
+            Kind::Directory => {
+                let mut list = Vec::new();
+                self.fs
+                    .dir_blocks(inode, ino, |b| list.push(b))
+                    .map_err(|e| e.to_string())?;
+                for &b in &list {
+                    self.own_block(b)?;
+                }
+                owned = list.len() as u64;
+                if inode.size != owned * BLOCK_SIZE {
+                    let fix = Fix::DirSize {
+                        ino,
+                        size: owned * BLOCK_SIZE,
+                    };
+                    let what = format!("directory {ino}: size {} but {owned} blocks", inode.size);
+                    self.problem(what, Some(fix));
+                }
+            }
+            Kind::Symlink => {
+                self.own_block(inode.root)?;
+                owned = 1;
+            }
+            _ => {}
+        }
+        Ok(owned)
     }
 
     fn walk(&mut self) {
-        let mut stack = vec![ROOT_INO];
         self.inodes.set(ROOT_INO);
+        match self.fs.read_inode(ROOT_INO) {
+            Ok(root) if root.is_dir() => self.walk_from(ROOT_INO),
+            Ok(_) => self.damaged(ROOT_INO, "root is not a directory"),
+            Err(e) => self.damaged(ROOT_INO, e),
+        }
+    }
+
+    /// Walk the tree below directory `top` (already marked reached).
+    fn walk_from(&mut self, top: u64) {
+        let mut stack = vec![top];
         while let Some(dir) = stack.pop() {
             let d = match self.fs.read_inode(dir) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.problem(format!("directory {dir}: {e}"), None);
+                    self.damaged(dir, e);
                     continue;
                 }
             };
             self.report.inodes += 1;
             self.report.dirs += 1;
-            self.check_inode(dir, &d);
+            if !self.check_inode(dir, &d) {
+                continue;
+            }
             let mut entries = Vec::new();
-            let r = self.fs.readdir(dir, 0, |name, ino, dtype, _| {
-                entries.push((name.to_vec(), ino, dtype));
+            let r = self.fs.readdir(dir, 0, |name, ino, dtype, next| {
+                entries.push((name.to_vec(), ino, dtype, next));
                 true
             });
             if let Err(e) = r {
-                self.problem(format!("directory {dir}: {e}"), None);
+                // Its entries cannot all be read: what it named is
+                // reconnected once it is cleared.
+                self.damaged(dir, e);
+                continue;
             }
             if d.entries != entries.len() as u64 {
                 let fix = Fix::DirEntries {
@@ -219,46 +301,58 @@ impl<M: Medium> Checker<'_, M> {
                 );
             }
             let mut subdirs = 0;
-            for (name, ino, dtype) in entries {
-                let name = String::from_utf8_lossy(&name).into_owned();
+            for (raw, ino, dtype, next) in entries {
+                let name = String::from_utf8_lossy(&raw).into_owned();
+                let remove = Some(Fix::RemoveEntry {
+                    dir,
+                    name: raw.clone(),
+                    next,
+                });
                 // The name must lead back to the entry: a damaged hash or
                 // an entry in the wrong bucket lists but cannot be opened.
-                if !matches!(self.fs.lookup(dir, name.as_bytes()), Ok(Some(e)) if e.ino == ino) {
-                    self.problem(
-                        format!("directory {dir}: entry '{name}' is not found by its name"),
-                        None,
-                    );
+                if ferrodax_core::dir::check_name(&raw).is_err() {
+                    let what = format!("directory {dir}: entry '{name}' has an invalid name");
+                    self.problem(what, remove);
+                    continue;
+                }
+                if !matches!(self.fs.lookup(dir, &raw), Ok(Some(e)) if e.ino == ino) {
+                    let what = format!("directory {dir}: entry '{name}' is not found by its name");
+                    self.problem(what, remove);
+                    continue;
                 }
                 let child = match self.fs.read_inode(ino) {
-                    Ok(c) => c,
+                    Ok(c) if c.mode != 0 => c,
+                    Ok(_) => {
+                        let what = format!("directory {dir}: entry '{name}' -> free inode {ino}");
+                        self.problem(what, remove);
+                        continue;
+                    }
                     Err(e) => {
-                        self.problem(
-                            format!("directory {dir}: entry '{name}' -> inode {ino}: {e}"),
-                            None,
-                        );
+                        let what = format!("directory {dir}: entry '{name}' -> inode {ino}: {e}");
+                        self.problem(what, remove);
                         continue;
                     }
                 };
                 if dtype != ((child.mode & S_IFMT) >> 12) as u8 {
-                    self.problem(
-                        format!("directory {dir}: entry '{name}' type does not match inode {ino}"),
-                        None,
-                    );
+                    let what =
+                        format!("directory {dir}: entry '{name}' type does not match inode {ino}");
+                    self.problem(what, remove);
+                    continue;
                 }
                 if child.is_dir() {
+                    if ino == ROOT_INO || !self.inodes.set(ino) {
+                        let what =
+                            format!("directory {ino}: more than one name ('{name}' in {dir})");
+                        self.problem(what, remove);
+                        continue;
+                    }
                     subdirs += 1;
                     if child.parent != dir {
-                        self.problem(
-                            format!(
-                                "directory {ino}: parent is {} but it lives in {dir}",
-                                child.parent
-                            ),
-                            None,
+                        let what = format!(
+                            "directory {ino}: parent is {} but it lives in {dir}",
+                            child.parent
                         );
-                    }
-                    if !self.inodes.set(ino) {
-                        self.problem(format!("directory {ino}: more than one name"), None);
-                        continue;
+                        self.problem(what, Some(Fix::Parent { ino, parent: dir }));
                     }
                     stack.push(ino);
                 } else {
@@ -286,6 +380,10 @@ impl<M: Medium> Checker<'_, M> {
                 );
             }
         }
+    }
+
+    /// Every non-directory reached has as many links as names.
+    fn link_counts(&mut self) {
         let links: Vec<_> = self.links.iter().map(|(&i, &n)| (i, n)).collect();
         for (ino, n) in links {
             match self.fs.read_inode(ino) {
@@ -320,7 +418,7 @@ impl<M: Medium> Checker<'_, M> {
         while ino != 0 {
             steps += 1;
             if steps > self.geo.inode_count {
-                self.problem("orphan list loops".into(), None);
+                self.problem("orphan list loops".into(), Some(Fix::CutOrphanList));
                 return;
             }
             on_list.insert(ino);
@@ -338,14 +436,20 @@ impl<M: Medium> Checker<'_, M> {
                     ino = i.orphan_next;
                 }
                 Err(e) => {
-                    self.problem(format!("orphan list: inode {ino}: {e}"), None);
+                    let what = format!("orphan list: inode {ino}: {e}");
+                    self.problem(what, Some(Fix::CutOrphanList));
                     return;
                 }
             }
         }
     }
 
+    /// Every inode slot: in use but never reached, or free but not clear.
+    /// Unreached directories go first, each subtree from its topmost
+    /// unreached directory, so that what lies below one is reconnected
+    /// with it, not name by name.
     fn inode_table(&mut self) {
+        let mut unreached = Vec::new();
         for ino in ROOT_INO..self.geo.inode_count {
             let mut raw = [0u8; INODE_SIZE as usize];
             if self
@@ -360,23 +464,61 @@ impl<M: Medium> Checker<'_, M> {
             let used = raw[..2] != [0, 0];
             if used && !self.inodes.get(ino) {
                 match self.fs.read_inode(ino) {
-                    // Unlinked and on no list (a lost orphan-list link): its
-                    // blocks stay in use until the next mount releases it.
-                    Ok(i) if i.nlink == 0 && !i.is_dir() => {
-                        self.inodes.set(ino);
-                        self.report.inodes += 1;
-                        self.check_inode(ino, &i);
-                        self.problem(
-                            format!("inode {ino}: unlinked but not on the orphan list"),
-                            Some(Fix::Orphan { ino }),
-                        );
-                    }
-                    _ => self.problem(format!("inode {ino}: in use but unreachable"), None),
+                    Ok(i) => unreached.push((ino, i)),
+                    Err(e) => self.damaged(ino, e),
                 }
             } else if !used && raw.iter().any(|&b| b != 0) {
-                self.problem(format!("inode {ino}: free slot not cleared"), None);
+                let what = format!("inode {ino}: free slot not cleared");
+                self.problem(what, Some(Fix::ClearInode { ino }));
             }
         }
+        for &(ino, ref i) in &unreached {
+            if i.is_dir() && i.nlink != 0 && !self.inodes.get(ino) {
+                let top = self.topmost_unreached(ino);
+                self.inodes.set(top);
+                self.walk_from(top);
+                let what = format!("directory {top}: in use but no directory names it");
+                self.problem(what, Some(Fix::Reconnect { ino: top }));
+            }
+        }
+        for (ino, i) in unreached {
+            if self.inodes.get(ino) {
+                continue;
+            }
+            self.inodes.set(ino);
+            self.report.inodes += 1;
+            if !self.check_inode(ino, &i) {
+                continue;
+            }
+            if i.nlink == 0 {
+                // Unlinked and on no list (a lost orphan-list link): its
+                // blocks stay in use until the next mount releases it.
+                let what = format!("inode {ino}: unlinked but not on the orphan list");
+                self.problem(what, Some(Fix::Orphan { ino }));
+            } else {
+                let what = format!("inode {ino}: in use but no directory names it");
+                self.problem(what, Some(Fix::Reconnect { ino }));
+                *self.links.entry(ino).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// The topmost of the unreached directories above directory `ino`
+    /// (following parents, which may be damaged: bounded, loops end).
+    fn topmost_unreached(&self, ino: u64) -> u64 {
+        let mut top = ino;
+        for _ in 0..self.geo.inode_count {
+            match self.fs.read_inode(top) {
+                Ok(d) if d.parent != top && !self.inodes.get(d.parent) => {
+                    match self.fs.read_inode(d.parent) {
+                        Ok(p) if p.is_dir() && p.nlink != 0 => top = d.parent,
+                        _ => return top,
+                    }
+                }
+                _ => return top,
+            }
+        }
+        top
     }
 
     fn free_space(&mut self) {
@@ -455,7 +597,10 @@ pub fn check<M: Medium>(fs: &Fs<M>) -> Report {
     let mut c = Checker {
         fs,
         geo,
-        report: Report::default(),
+        report: Report {
+            geometry: geo,
+            ..Report::default()
+        },
         blocks: Bits::new(geo.total_blocks),
         inodes: Bits::new(geo.inode_count),
         links: HashMap::new(),
@@ -465,14 +610,16 @@ pub fn check<M: Medium>(fs: &Fs<M>) -> Report {
     c.walk();
     c.orphans();
     c.inode_table();
+    c.link_counts();
     c.free_space();
     c.report.expected_blocks = c.blocks.0;
     c.report.expected_inodes = c.inodes.0;
     c.report
 }
 
-/// Apply the repairs a report asks for to an unmounted medium. Returns how
-/// many problems were repaired; the rest need a human.
+/// Apply the repairs a report asks for that are made in place to an
+/// unmounted medium (not [`Fix::through_core`]). Returns how many problems
+/// were repaired.
 pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Result<usize> {
     let geo = sb.geo;
     let mut fixed = 0;
@@ -480,6 +627,16 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
     for p in &report.problems {
         match &p.fix {
             None => continue,
+            Some(f) if f.through_core() => continue,
+            Some(Fix::Counters) => rebuild_counters(pm, &geo)?,
+            Some(Fix::ClearInode { ino }) => {
+                let f = pm.persist(geo.inode_off(*ino), &[0u8; INODE_SIZE as usize])?;
+                pm.fence(f);
+            }
+            Some(Fix::Parent { ino, parent }) => {
+                patch_inode(pm, &geo, *ino, |i| i.parent = *parent)?
+            }
+            Some(Fix::DirSize { ino, size }) => patch_inode(pm, &geo, *ino, |i| i.size = *size)?,
             Some(Fix::FreeSpace) if free_space_done => {}
             Some(Fix::FreeSpace) => {
                 rewrite_free_space(pm, &geo, report)?;
@@ -492,14 +649,31 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 patch_inode(pm, &geo, *ino, |i| i.entries = *entries)?
             }
             Some(Fix::BackupSuperblock) => {
+                // Both from the decoded primary: bytes no field holds
+                // (which made them differ) are cleared in the primary too.
                 let f = pm.persist(Geometry::block_off(geo.backup_sb_block()), &sb.encode())?;
+                let f0 = pm.persist(0, &sb.encode())?;
+                pm.fence(f.join(f0));
+            }
+            Some(Fix::CutOrphanList) => {
+                let mut raw = [0u8; DYN_SIZE];
+                pm.read(DYN_OFFSET, &mut raw)?;
+                let c = Counters {
+                    orphan_head: 0,
+                    ..Counters::decode(&raw, &geo)?
+                };
+                let f = pm.persist(DYN_OFFSET, &c.encode())?;
                 pm.fence(f);
             }
+            Some(Fix::SuperblockFromBackup | Fix::ResetJournal) => {} // before mounting
             Some(Fix::OrphanLink { ino }) => patch_inode(pm, &geo, *ino, |i| i.orphan_next = 0)?,
             Some(Fix::BlockCount { ino, blocks }) => {
                 patch_inode(pm, &geo, *ino, |i| i.blocks = *blocks)?
             }
             Some(Fix::Flags { ino }) => patch_inode(pm, &geo, *ino, |i| i.flags = 0)?,
+            Some(Fix::RemoveEntry { .. } | Fix::Root | Fix::Reconnect { .. }) => {
+                unreachable!("made through the core")
+            }
             Some(Fix::Orphan { ino }) => {
                 // The inode first, pointing at the current head: the list
                 // is whole at every step.
@@ -515,6 +689,218 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
         fixed += 1;
     }
     Ok(fixed)
+}
+
+/// Apply the repairs a report asks for that are made through the core:
+/// entries first, then a new root, then reconnections (which may need
+/// the new root for `/lost+found`). Returns how many were made.
+pub fn repair_through_core<M: Medium>(fs: &mut Fs<M>, report: &Report, now: Time) -> Result<usize> {
+    let mut fixed = 0;
+    for p in &report.problems {
+        if let Some(Fix::RemoveEntry { dir, name, next }) = &p.fix {
+            fs.remove_listed_entry(*dir, name, *next)?;
+            fixed += 1;
+        }
+    }
+    if report.problems.iter().any(|p| p.fix == Some(Fix::Root)) {
+        fs.recreate_root(now)?;
+        fixed += 1;
+    }
+    for p in &report.problems {
+        if let Some(Fix::Reconnect { ino }) = p.fix {
+            fs.reconnect(ino, now)?;
+            fixed += 1;
+        }
+    }
+    Ok(fixed)
+}
+
+/// What mount reads before anything else, made readable if it is not:
+/// the primary superblock (restored from the backup in the device's last
+/// block), the undo journal (rolled back as mount would, or discarded if
+/// it cannot be) and the counters (rebuilt). Returns whether a
+/// transaction was rolled back, and the problems repaired.
+fn before_mount<M: Medium>(pm: &mut Pm<M>) -> Result<(bool, Vec<Problem>)> {
+    let mut found = Vec::new();
+    let mut raw = [0u8; SB_SIZE];
+    pm.read(0, &mut raw)?;
+    let fits = |sb: Superblock| {
+        if Geometry::block_off(sb.geo.total_blocks) > pm.len() {
+            Err(ferrodax_core::Error::Corrupt(
+                "superblock size (larger than the device)",
+            ))
+        } else {
+            Ok(sb)
+        }
+    };
+    let sb = match Superblock::decode(&raw).and_then(fits) {
+        Ok(sb) => sb,
+        Err(why) => {
+            let mut backup = [0u8; SB_SIZE];
+            pm.read(pm.len() / BLOCK_SIZE * BLOCK_SIZE - BLOCK_SIZE, &mut backup)?;
+            let sb = Superblock::decode(&backup)
+                .and_then(fits)
+                .map_err(|_| why)?;
+            let f = pm.persist(0, &sb.encode())?;
+            pm.fence(f);
+            found.push(Problem {
+                what: format!("primary superblock: {why}"),
+                fix: Some(Fix::SuperblockFromBackup),
+            });
+            sb
+        }
+    };
+    let geo = sb.geo;
+    let rolled_back = match Journal::recover(pm, &geo) {
+        Ok((_, rolled_back)) => rolled_back,
+        Err(why) => {
+            let f = Journal::format(pm, &geo)?;
+            pm.fence(f);
+            found.push(Problem {
+                what: format!("undo journal: {why}"),
+                fix: Some(Fix::ResetJournal),
+            });
+            false
+        }
+    };
+    let mut dynb = [0u8; DYN_SIZE];
+    pm.read(DYN_OFFSET, &mut dynb)?;
+    if let Err(why) = Counters::decode(&dynb, &geo) {
+        rebuild_counters(pm, &geo)?;
+        found.push(Problem {
+            what: format!("counters: {why}"),
+            fix: Some(Fix::Counters),
+        });
+    }
+    Ok((rolled_back, found))
+}
+
+/// Write counters derived from the bitmaps (free counts: a later pass
+/// checks the bitmaps themselves) and the inode table (the next
+/// generation number after every one in use). The orphan list starts
+/// empty: lost orphans are found and put back on it by the next check.
+fn rebuild_counters<M: Medium>(pm: &mut Pm<M>, geo: &Geometry) -> Result<()> {
+    let mut used = [0u64; 2];
+    for (n, (start, bits)) in [
+        (geo.block_bitmap_start, geo.total_blocks),
+        (geo.inode_bitmap_start, geo.inode_count),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for bit in (0..bits).step_by(64) {
+            let mut w = [0u8; 8];
+            pm.read(Geometry::block_off(start) + bit / 8, &mut w)?;
+            let valid = (bits - bit).min(64);
+            let mask = if valid == 64 {
+                u64::MAX
+            } else {
+                (1 << valid) - 1
+            };
+            used[n] += u64::from((u64::from_le_bytes(w) & mask).count_ones());
+        }
+    }
+    let mut next_generation = 1;
+    for ino in ROOT_INO..geo.inode_count {
+        let mut raw = [0u8; INODE_SIZE as usize];
+        pm.read(geo.inode_off(ino), &mut raw)?;
+        if let Ok(i) = Inode::decode(&raw, ino, geo) {
+            next_generation = next_generation.max(u64::from(i.generation) + 1);
+        }
+    }
+    let c = Counters {
+        free_blocks: geo.total_blocks.saturating_sub(used[0]),
+        free_inodes: geo.inode_count.saturating_sub(used[1]),
+        orphan_head: 0,
+        next_generation,
+        block_hint: 0,
+        ino_hint: 0,
+    };
+    let f = pm.persist(DYN_OFFSET, &c.encode())?;
+    pm.fence(f);
+    Ok(())
+}
+
+/// What [`fsck`] found and did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// What mounting did first (rollback, orphans released).
+    pub mount: MountReport,
+    /// The problems each pass found (one pass when not repairing).
+    pub passes: Vec<Vec<Problem>>,
+    /// The last check, after the last repairs.
+    pub last: Report,
+}
+
+impl Outcome {
+    /// Problems still there at the end.
+    pub fn left(&self) -> &[Problem] {
+        &self.last.problems
+    }
+}
+
+/// Passes before fsck gives up on a filesystem that keeps changing.
+const MAX_PASSES: usize = 8;
+
+/// Check `medium` and, with `fix`, repair it in passes until a check finds
+/// nothing more it can repair: in-place repairs first; the ones through
+/// the core only in a pass that found nothing else (the free space is then
+/// right, so their allocations cannot take a block in use). A damaged
+/// counters block is rebuilt before mounting even when only checking (on
+/// the caller's copy-on-write view), so the rest is checked too. Fails
+/// only when the filesystem cannot be mounted at all.
+pub fn fsck<M: Medium>(medium: M, fix: bool, now: Time) -> Result<(M, Outcome)> {
+    let mut out = Outcome::default();
+    let mut medium = medium;
+    for pass in 0..MAX_PASSES {
+        let mut pm = Pm::new(medium);
+        let (rolled_back, mut found) = before_mount(&mut pm)?;
+        let opts = MountOptions {
+            damaged_root: true,
+            keep_orphans: true,
+            ..MountOptions::default()
+        };
+        let (mut fs, mount) = Fs::mount(pm.into_medium(), opts)?;
+        let orphans = match fs.release_orphans() {
+            Ok(n) => n,
+            Err(why) => {
+                found.push(Problem {
+                    what: format!("orphan list: releasing it failed: {why}"),
+                    fix: Some(Fix::CutOrphanList),
+                });
+                0
+            }
+        };
+        if pass == 0 {
+            out.mount = MountReport {
+                rolled_back: rolled_back || mount.rolled_back,
+                orphans,
+            };
+        }
+        let report = check(&fs);
+        found.extend(report.problems.iter().cloned());
+        let fixable = report.problems.iter().any(|p| p.fix.is_some());
+        out.passes.push(found);
+        if !fix || !fixable {
+            out.last = report;
+            return Ok((fs.into_medium(), out));
+        }
+        let in_place = report
+            .problems
+            .iter()
+            .any(|p| p.fix.as_ref().is_some_and(|f| !f.through_core()));
+        medium = if in_place {
+            let sb = *fs.superblock();
+            let mut pm = Pm::new(fs.into_medium());
+            repair(&mut pm, &sb, &report)?;
+            pm.into_medium()
+        } else {
+            repair_through_core(&mut fs, &report, now)?;
+            fs.into_medium()
+        };
+        out.last = report;
+    }
+    Ok((medium, out))
 }
 
 fn patch_inode<M: Medium>(

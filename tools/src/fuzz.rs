@@ -9,7 +9,7 @@
 //! core's encoders, so the format document is checked too.
 
 use crate::dump::dump;
-use crate::fsck::{check, repair};
+use crate::fsck::{check, fsck};
 use crate::media::MemMedium;
 use crate::testing::{at, attr, mkfs_mount};
 use ferrodax_core::crc32c::{crc32c, crc32c_skip};
@@ -17,7 +17,6 @@ use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
 use ferrodax_core::layout::le::{put_u32, u64_at};
 use ferrodax_core::layout::{Geometry, BLOCK_SIZE, DYN_OFFSET, INODE_SIZE, ROOT_INO as R};
-use ferrodax_core::persist::Pm;
 use ferrodax_core::{Error, Fs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -456,11 +455,15 @@ fn seal(m: &mut MemMedium, seal: Seal) {
 /// What happened to one fuzzed image.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Mount refused it with a corruption (or unsupported-feature) error.
-    Refused,
+    /// Mount refused it with a corruption (or unsupported-feature) error;
+    /// `repaired`: after `fsck -y` it mounts and checks clean.
+    Refused {
+        /// fsck -y made it whole.
+        repaired: bool,
+    },
     /// Mounted; walked, changed and checked without a panic. `found`:
     /// fsck reported a problem right after mount; `left`: problems remained
-    /// after the operations, `fsck -y`'s repair and a remount.
+    /// after the operations, `fsck -y` and a remount.
     Handled {
         /// fsck saw the damage.
         found: bool,
@@ -478,9 +481,13 @@ pub enum Outcome {
 /// and repair. Errors are fine; a panic is the bug this looks for.
 pub fn exercise(m: MemMedium) -> Outcome {
     let run = catch_unwind(AssertUnwindSafe(|| {
-        let mut fs = match Fs::mount(m, MountOptions::default()) {
+        let mut fs = match Fs::mount(m.clone(), MountOptions::default()) {
             Ok((fs, _)) => fs,
-            Err(Error::Corrupt(_) | Error::Unsupported(_)) => return Outcome::Refused,
+            Err(Error::Corrupt(_) | Error::Unsupported(_)) => {
+                return Outcome::Refused {
+                    repaired: !repair_leaves_problems(m),
+                }
+            }
             Err(e) => return Outcome::WrongError(e),
         };
         let found = !check(&fs).problems.is_empty();
@@ -512,14 +519,7 @@ pub fn exercise(m: MemMedium) -> Outcome {
                 break;
             }
         }
-        let report = check(&fs);
-        let sb = *fs.superblock();
-        let mut pm = Pm::new(fs.into_medium());
-        let _ = repair(&mut pm, &sb, &report);
-        let left = match Fs::mount(pm.into_medium(), MountOptions::default()) {
-            Ok((fs, _)) => !check(&fs).problems.is_empty(),
-            Err(_) => true,
-        };
+        let left = repair_leaves_problems(fs.into_medium());
         Outcome::Handled { found, left }
     }));
     run.unwrap_or_else(|p| {
@@ -530,4 +530,16 @@ pub fn exercise(m: MemMedium) -> Outcome {
             .unwrap_or_default();
         Outcome::Panic(msg)
     })
+}
+
+/// Whether `fsck -y` leaves `m` unmountable or with problems a second
+/// check still finds.
+fn repair_leaves_problems(m: MemMedium) -> bool {
+    let Ok((m, _)) = fsck(m, true, at(9)) else {
+        return true;
+    };
+    match Fs::mount(m, MountOptions::default()) {
+        Ok((fs, _)) => !check(&fs).problems.is_empty(),
+        Err(_) => true,
+    }
 }

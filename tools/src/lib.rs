@@ -9,3 +9,15 @@ pub mod fuzz;
 pub mod media;
 pub mod scenarios;
 pub mod testing;
+
+/// The wall-clock time, as the tools stamp what they create.
+pub fn now() -> ferrodax_core::inode::Time {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ferrodax_core::inode::Time {
+        sec: secs as i64,
+        nsec: 0,
+    }
+}

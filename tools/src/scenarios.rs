@@ -294,6 +294,28 @@ pub fn all() -> Vec<Scenario> {
                         atime: Some(at(30)),
                         mtime: Some(at(31)),
                         ctime: Some(at(32)),
+                        size: None,
+                    },
+                )
+                .map(drop)
+            }],
+        },
+        Scenario {
+            // truncate(2) with attribute changes (chmod, utimes) in the
+            // same setattr: one transaction, never a new size with the old
+            // mode or the reverse.
+            name: "setattr-size",
+            setup: basic_tree,
+            ops: &[|fs| {
+                let f = ino(fs, ino(fs, R, "a"), "f");
+                fs.setattr(
+                    f,
+                    SetAttr {
+                        mode: Some(0o600),
+                        mtime: Some(at(31)),
+                        ctime: Some(at(32)),
+                        size: Some(BLOCK_SIZE / 2),
+                        ..SetAttr::default()
                     },
                 )
                 .map(drop)

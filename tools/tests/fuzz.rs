@@ -16,7 +16,7 @@ fn every_field_with_a_valid_checksum() {
         .unwrap_or(8);
     let trace = std::env::var_os("FERRODAX_FUZZ_TRACE").is_some();
     let image = Image::populated();
-    let mut per_structure: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    let mut per_structure: BTreeMap<String, [usize; 5]> = BTreeMap::new();
     let mut bad = Vec::new();
     let cases = image.cases(random);
     for &(field, v) in &cases {
@@ -27,20 +27,23 @@ fn every_field_with_a_valid_checksum() {
             .entry(field.structure().to_string())
             .or_default();
         match exercise(image.with(field, v)) {
-            Outcome::Refused => counts[0] += 1,
+            Outcome::Refused { repaired } => {
+                counts[0] += 1;
+                counts[1] += usize::from(repaired);
+            }
             Outcome::Handled { found, left } => {
-                counts[1] += 1;
-                counts[2] += usize::from(found);
-                counts[3] += usize::from(left);
+                counts[2] += 1;
+                counts[3] += usize::from(found);
+                counts[4] += usize::from(left);
             }
             other => bad.push(format!("{} = {v:#x}: {other:?}", field.name)),
         }
     }
     let cases = cases.len();
     let mut report = format!("{cases} images, {} fields\n", image.fields().len());
-    report += "structure            refused  handled  fsck-found  left-after-repair\n";
-    for (s, [r, h, f, l]) in &per_structure {
-        report += &format!("{s:<20} {r:>7}  {h:>7}  {f:>10}  {l:>17}\n");
+    report += "structure            refused  repaired  handled  fsck-found  left-after-repair\n";
+    for (s, [r, rr, h, f, l]) in &per_structure {
+        report += &format!("{s:<20} {r:>7}  {rr:>8}  {h:>7}  {f:>10}  {l:>17}\n");
     }
     eprintln!("{report}");
     assert!(

@@ -275,6 +275,7 @@ fn setattr_and_times() {
                 atime: Some(t),
                 mtime: Some(t),
                 ctime: Some(at(9)),
+                size: None,
             },
         )
         .unwrap();
@@ -283,6 +284,86 @@ fn setattr_and_times() {
         (S_IFREG | 0o4755, 7, 8, t, t)
     );
     assert_eq!(remount(fs).read_inode(f).unwrap(), i);
+}
+
+#[test]
+fn setattr_with_size_is_one_change() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.allocate_range(f, 0, 8, false).unwrap();
+    let before = fs.set_size(f, 8 * BLOCK_SIZE, at(2)).unwrap();
+    let change = SetAttr {
+        mode: Some(0o600),
+        ctime: Some(at(3)),
+        size: Some(100),
+        ..SetAttr::default()
+    };
+    let i = fs.setattr(f, change).unwrap();
+    assert_eq!(
+        (i.mode, i.size, i.blocks, i.ctime),
+        (S_IFREG | 0o600, 100, before.blocks - 7, at(3))
+    );
+    assert_eq!(fs.read_inode(f).unwrap(), i);
+    // A size on a directory is refused, and the mode with it.
+    let (d, before) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(4)).unwrap();
+    assert_eq!(fs.setattr(d, change), Err(Error::Invalid));
+    assert_eq!(fs.read_inode(d).unwrap(), before);
+    clean(&fs);
+}
+
+#[test]
+fn a_big_truncate_finishes_after_its_transaction() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    for b in 0..100 {
+        fs.map_blocks(f, 2 * b, 1, true, false).unwrap(); // 100 extents
+    }
+    fs.set_size(f, 200 * BLOCK_SIZE, at(2)).unwrap();
+    let shrink = SetAttr {
+        size: Some(0),
+        ..SetAttr::default()
+    };
+    let i = fs.setattr(f, shrink).unwrap();
+    assert_eq!(i.size, 0);
+    assert!(i.blocks > 0, "more than one transaction's worth is left");
+    assert!(fs.is_orphan(f).unwrap());
+    let done = fs.finish_truncate(f).unwrap().unwrap();
+    assert_eq!((done.blocks, fs.is_orphan(f).unwrap()), (0, false));
+    assert_eq!(fs.read_inode(f).unwrap(), done);
+    assert_eq!(fs.finish_truncate(f).unwrap(), None);
+    clean(&fs);
+
+    // An unlinked, still open file stays on the orphan list when its
+    // truncate finishes: its last close (or the next mount) frees it.
+    for b in 0..100 {
+        fs.map_blocks(f, 2 * b, 1, true, false).unwrap();
+    }
+    fs.unlink(R, b"f", at(3)).unwrap();
+    fs.set_size(f, 0, at(4)).unwrap();
+    assert!(fs.is_orphan(f).unwrap());
+    let fs = remount(fs);
+    clean(&fs);
+    assert_eq!(fs.counters().orphan_head, 0);
+}
+
+#[test]
+fn reporting_reads_inodes_inside_the_transaction() {
+    let mut fs = mem_fs(2048);
+    let ((f, new), [dir]) = fs
+        .reporting([Some(R)], |fs| {
+            fs.create(R, b"f", attr(S_IFREG | 0o644), at(5))
+        })
+        .unwrap();
+    assert_eq!(fs.read_inode(f).unwrap(), new);
+    assert_eq!(dir, Some(fs.read_inode(R).unwrap()));
+    assert_eq!(dir.unwrap().mtime, at(5));
+    // A report that cannot be read rolls the operation back.
+    let r = fs.reporting([Some(u64::MAX)], |fs| {
+        fs.create(R, b"g", attr(S_IFREG | 0o644), at(6))
+    });
+    assert!(r.is_err());
+    assert_eq!(fs.lookup(R, b"g").unwrap(), None);
+    clean(&fs);
 }
 
 #[test]

@@ -3,12 +3,9 @@
 //! Exit codes as e2fsck: 0 clean, 1 errors corrected, 4 errors left,
 //! 8 operational error, 16 usage error.
 
-use ferrodax_core::fs::MountOptions;
-use ferrodax_core::layout::{Geometry, Superblock, BLOCK_SIZE, SB_SIZE};
-use ferrodax_core::persist::Pm;
-use ferrodax_core::{Fs, Medium};
+use ferrodax_core::Medium;
 use ferrodax_tools::device::{self, mount_point};
-use ferrodax_tools::fsck::{check, repair, Report};
+use ferrodax_tools::fsck::{fsck, Outcome};
 use ferrodax_tools::media::{CowMedium, FileMedium};
 use std::process::exit;
 
@@ -23,54 +20,32 @@ fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
     exit(code)
 }
 
-/// Superblock from the primary copy, or from the backup in the device's last
-/// block when the primary is damaged (then the error names the primary).
-fn superblock(m: &FileMedium) -> (Result<Superblock, String>, Option<Superblock>) {
-    let read = |off: u64| {
-        let mut b = [0u8; SB_SIZE];
-        m.read(off, &mut b).map_err(|e| e.to_string())?;
-        Superblock::decode(&b).map_err(|e| e.to_string())
-    };
-    let primary = read(0);
-    let backup = match &primary {
-        Ok(_) => None,
-        Err(_) => read(m.len() / BLOCK_SIZE * BLOCK_SIZE - BLOCK_SIZE).ok(),
-    };
-    (primary, backup)
-}
-
-fn run_check(m: &FileMedium, verbose: bool) -> Result<(Report, bool, CowPages), String> {
-    let (fs, mount) =
-        Fs::mount(CowMedium::new(m), MountOptions::default()).map_err(|e| e.to_string())?;
-    if mount.rolled_back {
+/// Check (and with `fix` repair) through a copy-on-write view of the
+/// device; returns what was found and the pages to write back.
+fn run_check(m: &FileMedium, fix: bool, verbose: bool) -> Result<(Outcome, CowPages), String> {
+    let (cow, out) =
+        fsck(CowMedium::new(m), fix, ferrodax_tools::now()).map_err(|e| e.to_string())?;
+    if out.mount.rolled_back {
         println!("journal: rolled back an interrupted transaction");
     }
-    if mount.orphans > 0 {
+    if out.mount.orphans > 0 {
         println!(
             "orphans: released {} unlinked or truncated inodes",
-            mount.orphans
+            out.mount.orphans
         );
     }
-    let report = check(&fs);
     if verbose {
-        let c = fs.counters();
+        let r = &out.last;
         println!(
-            "{} inodes ({} directories), {} blocks used, {} free",
-            report.inodes, report.dirs, report.used_blocks, c.free_blocks
+            "{} passes; {} inodes ({} directories), {} blocks used",
+            out.passes.len(),
+            r.inodes,
+            r.dirs,
+            r.used_blocks
         );
     }
-    let recovered = mount.rolled_back || mount.orphans > 0;
-    let sb = *fs.superblock();
-    let mut pm = Pm::new(fs.into_medium());
-    if report.problems.iter().any(|p| p.fix.is_some()) {
-        repair(&mut pm, &sb, &report).map_err(|e| e.to_string())?;
-    }
-    let pages = pm
-        .into_medium()
-        .changed_pages()
-        .map(|(o, b)| (o, b.to_vec()))
-        .collect();
-    Ok((report, recovered, pages))
+    let pages = cow.changed_pages().map(|(o, b)| (o, b.to_vec())).collect();
+    Ok((out, pages))
 }
 
 type CowPages = Vec<(u64, Vec<u8>)>;
@@ -104,46 +79,34 @@ fn main() {
         device::open(&dev, fix).unwrap_or_else(|e| fail(OPERATIONAL, format!("{dev}: {e}")));
 
     let mut code = CLEAN;
-    let (primary, backup) = superblock(&m);
-    if let Err(why) = &primary {
-        match backup {
-            Some(sb) if fix => {
-                println!("primary superblock: {why}; restoring it from the backup");
-                let mut pm = Pm::new(m);
-                let f = pm
-                    .persist(0, &sb.encode())
-                    .unwrap_or_else(|e| fail(OPERATIONAL, e));
-                pm.fence(f);
-                m = pm.into_medium();
-                code = CORRECTED;
-            }
-            Some(_) => fail(
-                UNCORRECTED,
-                format!("{dev}: primary superblock: {why} (a good backup exists: run with -y)"),
-            ),
-            None => fail(UNCORRECTED, format!("{dev}: {why}")),
-        }
-    }
-    let (report, recovered, pages) = run_check(&m, verbose)
+    let (out, pages) = run_check(&m, fix, verbose)
         .unwrap_or_else(|e| fail(UNCORRECTED, format!("{dev}: cannot check: {e}")));
-    for p in &report.problems {
+    let left = out.left();
+    let mut printed = std::collections::HashSet::new();
+    // A problem left for a later pass is found again there: print it once.
+    for p in out
+        .passes
+        .iter()
+        .flatten()
+        .filter(|p| printed.insert(&p.what))
+    {
+        let still = left.iter().any(|l| l.what == p.what);
         let how = match (&p.fix, fix) {
+            (None, _) => "NOT fixable",
+            (Some(_), true) if still => "NOT fixed",
             (Some(_), true) => "fixed",
             (Some(_), false) => "fixable with -y",
-            (None, _) => "NOT fixable",
         };
         println!("{dev}: {} [{how}]", p.what);
     }
-    if report.problems.iter().any(|p| p.fix.is_none()) {
+    let found = out.passes.iter().any(|p| !p.is_empty());
+    if !left.is_empty() || (found && !fix) {
         code = UNCORRECTED;
-    } else if !report.problems.is_empty() {
-        code = if fix {
-            code.max(CORRECTED)
-        } else {
-            UNCORRECTED
-        };
+    } else if found {
+        code = code.max(CORRECTED);
     }
-    if fix && (recovered || !report.problems.is_empty()) {
+    let recovered = out.mount.rolled_back || out.mount.orphans > 0;
+    if fix && (recovered || found) {
         for (off, page) in &pages {
             let n = (page.len() as u64).min(m.len() - off) as usize;
             m.store(*off, &page[..n]);
@@ -152,12 +115,10 @@ fn main() {
             .unwrap_or_else(|e| fail(OPERATIONAL, format!("{dev}: {e}")));
     }
     if code == CLEAN {
-        let g: Geometry = primary
-            .map(|s| s.geo)
-            .unwrap_or_else(|_| backup.unwrap().geo);
+        let r = &out.last;
         println!(
             "{dev}: clean, {}/{} inodes, {}/{} blocks",
-            report.inodes, g.inode_count, report.used_blocks, g.total_blocks
+            r.inodes, r.geometry.inode_count, r.used_blocks, r.geometry.total_blocks
         );
     }
     exit(code)

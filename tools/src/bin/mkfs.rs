@@ -1,6 +1,5 @@
 //! mkfs.ferrodax: make a ferrodax filesystem on a pmem device or image.
 
-use ferrodax_core::inode::Time;
 use ferrodax_core::layout::{Geometry, BLOCK_SIZE};
 use ferrodax_core::mkfs::{format, MkfsParams};
 use ferrodax_core::persist::Pm;
@@ -8,7 +7,6 @@ use ferrodax_core::Medium;
 use ferrodax_tools::device::{self, mount_point, parse_uuid, uuid_string};
 use std::io::BufRead;
 use std::process::exit;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str =
     "usage: mkfs.ferrodax [-f] [-n] [-q] [-L label] [-U uuid] [-E incompat=BIT] device";
@@ -117,17 +115,10 @@ fn main() {
     if dry {
         return;
     }
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let params = MkfsParams {
         uuid,
         label,
-        now: Time {
-            sec: secs as i64,
-            nsec: 0,
-        },
+        now: ferrodax_tools::now(),
     };
     let mut pm = Pm::new(medium);
     let mut sb = format(&mut pm, &params).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
