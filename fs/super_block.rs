@@ -45,6 +45,15 @@ impl<T: FileSystem> SuperOps<T> {
     };
 }
 
+/// Corruption under `errors=panic`: panic the machine, as ext4 does (the
+/// kernel's `panic()`; a Rust panic would only oops the current task, which
+/// may hold VFS locks, and leave the machine running).
+pub(crate) fn panic_on_corruption(what: &str) -> ! {
+    // SAFETY: `what` is valid for `what.len()` bytes; the call does not
+    // return.
+    unsafe { bindings::ferrodax_panic_corrupt(what.as_ptr().cast(), what.len()) }
+}
+
 /// # Safety
 ///
 /// Only called by the kernel as the `fill_super` callback, with the arguments

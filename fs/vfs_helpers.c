@@ -305,3 +305,12 @@ void ferrodax_unmap_all(struct super_block *sb)
 	spin_unlock(&sb->s_inode_list_lock);
 	iput(toput);
 }
+
+/*
+ * errors=panic: stop the machine as ext4's errors=panic does. A Rust panic
+ * would only oops the current task, which may hold VFS locks.
+ */
+void ferrodax_panic_corrupt(const char *what, size_t len)
+{
+	panic("ferrodax: corrupt %.*s (errors=panic)\n", (int)len, what);
+}

@@ -64,5 +64,6 @@ int ferrodax_shutdown_flags(unsigned long arg, u32 *flags);
 void ferrodax_sync_fs_of(struct file *file);
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void ferrodax_unmap_all(struct super_block *sb);
+void __noreturn ferrodax_panic_corrupt(const char *what, size_t len);
 
 #endif

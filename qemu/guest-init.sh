@@ -12,6 +12,8 @@ for tool in mkfs.ferrodax fsck.ferrodax; do
 	ln -s "$FDX/build/bin/$tool" "/usr/local/sbin/$tool"
 done
 mkdir -p /mnt/test /mnt/scratch
+# debugfs: fault injection, kmemleak and the pin test module use it.
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 hostname ferrodax-vm
 
 . "$FDX/qemu/guest-pmem.sh"

@@ -28,11 +28,18 @@ count() {
 	done <"$2"
 }
 selftest_verdict() {
-	if grep -q '^PASS: splat-lockdep' "$1" &&
-		sed -n '/^PASS: splat-lockdep/,$p' "$1" | grep -q '^FAIL: dmesg-clean (.*circular locking'; then
+	local after
+	after=$(sed -n '/^PASS: splat-lockdep/,$p' "$1")
+	if echo "$after" | grep -q '^FAIL: dmesg-clean (.*circular locking'; then
 		pass "harness fails a run with a lockdep splat"
 	else
 		fail "harness did not catch the deliberate lockdep splat"
+		cat "$1"
+	fi
+	if echo "$after" | grep -q '^FAIL: kmemleak (.*allocated in ferrodax_splat_leak'; then
+		pass "harness fails a run with a memory leak (kmemleak)"
+	else
+		fail "harness did not catch the deliberate leak"
 		cat "$1"
 	fi
 }
@@ -70,7 +77,11 @@ for pmem in nvdimm legacy; do
 	log "VM tests on $pmem pmem: $tests"
 	# The timeout only catches a hung guest: the NVDIMM run takes ~15 min
 	# here and twice that on a slower machine.
-	qemu/run-vm.sh --pmem "$pmem" --name "check-$pmem" --tests "$tests" --timeout 3000 || true
+	# The legacy run hunts leaks: see tests/vm/list.
+	leaks=""
+	[ "$pmem" = legacy ] && leaks=kmemleak=on
+	qemu/run-vm.sh --pmem "$pmem" --name "check-$pmem" --tests "$tests" --timeout 3000 \
+		--cmdline "$leaks" || true
 	count "$pmem" "build/vm/check-$pmem/results/results.txt"
 done
 selftest_verdict build/vm/check-legacy/results/results.txt
@@ -80,8 +91,17 @@ r=build/vm/check-nvdimm/results/results.txt
 if grep -q '^CRASH: crash-orphan-before' "$r" && grep -q '^PASS: crash-mapsync-before' "$r"; then
 	mkdir -p build/vm/crash
 	mv build/vm/check-nvdimm/pmem0.img build/vm/check-nvdimm/pmem1.img build/vm/crash/
-	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem --tests crash-orphan-after,crash-mapsync-after || true
+	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem \
+		--tests crash-orphan-after,crash-mapsync-after,dmesg-clean,errors-panic || true
 	count crash build/vm/crash/results/results.txt
+	# errors=panic ends that boot: the kernel must panic, not oops.
+	if grep -q '^CRASH: errors-panic (panic expected)' build/vm/crash/results/results.txt &&
+		grep -q 'Kernel panic - not syncing: ferrodax: corrupt directory block header (errors=panic)' \
+			build/vm/crash/console.log; then
+		pass "[crash] errors-panic: corruption panics the machine"
+	else
+		fail "[crash] errors-panic: no panic (see build/vm/crash/console.log)"
+	fi
 else
 	fail "[crash] the NVDIMM run did not reach its power cut"
 fi

@@ -92,7 +92,7 @@ impl FerrodaxFs {
                         self.core.lock().set_read_only();
                     }
                     Errors::Continue => {}
-                    Errors::Panic => panic!("ferrodax: corrupt {what} (errors=panic)"),
+                    Errors::Panic => crate::vfs::super_block::panic_on_corruption(what),
                 }
             }
             CoreError::Io if !self.is_shut_down() => {

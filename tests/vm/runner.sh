@@ -5,16 +5,40 @@
 # fails the run if dmesg holds any lockdep report, KASAN report, WARNING,
 # BUG or Oops, even when every test passed. The name `dmesg-clean` in the
 # list runs that check there (before tests that cut the power or splat on
-# purpose); the final one runs if tests ran after it.
+# purpose); the final one runs if tests ran after it. A VM booted with
+# kmemleak=on also fails there on any leak kmemleak finds (objects left
+# from boot are cleared before the first test).
 results=$RESULTS/results.txt
 : >"$results"
 . "$FDX/tests/vm/splat.sh"
+kmemleak=/sys/kernel/debug/kmemleak
+grep -qw kmemleak=on /proc/cmdline || kmemleak=
+[ -z "$kmemleak" ] || echo clear >"$kmemleak"
 check_dmesg() {
 	dmesg >"$RESULTS/dmesg.txt"
 	if splat=$(find_splat "$RESULTS/dmesg.txt"); then
 		echo "FAIL: dmesg-clean ($splat)" | tee -a "$results"
 	else
 		echo "PASS: dmesg-clean" | tee -a "$results"
+	fi
+	[ -n "$kmemleak" ] || return 0
+	# Only objects older than 5 s are reported; a second scan drops
+	# objects that were merely in flight during the first.
+	sleep 6
+	if ! { echo scan >"$kmemleak" && echo scan >"$kmemleak"; } 2>/dev/null; then
+		echo "FAIL: kmemleak (not running: $(dmesg | grep -m1 kmemleak))" | tee -a "$results"
+		return 0
+	fi
+	cat "$kmemleak" >"$RESULTS/kmemleak.txt"
+	if [ -s "$RESULTS/kmemleak.txt" ]; then
+		n=$(grep -c '^unreferenced object' "$RESULTS/kmemleak.txt")
+		# The first object's backtrace, less the allocator's own frames.
+		first=$(awk '/^ *backtrace/ { b = 1; next } b && (NF == 0 || /^unreferenced/) { exit } b { print $1 }' \
+			"$RESULTS/kmemleak.txt" | grep -v -m1 -E 'kmemleak|k[mz]alloc|_noprof|slab')
+		echo "FAIL: kmemleak ($n unreferenced objects, the first allocated in ${first:-?}; see kmemleak.txt)" |
+			tee -a "$results"
+	else
+		echo "PASS: kmemleak" | tee -a "$results"
 	fi
 }
 checked=0

@@ -17,6 +17,20 @@ fsck.ferrodax -y /dev/pmem0; rc=$?
 set -e
 [ $rc = 1 ] || fail "fsck -y exited $rc, not 1"
 fsck.ferrodax -n /dev/pmem0
+# fsck -y repairs what e2fsck would (issue #11): a root inode that is no
+# directory (its checksum valid) stops the mount; fsck -y replaces it and
+# reconnects the tree below it under lost+found; a second fsck is clean.
+"$FDX/build/bin/ferrodax-fuzz" set 'inode[root].mode' 0x81a4 /dev/pmem1
+expect_fail mount -t ferrodax -o dax /dev/pmem1 /mnt/scratch
+set +e
+fsck.ferrodax -y /dev/pmem1; rc=$?
+set -e
+[ $rc = 1 ] || fail "fsck -y on a damaged root exited $rc, not 1"
+fsck.ferrodax -n /dev/pmem1
+load_ferrodax
+mount -t ferrodax -o dax /dev/pmem1 /mnt/scratch
+ls /mnt/scratch/lost+found/*/file >/dev/null || fail "the tree under the old root is not in lost+found"
+umount /mnt/scratch
 # a device that is mounted is refused
 mkfs.ext4 -q -F /dev/pmem1
 mount /dev/pmem1 /mnt/scratch

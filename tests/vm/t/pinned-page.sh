@@ -3,7 +3,6 @@
 # Truncate waits; killing it ends the wait with nothing freed; after the
 # unpin a truncate completes, and fsck is clean.
 . "$FDX/tests/vm/lib.sh"
-mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 insmod "$FDX/tests/vm/pin/ferrodax_pin.ko"
 mount_fresh
 python3 "$FDX/tests/vm/py/pinned_page.py" /mnt/test/f /sys/kernel/debug/ferrodax_pin
