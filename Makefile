@@ -54,11 +54,14 @@ check-long:
 bench:
 	scripts/bench.sh
 
+power-cuts:
+	scripts/power-cuts.sh
+
 fstests:
 	scripts/fstests.sh
 
 fstests-compare:
 	scripts/fstests-report.py compare
 
-.PHONY: all modules clean kernel tools demo check check-long bench fstests fstests-compare
+.PHONY: all modules clean kernel tools demo check check-long bench power-cuts fstests fstests-compare
 endif

@@ -86,13 +86,18 @@ for pmem in nvdimm legacy; do
 done
 selftest_verdict build/vm/check-legacy/results/results.txt
 
-log "crash test, second boot: recovery after the NVDIMM run's power cut (MAP_SYNC stores, an unlinked-but-open file)"
+log "crash test, second boot: recovery after the NVDIMM run's power cut (MAP_SYNC stores, a random workload, an unlinked-but-open file)"
 r=build/vm/check-nvdimm/results/results.txt
 if grep -q '^CRASH: crash-orphan-before' "$r" && grep -q '^PASS: crash-mapsync-before' "$r"; then
 	mkdir -p build/vm/crash
 	mv build/vm/check-nvdimm/pmem0.img build/vm/check-nvdimm/pmem1.img build/vm/crash/
-	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem \
-		--tests crash-orphan-after,crash-mapsync-after,dmesg-clean,errors-panic || true
+	# The random workload's seed, log and errors, for crash-random-after.
+	for f in seed log err; do
+		cp "build/vm/check-nvdimm/results/power-cut.$f" "build/vm/crash/power-cut.$f" 2>/dev/null ||
+			: >"build/vm/crash/power-cut.$f"
+	done
+	qemu/run-vm.sh --pmem nvdimm --name crash --keep-pmem --cmdline fdx_power_cut=build/vm/crash/power-cut \
+		--tests crash-orphan-after,crash-mapsync-after,crash-random-after,dmesg-clean,errors-panic || true
 	count crash build/vm/crash/results/results.txt
 	# errors=panic ends that boot: the kernel must panic, not oops.
 	if grep -q '^CRASH: errors-panic (panic expected)' build/vm/crash/results/results.txt &&
