@@ -715,12 +715,24 @@ pub fn repair_through_core<M: Medium>(fs: &mut Fs<M>, report: &Report, now: Time
     Ok(fixed)
 }
 
+/// How [`fsck`] runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Repair (`-y`), or only check (`-n`).
+    pub fix: bool,
+    /// The time repairs stamp on what they create.
+    pub now: Time,
+    /// Where the backup superblock is (`-b`), if not in the device's last
+    /// block (a filesystem smaller than its device).
+    pub backup_block: Option<u64>,
+}
+
 /// What mount reads before anything else, made readable if it is not:
-/// the primary superblock (restored from the backup in the device's last
-/// block), the undo journal (rolled back as mount would, or discarded if
-/// it cannot be) and the counters (rebuilt). Returns whether a
-/// transaction was rolled back, and the problems repaired.
-fn before_mount<M: Medium>(pm: &mut Pm<M>) -> Result<(bool, Vec<Problem>)> {
+/// the primary superblock (restored from the backup), the undo journal
+/// (rolled back as mount would, or discarded if it cannot be) and the
+/// counters (rebuilt). Returns whether a transaction was rolled back, and
+/// the problems repaired.
+fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<Problem>)> {
     let mut found = Vec::new();
     let mut raw = [0u8; SB_SIZE];
     pm.read(0, &mut raw)?;
@@ -736,8 +748,12 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>) -> Result<(bool, Vec<Problem>)> {
     let sb = match Superblock::decode(&raw).and_then(fits) {
         Ok(sb) => sb,
         Err(why) => {
+            let last = pm.len() / BLOCK_SIZE - 1;
             let mut backup = [0u8; SB_SIZE];
-            pm.read(pm.len() / BLOCK_SIZE * BLOCK_SIZE - BLOCK_SIZE, &mut backup)?;
+            pm.read(
+                Geometry::block_off(opts.backup_block.unwrap_or(last)),
+                &mut backup,
+            )?;
             let sb = Superblock::decode(&backup)
                 .and_then(fits)
                 .map_err(|_| why)?;
@@ -849,18 +865,18 @@ const MAX_PASSES: usize = 8;
 /// counters block is rebuilt before mounting even when only checking (on
 /// the caller's copy-on-write view), so the rest is checked too. Fails
 /// only when the filesystem cannot be mounted at all.
-pub fn fsck<M: Medium>(medium: M, fix: bool, now: Time) -> Result<(M, Outcome)> {
+pub fn fsck<M: Medium>(medium: M, opts: &Options) -> Result<(M, Outcome)> {
     let mut out = Outcome::default();
     let mut medium = medium;
     for pass in 0..MAX_PASSES {
         let mut pm = Pm::new(medium);
-        let (rolled_back, mut found) = before_mount(&mut pm)?;
-        let opts = MountOptions {
+        let (rolled_back, mut found) = before_mount(&mut pm, opts)?;
+        let mount_opts = MountOptions {
             damaged_root: true,
             keep_orphans: true,
             ..MountOptions::default()
         };
-        let (mut fs, mount) = Fs::mount(pm.into_medium(), opts)?;
+        let (mut fs, mount) = Fs::mount(pm.into_medium(), mount_opts)?;
         let orphans = match fs.release_orphans() {
             Ok(n) => n,
             Err(why) => {
@@ -881,7 +897,7 @@ pub fn fsck<M: Medium>(medium: M, fix: bool, now: Time) -> Result<(M, Outcome)> 
         found.extend(report.problems.iter().cloned());
         let fixable = report.problems.iter().any(|p| p.fix.is_some());
         out.passes.push(found);
-        if !fix || !fixable {
+        if !opts.fix || !fixable {
             out.last = report;
             return Ok((fs.into_medium(), out));
         }
@@ -895,7 +911,7 @@ pub fn fsck<M: Medium>(medium: M, fix: bool, now: Time) -> Result<(M, Outcome)> 
             repair(&mut pm, &sb, &report)?;
             pm.into_medium()
         } else {
-            repair_through_core(&mut fs, &report, now)?;
+            repair_through_core(&mut fs, &report, opts.now)?;
             fs.into_medium()
         };
         out.last = report;

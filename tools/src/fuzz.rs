@@ -9,7 +9,7 @@
 //! core's encoders, so the format document is checked too.
 
 use crate::dump::dump;
-use crate::fsck::{check, fsck};
+use crate::fsck::{check, fsck, Options};
 use crate::media::MemMedium;
 use crate::testing::{at, attr, mkfs_mount};
 use ferrodax_core::crc32c::{crc32c, crc32c_skip};
@@ -535,7 +535,12 @@ pub fn exercise(m: MemMedium) -> Outcome {
 /// Whether `fsck -y` leaves `m` unmountable or with problems a second
 /// check still finds.
 fn repair_leaves_problems(m: MemMedium) -> bool {
-    let Ok((m, _)) = fsck(m, true, at(9)) else {
+    let opts = Options {
+        fix: true,
+        now: at(9),
+        backup_block: None,
+    };
+    let Ok((m, _)) = fsck(m, &opts) else {
         return true;
     };
     match Fs::mount(m, MountOptions::default()) {

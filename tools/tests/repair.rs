@@ -9,7 +9,7 @@ use ferrodax_core::inode::*;
 use ferrodax_core::layout::*;
 use ferrodax_core::repair::LOST_FOUND;
 use ferrodax_core::Fs;
-use ferrodax_tools::fsck::{check, fsck, Fix};
+use ferrodax_tools::fsck::{check, fsck, Fix, Options};
 use ferrodax_tools::media::MemMedium;
 use ferrodax_tools::testing::*;
 
@@ -56,9 +56,17 @@ fn damage_inode(m: &mut MemMedium, ino: u64) {
     m.0[off as usize] ^= 0x5a;
 }
 
+fn opts(fix: bool) -> Options {
+    Options {
+        fix,
+        now: at(9),
+        backup_block: None,
+    }
+}
+
 /// `fsck -y`, then: a second check is clean and the image mounts.
 fn repaired(m: MemMedium) -> (Fs<MemMedium>, Vec<String>) {
-    let (m, out) = fsck(m, true, at(9)).unwrap();
+    let (m, out) = fsck(m, &opts(true)).unwrap();
     let found: Vec<String> = out
         .passes
         .iter()
@@ -174,7 +182,7 @@ fn check_only_reports_everything() {
     let mut m = img.m.clone();
     damage_inode(&mut m, img.file);
     m.0[DYN_OFFSET as usize] ^= 1;
-    let (after, out) = fsck(m.clone(), false, at(9)).unwrap();
+    let (after, out) = fsck(m.clone(), &opts(false)).unwrap();
     assert_eq!(out.passes.len(), 1);
     let problems = &out.passes[0];
     assert!(problems.iter().any(|p| p.fix == Some(Fix::Counters)));

@@ -5,11 +5,11 @@
 
 use ferrodax_core::Medium;
 use ferrodax_tools::device::{self, mount_point};
-use ferrodax_tools::fsck::{fsck, Outcome};
+use ferrodax_tools::fsck::{fsck, Options, Outcome};
 use ferrodax_tools::media::{CowMedium, FileMedium};
 use std::process::exit;
 
-const USAGE: &str = "usage: fsck.ferrodax [-n | -y | -p | -a] [-f] [-v] device";
+const USAGE: &str = "usage: fsck.ferrodax [-n | -y | -p | -a] [-f] [-v] [-b block] device";
 const CLEAN: i32 = 0;
 const CORRECTED: i32 = 1;
 const UNCORRECTED: i32 = 4;
@@ -22,9 +22,8 @@ fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
 
 /// Check (and with `fix` repair) through a copy-on-write view of the
 /// device; returns what was found and the pages to write back.
-fn run_check(m: &FileMedium, fix: bool, verbose: bool) -> Result<(Outcome, CowPages), String> {
-    let (cow, out) =
-        fsck(CowMedium::new(m), fix, ferrodax_tools::now()).map_err(|e| e.to_string())?;
+fn run_check(m: &FileMedium, opts: &Options, verbose: bool) -> Result<(Outcome, CowPages), String> {
+    let (cow, out) = fsck(CowMedium::new(m), opts).map_err(|e| e.to_string())?;
     if out.mount.rolled_back {
         println!("journal: rolled back an interrupted transaction");
     }
@@ -51,13 +50,21 @@ fn run_check(m: &FileMedium, fix: bool, verbose: bool) -> Result<(Outcome, CowPa
 type CowPages = Vec<(u64, Vec<u8>)>;
 
 fn main() {
-    let (mut fix, mut verbose, mut dev) = (None, false, None);
-    for a in std::env::args().skip(1) {
+    let (mut fix, mut verbose, mut dev, mut backup_block) = (None, false, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
         match a.as_str() {
             "-n" => fix = Some(false),
             "-y" | "-p" | "-a" => fix = Some(true),
             "-f" => {}
             "-v" => verbose = true,
+            // As e2fsck -b: the backup superblock is elsewhere (a
+            // filesystem smaller than its device keeps it in its own
+            // last block).
+            "-b" => {
+                let n = args.next().and_then(|b| b.parse().ok());
+                backup_block = Some(n.unwrap_or_else(|| fail(16, USAGE)));
+            }
             "-h" | "--help" => fail(16, USAGE),
             s if s.starts_with('-') => fail(16, format!("unknown option {s}\n{USAGE}")),
             s if dev.is_none() => dev = Some(s.to_string()),
@@ -79,7 +86,12 @@ fn main() {
         device::open(&dev, fix).unwrap_or_else(|e| fail(OPERATIONAL, format!("{dev}: {e}")));
 
     let mut code = CLEAN;
-    let (out, pages) = run_check(&m, fix, verbose)
+    let opts = Options {
+        fix,
+        now: ferrodax_tools::now(),
+        backup_block,
+    };
+    let (out, pages) = run_check(&m, &opts, verbose)
         .unwrap_or_else(|e| fail(UNCORRECTED, format!("{dev}: cannot check: {e}")));
     let left = out.left();
     let mut printed = std::collections::HashSet::new();
