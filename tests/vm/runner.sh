@@ -55,7 +55,9 @@ for t in $(echo "$1" | tr , ' '); do
 	# host does not count the missing DONE as a hang.
 	export CRASH_MARK="CRASH: $t"
 	start=$(date +%s)
-	timeout --signal=KILL 1200 sh "$FDX/tests/vm/t/$t.sh" >"$RESULTS/$t.log" 2>&1
+	# Per test; long suites run by hand raise it (fdx_test_timeout=S on
+	# the kernel command line, qemu/run-vm.sh --cmdline).
+	timeout --signal=KILL "${fdx_test_timeout:-1200}" sh "$FDX/tests/vm/t/$t.sh" >"$RESULTS/$t.log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
 	# A failed test may leave things mounted or frozen: never let that
