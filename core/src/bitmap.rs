@@ -125,51 +125,32 @@ impl<M: Medium> Fs<M> {
     }
 
     /// Find up to `want` clear bits in a row, searching from `hint` and
-    /// wrapping once. With `align`, only a whole run of `align` bits starting
-    /// at a multiple of `align` qualifies (`want` must equal `align`, a
-    /// multiple of 64: whole bitmap words).
-    fn find_clear(&self, map: Map, hint: u64, want: u64, align: u64) -> Result<Option<(u64, u64)>> {
+    /// wrapping once.
+    fn find_clear(&self, map: Map, hint: u64, want: u64) -> Result<Option<(u64, u64)>> {
         let (_, nbits, _) = self.map_geometry(map);
         let nwords = nbits.div_ceil(64);
-        let start_word = (hint.min(nbits - 1) / 64) & !(align / 64).saturating_sub(1);
         let mut words = [0u64; CHUNK_WORDS];
         let mut scanned = 0;
-        let mut w = start_word;
+        let mut w = hint.min(nbits - 1) / 64;
         while scanned < nwords {
             let base = w;
             let n = (CHUNK_WORDS as u64).min(nwords - base);
             for (i, slot) in words.iter_mut().enumerate().take(n as usize) {
                 *slot = self.pm.read_u64(self.word_off(map, base + i as u64))?;
             }
-            if align >= 64 {
-                // Never 0 (so no division by zero, and no panic path for
-                // objtool to trip on in builds without overflow checks).
-                let per = ((align / 64) as usize).max(1);
-                let mut i = 0;
-                while i + per <= n as usize {
-                    if (base as usize + i) % per == 0 && words[i..i + per].iter().all(|&x| x == 0) {
-                        let bit = (base + i as u64) * 64;
-                        if bit + align <= nbits {
-                            return Ok(Some((bit, align)));
-                        }
-                    }
-                    i += 1;
+            for (i, &word) in words.iter().enumerate().take(n as usize) {
+                if word == !0 {
+                    continue;
                 }
-            } else {
-                for (i, &word) in words.iter().enumerate().take(n as usize) {
-                    if word == !0 {
-                        continue;
-                    }
-                    let first = (base + i as u64) * 64 + u64::from((!word).trailing_zeros());
-                    if first >= nbits {
-                        break;
-                    }
-                    let mut len = 1;
-                    while len < want && first + len < nbits && !self.bit_is_set(map, first + len)? {
-                        len += 1;
-                    }
-                    return Ok(Some((first, len)));
+                let first = (base + i as u64) * 64 + u64::from((!word).trailing_zeros());
+                if first >= nbits {
+                    break;
                 }
+                let mut len = 1;
+                while len < want && first + len < nbits && !self.bit_is_set(map, first + len)? {
+                    len += 1;
+                }
+                return Ok(Some((first, len)));
             }
             scanned += n;
             w = if base + n >= nwords { 0 } else { base + n };
@@ -177,18 +158,64 @@ impl<M: Medium> Fs<M> {
         Ok(None)
     }
 
+    /// Find a clear run of [`HUGE_BLOCKS`] blocks that starts 2 MiB-aligned
+    /// in physical memory (at a block `== huge_phase` modulo 512),
+    /// searching from `hint` and wrapping once.
+    fn find_clear_huge(&self, hint: u64) -> Result<Option<u64>> {
+        let (_, nbits, _) = self.map_geometry(Map::Blocks);
+        let phase = self.huge_phase;
+        let Some(room) = nbits.checked_sub(phase + HUGE_BLOCKS) else {
+            return Ok(None);
+        };
+        let runs = room / HUGE_BLOCKS + 1;
+        let first = (hint.saturating_sub(phase) / HUGE_BLOCKS).min(runs - 1);
+        for k in (first..runs).chain(0..first) {
+            let start = k * HUGE_BLOCKS + phase;
+            if self.run_is_clear(Map::Blocks, start, HUGE_BLOCKS)? {
+                return Ok(Some(start));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether bits `start..start + len` of `map` are all clear (reads
+    /// word by word, stopping at the first set bit).
+    fn run_is_clear(&self, map: Map, start: u64, len: u64) -> Result<bool> {
+        let (mut bit, end) = (start, start + len);
+        while bit < end {
+            let (lo, n) = (bit % 64, (64 - bit % 64).min(end - bit));
+            let mask = if n == 64 { !0 } else { ((1u64 << n) - 1) << lo };
+            if self.pm.read_u64(self.word_off(map, bit / 64))? & mask != 0 {
+                return Ok(false);
+            }
+            bit += n;
+        }
+        Ok(true)
+    }
+
+    /// Whether device block `b` starts a 2 MiB-aligned physical run.
+    pub(super) fn is_huge_aligned(&self, b: u64) -> bool {
+        b % HUGE_BLOCKS == self.huge_phase
+    }
+
     /// Allocate up to `want` contiguous blocks, zeroed, in the running
     /// transaction. With `huge`, allocate exactly one 2 MiB-aligned run of
     /// 512 blocks or fail with `NoSpace`.
     pub(super) fn alloc_blocks(&mut self, want: u64, huge: bool) -> Result<(u64, u64)> {
-        let want = if huge { HUGE_BLOCKS } else { want.max(1) };
-        if self.counters.free_blocks < if huge { HUGE_BLOCKS } else { 1 } {
-            return Err(Error::NoSpace);
-        }
-        let align = if huge { HUGE_BLOCKS } else { 1 };
-        let (start, len) = self
-            .find_clear(Map::Blocks, self.counters.block_hint, want, align)?
-            .ok_or(Error::NoSpace)?;
+        let hint = self.counters.block_hint;
+        let run = if huge {
+            if self.counters.free_blocks < HUGE_BLOCKS {
+                return Err(Error::NoSpace);
+            }
+            self.find_clear_huge(hint)?
+                .map(|start| (start, HUGE_BLOCKS))
+        } else {
+            if self.counters.free_blocks == 0 {
+                return Err(Error::NoSpace);
+            }
+            self.find_clear(Map::Blocks, hint, want.max(1))?
+        };
+        let (start, len) = run.ok_or(Error::NoSpace)?;
         self.claim_blocks(start, len)
     }
 
@@ -248,7 +275,7 @@ impl<M: Medium> Fs<M> {
             return Err(Error::NoSpace);
         }
         let (ino, _) = self
-            .find_clear(Map::Inodes, self.counters.ino_hint, 1, 1)?
+            .find_clear(Map::Inodes, self.counters.ino_hint, 1)?
             .ok_or(Error::NoSpace)?;
         self.geo
             .check_ino(ino, "inode bitmap (reserved inode marked free)")?;

@@ -135,7 +135,7 @@ impl<M: Medium> Fs<M> {
             fs.extent_root(&mut inode, ino)?;
             let mut at_goal = None;
             for goal in fs.extent_goals(&inode, ino, lblk)?.into_iter().flatten() {
-                if at_goal.is_none() && (!aligned || goal % HUGE_BLOCKS == 0) {
+                if at_goal.is_none() && (!aligned || fs.is_huge_aligned(goal)) {
                     at_goal = fs.alloc_blocks_at(goal, small)?;
                 }
             }

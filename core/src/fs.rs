@@ -13,7 +13,9 @@
 use super::error::{Error, Result};
 use super::inode::{Inode, Kind};
 use super::journal::Journal;
-use super::layout::{Counters, Geometry, Superblock, DYN_OFFSET, DYN_SIZE, ROOT_INO, SB_SIZE};
+use super::layout::{
+    Counters, Geometry, Superblock, DYN_OFFSET, DYN_SIZE, HUGE_BLOCKS, ROOT_INO, SB_SIZE,
+};
 use super::medium::Medium;
 use super::persist::Pm;
 
@@ -31,6 +33,11 @@ pub struct MountOptions {
     /// Leave the orphan list for [`Fs::release_orphans`] (fsck: a damaged
     /// list is a problem to report, not a reason to refuse the mount).
     pub keep_orphans: bool,
+    /// The device blocks that start a 2 MiB-aligned physical run are those
+    /// `== huge_phase` modulo 512 (the device's first page need not be
+    /// 2 MiB-aligned): where 2 MiB runs are allocated, so PMD mappings
+    /// work. Not on the media: a property of where the device sits.
+    pub huge_phase: u64,
 }
 
 /// What mount found and did.
@@ -51,6 +58,7 @@ pub struct Fs<M: Medium> {
     pub(super) counters: Counters,
     read_only: bool,
     failed: bool,
+    pub(super) huge_phase: u64,
 }
 
 impl<M: Medium> Fs<M> {
@@ -85,6 +93,7 @@ impl<M: Medium> Fs<M> {
             counters,
             read_only: false,
             failed: false,
+            huge_phase: opts.huge_phase % HUGE_BLOCKS,
         };
         match fs.read_inode(ROOT_INO) {
             Ok(root) if root.kind() == Kind::Directory => {}

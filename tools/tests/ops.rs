@@ -754,3 +754,34 @@ fn allocation_resumes_after_remount_where_it_stopped() {
     );
     clean(&fs);
 }
+
+#[test]
+fn huge_runs_follow_the_physical_phase() {
+    // A device whose first page is not 2 MiB-aligned: its aligned runs
+    // start at the blocks == phase modulo 512, and that is where 2 MiB
+    // allocations (fault or fallocate) and goal-extended ones go.
+    for phase in [0, 1, 100, 511] {
+        let fs = mem_fs(8192);
+        let opts = ferrodax_core::fs::MountOptions {
+            huge_phase: phase,
+            ..Default::default()
+        };
+        let (mut fs, _) = ferrodax_core::Fs::mount(fs.into_medium(), opts).unwrap();
+        let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+        fs.map_blocks(f, 0, 3, true, false).unwrap();
+        for run in 1..4 {
+            let m = fs.map_blocks(f, 512 * run, 512, true, true).unwrap();
+            let Mapping::Mapped { pblk, len } = m.mapping else {
+                panic!()
+            };
+            assert_eq!((pblk % 512, len), (phase, 512), "phase {phase}, run {run}");
+        }
+        fs.allocate_range(f, 4096, 5120, true).unwrap();
+        let Mapping::Mapped { pblk, .. } = fs.map_blocks(f, 4096, 1, false, false).unwrap().mapping
+        else {
+            panic!()
+        };
+        assert_eq!(pblk % 512, phase, "fallocate, phase {phase}");
+        clean(&fs);
+    }
+}
