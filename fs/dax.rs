@@ -3,6 +3,7 @@
 
 use super::bindings;
 use super::fs_type::FileSystem;
+use super::media_error;
 use super::super_block::fs_of;
 use core::marker::PhantomData;
 use kernel::prelude::*;
@@ -25,11 +26,8 @@ impl<T: FileSystem> HolderOps<T> {
 /// Pre-remove (the namespace is unbound, the device unplugged): shut the
 /// filesystem down so nothing touches the device mapping again, then zap
 /// every user mapping of its files so the page references drop and the
-/// removal can finish (a later access faults and gets SIGBUS). Media
-/// errors are left to the kernel's generic handling (`EOPNOTSUPP`): it
-/// kills the processes that map the poisoned page; a metadata read of it
-/// fails with EIO through the machine-check-safe copies, which shuts the
-/// filesystem down.
+/// removal can finish (a later access faults and gets SIGBUS). A media
+/// error: see [`media_error`](super::media_error).
 ///
 /// # Safety
 ///
@@ -37,8 +35,8 @@ impl<T: FileSystem> HolderOps<T> {
 /// a device taken by [`DaxMapping::new`] for a superblock of type `T`.
 unsafe extern "C" fn notify_failure<T: FileSystem>(
     dax_dev: *mut bindings::dax_device,
-    _offset: u64,
-    _len: u64,
+    offset: u64,
+    len: u64,
     mf_flags: kernel::ffi::c_int,
 ) -> kernel::ffi::c_int {
     // SAFETY: the holder is the superblock (see `DaxMapping::new`); it
@@ -46,8 +44,12 @@ unsafe extern "C" fn notify_failure<T: FileSystem>(
     // value is gone only once the holder was released.
     unsafe {
         let sb = bindings::dax_holder(dax_dev).cast::<bindings::super_block>();
-        if sb.is_null() || (*sb).s_fs_info.is_null() || mf_flags & MF_MEM_PRE_REMOVE == 0 {
+        if sb.is_null() || (*sb).s_fs_info.is_null() {
+            // Still mounting: nothing of ours maps the device yet.
             return EOPNOTSUPP.to_errno();
+        }
+        if mf_flags & MF_MEM_PRE_REMOVE == 0 {
+            return media_error::notify::<T>(sb, offset, len, mf_flags);
         }
         pr_err!("pmem device is going away: shutting the filesystem down\n");
         fs_of::<T>(sb).shutdown();
@@ -69,6 +71,7 @@ pub struct DaxMapping {
     part_off: u64,
     base: *mut u8,
     len: u64,
+    first_pfn: u64,
 }
 
 /// The DAX device of a mounted filesystem, as the iomap and writeback
@@ -138,6 +141,7 @@ impl DaxMapping {
             part_off: start_off,
             base: core::ptr::null_mut(),
             len: 0,
+            first_pfn: 0,
         };
         mapping.map(bdev, start_off)
     }
@@ -170,17 +174,9 @@ impl DaxMapping {
         if avail < 0 || (avail as u64) < pages {
             return Err((EIO, c"DAX mapping does not cover the whole device"));
         }
-        // The allocator aligns 2 MiB runs to device block numbers; they are
-        // 2 MiB-aligned in physical memory, as PMD mappings need, only if
-        // the device's first page is.
-        const PMD_PAGES: kernel::ffi::c_ulong = 512;
-        if pfn % PMD_PAGES != 0 {
-            pr_warn!(
-                "device data starts at pfn {pfn:#x}, not 2 MiB-aligned: no PMD faults (create the namespace with --align=2M)\n"
-            );
-        }
         self.base = kaddr.cast();
         self.len = pages << bindings::PAGE_SHIFT;
+        self.first_pfn = pfn as u64;
         Ok(self)
     }
 
@@ -191,6 +187,15 @@ impl DaxMapping {
             dev: self.dev,
             part_off: self.part_off,
         }
+    }
+
+    /// The device blocks that are 2 MiB-aligned in physical memory, as PMD
+    /// mappings need them, are those `== huge_phase()` modulo 512: the
+    /// device's first page need not be aligned (a namespace created with
+    /// `--align=4K`, a partition).
+    pub fn huge_phase(&self) -> u64 {
+        const PMD_PAGES: u64 = 512;
+        (PMD_PAGES - self.first_pfn % PMD_PAGES) % PMD_PAGES
     }
 
     /// Start of the kernel mapping.

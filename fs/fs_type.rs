@@ -6,6 +6,7 @@ use super::dax::{DaxDev, DaxMapping};
 use super::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use super::inode_cache::InodeCache;
 use super::iomap::{MapReply, MapRequest};
+use super::media_error::MediaLoss;
 use core::marker::PhantomData;
 use kernel::error::{code::ENOPARAM, from_result, to_result};
 use kernel::prelude::*;
@@ -122,6 +123,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn shutdown(&self);
     /// Whether [`FileSystem::shutdown`] happened.
     fn is_shut_down(&self) -> bool;
+    /// A media error destroyed device blocks `blocks`: what they held. If
+    /// that was metadata, the filesystem has shut down on return.
+    fn media_error(&self, blocks: core::ops::Range<u64>) -> Result<MediaLoss>;
     /// Map a byte range of regular file `ino` (iomap_begin); a write over
     /// a hole allocates blocks that are zeroed and durable on return.
     fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply>;

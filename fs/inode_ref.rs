@@ -91,3 +91,50 @@ impl<'a, T: FileSystem> InodeRef<'a, T> {
         unsafe { bindings::ferrodax_inode_set_blocks(self.as_ptr(), blocks) }
     }
 }
+
+/// A reference of our own on an in-memory inode of a mounted `T`, dropped
+/// (`iput`) with the value: for callers that start from an inode number
+/// rather than a VFS callback.
+///
+/// # Invariants
+///
+/// `ptr` is an inode of a mounted superblock of type `T` on which this
+/// value holds one reference.
+pub struct InodeHold<T: FileSystem> {
+    ptr: NonNull<bindings::inode>,
+    _p: PhantomData<T>,
+}
+
+impl<T: FileSystem> InodeHold<T> {
+    /// Inode `ino` of `sb` if it is in memory (`ilookup`): an inode that is
+    /// not has no open files and no mappings.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a mounted superblock of type `T` that stays mounted
+    /// while the returned value lives.
+    pub(crate) unsafe fn lookup(sb: *mut bindings::super_block, ino: u64) -> Option<Self> {
+        // SAFETY: `sb` is live per the contract; ilookup returns a
+        // referenced inode or NULL.
+        let ptr = NonNull::new(unsafe { bindings::ilookup(sb, ino as _) })?;
+        // INVARIANT: ilookup took the reference we hold.
+        Some(InodeHold {
+            ptr,
+            _p: PhantomData,
+        })
+    }
+
+    /// Borrow the inode for as long as the hold lives.
+    pub fn get(&self) -> InodeRef<'_, T> {
+        // SAFETY: our reference keeps the inode live for the borrow, and
+        // its superblock is a mounted `T` (type invariant).
+        unsafe { InodeRef::from_raw(self.ptr.as_ptr()) }
+    }
+}
+
+impl<T: FileSystem> Drop for InodeHold<T> {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference (type invariant).
+        unsafe { bindings::iput(self.ptr.as_ptr()) };
+    }
+}

@@ -14,6 +14,8 @@
 //! - `inode_cache`: the kmem_cache of inodes with per-inode Rust data
 //!   (container_of);
 //! - `dax`: the DAX device behind the block device and its kernel mapping;
+//! - `media_error`: poisoned pmem under a mounted filesystem (SIGBUS to
+//!   the mappers of lost data, shutdown for lost metadata);
 //! - `inode_ref`: a typed borrowed inode for the data and fault paths;
 //! - `iomap`: the iomap operations (block mapping with zero-on-allocate);
 //! - `file`: the DAX file and address-space operations of regular files;
@@ -30,4 +32,5 @@ pub mod inode_cache;
 pub mod inode_ref;
 pub mod ioctl;
 pub mod iomap;
+pub mod media_error;
 pub mod super_block;

@@ -8,6 +8,7 @@
 #include <linux/dax.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/fserror.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/seq_file.h>
@@ -313,4 +314,30 @@ void ferrodax_unmap_all(struct super_block *sb)
 void ferrodax_panic_corrupt(const char *what, size_t len)
 {
 	panic("ferrodax: corrupt %.*s (errors=panic)\n", (int)len, what);
+}
+
+/*
+ * A media error hit file data at pages index..index + count of @inode:
+ * SIGBUS to the processes that map them (memory-failure's fsdax path, as
+ * XFS calls it), and an fserror event for whoever watches the filesystem.
+ * The caller holds the MMAPLOCK shared, so the blocks stay the file's.
+ * Without CONFIG_MEMORY_FAILURE no media error is ever reported.
+ */
+int ferrodax_kill_procs(struct inode *inode, pgoff_t index, unsigned long count, int mf_flags)
+{
+	int ret = 0;
+
+#ifdef CONFIG_MEMORY_FAILURE
+	if (dax_mapping(inode->i_mapping))
+		ret = mf_dax_kill_procs(inode->i_mapping, index, count, mf_flags);
+#endif
+	fserror_report_data_lost(inode, (loff_t)index << PAGE_SHIFT,
+				 (u64)count << PAGE_SHIFT, GFP_NOFS);
+	return ret;
+}
+
+/* A media error hit metadata: the filesystem is shut down. */
+void ferrodax_report_metadata_lost(struct super_block *sb)
+{
+	fserror_report_metadata(sb, -EUCLEAN, GFP_NOFS);
 }

@@ -66,4 +66,8 @@ ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void ferrodax_unmap_all(struct super_block *sb);
 void __noreturn ferrodax_panic_corrupt(const char *what, size_t len);
 
+/* Media errors under a mounted filesystem (fs/media_error.rs). */
+int ferrodax_kill_procs(struct inode *inode, pgoff_t index, unsigned long count, int mf_flags);
+void ferrodax_report_metadata_lost(struct super_block *sb);
+
 #endif

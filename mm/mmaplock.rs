@@ -2,7 +2,9 @@
 //! The MMAPLOCK: `mapping->invalidate_lock` of a regular file, as guards.
 //!
 //! The one rule (Documentation/filesystems/ferrodax/locking.rst): page
-//! faults take it *shared* ([`MmapLock::shared`], only in `mm/fault.rs`);
+//! faults take it *shared* ([`MmapLock::shared`], in `mm/fault.rs`, and
+//! around the SIGBUS to the mappers of poisoned data in
+//! `fs/media_error.rs`, which must find the block still the file's);
 //! every change that removes or moves blocks under a mapping takes it
 //! *exclusive* ([`MmapLock::exclusive`], only in `fs/extent_change.rs`), so
 //! no fault can map a block that is being freed, and no block is freed while
@@ -17,7 +19,7 @@ pub trait Mode {
     /// Exclusive mode.
     const EXCLUSIVE: bool;
 }
-/// Taken shared (faults).
+/// Taken shared (faults, media-error kills).
 pub struct Shared;
 /// Taken exclusive (extent changes).
 pub struct Exclusive;
@@ -39,7 +41,7 @@ pub struct MmapLock<'a, T: FileSystem, M: Mode> {
 }
 
 impl<'a, T: FileSystem> MmapLock<'a, T, Shared> {
-    /// Take the lock shared (a page fault).
+    /// Take the lock shared (a page fault, a media-error kill).
     pub fn shared(inode: InodeRef<'a, T>) -> Self {
         // SAFETY: the inode is live (InodeRef invariant).
         unsafe { bindings::ferrodax_invalidate_lock_shared(inode.as_ptr()) };

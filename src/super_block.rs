@@ -11,6 +11,7 @@ use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
 use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, NAME_MAX, ROOT_INO};
 use crate::fcore::namei::NewInode;
+use crate::fcore::owner::Owner;
 use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::pmem::PmemMedium;
 use crate::options::{Errors, Options};
@@ -18,6 +19,7 @@ use crate::vfs::dax::{DaxDev, DaxMapping};
 use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
+use crate::vfs::media_error::{LostData, MediaLoss};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
@@ -135,9 +137,11 @@ impl FileSystem for FerrodaxFs {
         pmem: DaxMapping,
     ) -> core::result::Result<Self, (Error, &'static CStr)> {
         let dax = pmem.device();
+        let huge_phase = pmem.huge_phase();
         let medium = PmemMedium::new(pmem).map_err(|e| (e, c"out of memory"))?;
         let mopts = MountOptions {
             read_only,
+            huge_phase,
             ..MountOptions::default()
         };
         let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
@@ -402,6 +406,51 @@ impl FileSystem for FerrodaxFs {
 
     fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
+    }
+
+    fn media_error(&self, blocks: core::ops::Range<u64>) -> Result<MediaLoss> {
+        let mut loss = MediaLoss::default();
+        let mut no_memory = false;
+        self.run(|fs| {
+            fs.owners_of(blocks.clone(), |owner| match owner {
+                Owner::Layout | Owner::Structure { .. } => loss.metadata = true,
+                Owner::Data {
+                    ino,
+                    lblk,
+                    pblk,
+                    blocks,
+                } => {
+                    let lost = LostData {
+                        ino,
+                        pos: lblk * BLOCK_SIZE,
+                        addr: pblk * BLOCK_SIZE,
+                        len: blocks * BLOCK_SIZE,
+                    };
+                    no_memory |= loss.data.push(lost, GFP_KERNEL).is_err();
+                }
+            })
+        })?;
+        for lost in &loss.data {
+            pr_err!(
+                "media error in data of inode {}, bytes {}..{}: its mappings get SIGBUS\n",
+                lost.ino,
+                lost.pos,
+                lost.pos + lost.len
+            );
+        }
+        if loss.metadata {
+            pr_crit!(
+                "media error in metadata (device blocks {}..{}): shutting the filesystem down\n",
+                blocks.start,
+                blocks.end
+            );
+            self.shutdown();
+        }
+        if no_memory {
+            // A later access of the poisoned page reports it again.
+            return Err(ENOMEM);
+        }
+        Ok(loss)
     }
 
     fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply> {

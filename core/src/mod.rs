@@ -23,6 +23,7 @@ pub mod medium;
 pub mod mkfs;
 pub mod namei;
 pub mod orphan;
+pub mod owner;
 pub mod persist;
 pub mod repair;
 

@@ -20,9 +20,11 @@ use ferrodax_core::journal::Journal;
 use ferrodax_core::layout::{
     Counters, Geometry, Superblock, BLOCK_SIZE, DYN_OFFSET, DYN_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
 };
+use ferrodax_core::owner::Held;
 use ferrodax_core::persist::Pm;
 use ferrodax_core::{Fs, Medium, Result};
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 
 /// A repair fsck knows how to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,51 +203,43 @@ impl<M: Medium> Checker<'_, M> {
     /// Account for the blocks of `ino` and check the structures that
     /// hold them; returns how many it owns, or why it is damaged.
     fn owned_blocks(&mut self, ino: u64, inode: &Inode) -> std::result::Result<u64, String> {
-        let mut owned = 0;
-        match inode.kind() {
-            Kind::Regular if inode.root != 0 => {
-                self.own_block(inode.root)?;
-                owned += 1;
-                let n = self
-                    .fs
-                    .extent_count(inode, ino)
-                    .map_err(|e| e.to_string())?;
-                let mut end = 0;
-                for i in 0..n {
-                    let e = self.fs.extent(inode, ino, i).map_err(|e| e.to_string())?;
-                    if u64::from(e.lblk) < end {
-                        return Err("extents out of order or overlapping".into());
-                    }
+        let fs = self.fs;
+        let (mut owned, mut end, mut why) = (0, 0, None);
+        fs.held_blocks(ino, inode, |held| {
+            let result = match held {
+                Held::Structure(b) => self.own_block(b).map(|()| 1),
+                Held::Data(e) if u64::from(e.lblk) < end => {
+                    Err("extents out of order or overlapping".into())
+                }
+                Held::Data(e) => {
                     end = e.end();
-                    for b in e.pblk..e.pblk + u64::from(e.len) {
-                        self.own_block(b)?;
-                    }
-                    owned += u64::from(e.len);
+                    (e.pblk..e.pblk + u64::from(e.len))
+                        .try_for_each(|b| self.own_block(b))
+                        .map(|()| u64::from(e.len))
+                }
+            };
+            match result {
+                Ok(n) => {
+                    owned += n;
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    why = Some(e);
+                    ControlFlow::Break(())
                 }
             }
-            Kind::Directory => {
-                let mut list = Vec::new();
-                self.fs
-                    .dir_blocks(inode, ino, |b| list.push(b))
-                    .map_err(|e| e.to_string())?;
-                for &b in &list {
-                    self.own_block(b)?;
-                }
-                owned = list.len() as u64;
-                if inode.size != owned * BLOCK_SIZE {
-                    let fix = Fix::DirSize {
-                        ino,
-                        size: owned * BLOCK_SIZE,
-                    };
-                    let what = format!("directory {ino}: size {} but {owned} blocks", inode.size);
-                    self.problem(what, Some(fix));
-                }
-            }
-            Kind::Symlink => {
-                self.own_block(inode.root)?;
-                owned = 1;
-            }
-            _ => {}
+        })
+        .map_err(|e| e.to_string())?;
+        if let Some(why) = why {
+            return Err(why);
+        }
+        if inode.kind() == Kind::Directory && inode.size != owned * BLOCK_SIZE {
+            let fix = Fix::DirSize {
+                ino,
+                size: owned * BLOCK_SIZE,
+            };
+            let what = format!("directory {ino}: size {} but {owned} blocks", inode.size);
+            self.problem(what, Some(fix));
         }
         Ok(owned)
     }
