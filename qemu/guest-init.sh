@@ -5,6 +5,9 @@
 # and fdx_fstests_conf as environment variables.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 export FDX=/run/ferrodax RESULTS=/run/results
+# Boot steps in dmesg, so the time a boot takes before the first test shows.
+step() { echo "ferrodax-init: $*" >/dev/kmsg; }
+step "mounting scratch filesystems"
 for d in /tmp /root /mnt /var/tmp /var/log /usr/local/sbin; do
 	mount -t tmpfs -o mode=1777 tmpfs "$d"
 done
@@ -16,9 +19,11 @@ mkdir -p /mnt/test /mnt/scratch
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 hostname ferrodax-vm
 
+step "setting up $fdx_pmem pmem"
 . "$FDX/qemu/guest-pmem.sh"
 setup_pmem "$fdx_pmem" >"$RESULTS/pmem-setup.log" 2>&1
 
+step "pmem ready"
 case $fdx_mode in
 demo)
 	sh "$FDX/tests/vm/demo.sh"
