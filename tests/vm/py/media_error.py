@@ -19,6 +19,8 @@ import struct
 import sys
 import time
 
+from shut_down import expect_shut_down
+
 d, dev, data_start = sys.argv[1], sys.argv[2], int(sys.argv[3])
 BLOCK = 4096
 CORRUPT_PFN = "/sys/kernel/debug/hwpoison/corrupt-pfn"
@@ -142,19 +144,6 @@ print("free block: nothing lost")
 # 3. Metadata: the last inode table block.
 fd = os.open(bystander, os.O_RDWR)
 assert poison(data_start - 1) == errno.EUCLEAN, "metadata loss must be reported as EUCLEAN"
-
-
-def expect_eio(what, fn, *args):
-    try:
-        fn(*args)
-    except OSError as e:
-        assert e.errno == errno.EIO, f"{what}: errno {e.errno}, wanted EIO"
-        return
-    raise AssertionError(f"{what} succeeded after a metadata media error")
-
-
-expect_eio("pread", os.pread, fd, BLOCK, 0)
-expect_eio("pwrite", os.pwrite, fd, b"x", 0)
-expect_eio("create", os.open, os.path.join(d, "new"), os.O_CREAT | os.O_WRONLY, 0o644)
+expect_shut_down(d, fd)
 os.close(fd)
 print("metadata: the filesystem shut down, EIO everywhere")
