@@ -56,8 +56,12 @@ impl<M: Medium> Fs<M> {
 
     /// Whether `bit` is set in `map`.
     pub fn bit_is_set(&self, map: Map, bit: u64) -> Result<bool> {
-        let w = self.pm.read_u64(self.word_off(map, bit / 64))?;
-        Ok(w & (1 << (bit % 64)) != 0)
+        Ok(self.bitmap_word(map, bit / 64)? & (1 << (bit % 64)) != 0)
+    }
+
+    /// Word `word` of `map`: bits `64 * word..64 * word + 64`.
+    pub(super) fn bitmap_word(&self, map: Map, word: u64) -> Result<u64> {
+        self.pm.read_u64(self.word_off(map, word))
     }
 
     /// CRC-32C of bitmap block `idx` of `map`, as it is on the media.

@@ -99,12 +99,8 @@ impl<M: Medium> Fs<M> {
         if start >= end {
             return Ok(());
         }
-        for ino in 1..geo.inode_count {
-            if !self.bit_is_set(Map::Inodes, ino)? {
-                continue;
-            }
-            let inode = self.read_inode(ino)?;
-            self.held_blocks(ino, &inode, |held| {
+        self.for_each_inode(|ino, inode| {
+            self.held_blocks(ino, inode, |held| {
                 match held {
                     Held::Structure(b) if (start..end).contains(&b) => f(Owner::Structure { ino }),
                     Held::Data(e) => {
@@ -121,7 +117,24 @@ impl<M: Medium> Fs<M> {
                     Held::Structure(_) => {}
                 }
                 ControlFlow::Continue(())
-            })?;
+            })
+        })
+    }
+
+    /// Call `f` with every allocated inode, reading the inode bitmap a
+    /// word at a time.
+    fn for_each_inode(&self, mut f: impl FnMut(u64, &Inode) -> Result<()>) -> Result<()> {
+        let count = self.geo.inode_count;
+        for w in 0..count.div_ceil(64) {
+            let mut word = self.bitmap_word(Map::Inodes, w)?;
+            while word != 0 {
+                let ino = w * 64 + u64::from(word.trailing_zeros());
+                word &= word - 1;
+                // Inode 0 is reserved, bits past the last inode are padding.
+                if ino != 0 && ino < count {
+                    f(ino, &self.read_inode(ino)?)?;
+                }
+            }
         }
         Ok(())
     }
