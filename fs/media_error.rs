@@ -57,6 +57,11 @@ pub(crate) unsafe fn notify<T: FileSystem>(
 ) -> kernel::ffi::c_int {
     // SAFETY: mounted (contract).
     let fs = unsafe { fs_of::<T>(sb) };
+    if fs.is_shut_down() {
+        // Nothing can be looked up any more: the kernel's generic handling
+        // kills the processes that map the page (through page->mapping).
+        return EOPNOTSUPP.to_errno();
+    }
     // SAFETY: `s_bdev` is valid while mounted.
     let bytes = unsafe { bindings::ferrodax_bdev_bytes((*sb).s_bdev) } as u64;
     let Some(blocks) = device_blocks(offset, len, fs.dax().part_off(), bytes) else {
