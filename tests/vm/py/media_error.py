@@ -8,7 +8,8 @@ reaches ferrodax's notify_failure as a real one does):
    process mapping another file does not, and the filesystem goes on;
 2. a free block: nothing happens;
 3. a block of metadata (the inode table, below DATA_START): the filesystem
-   shuts down, every operation gets EIO.
+   shuts down, every operation gets EIO;
+4. file data after that: its mapper still gets SIGBUS.
 """
 import errno
 import fcntl
@@ -143,7 +144,17 @@ print("free block: nothing lost")
 
 # 3. Metadata: the last inode table block.
 fd = os.open(bystander, os.O_RDWR)
+late_block = device_block(bystander, 2)
+bpid, _ = mapper(bystander)
 assert poison(data_start - 1) == errno.EUCLEAN, "metadata loss must be reported as EUCLEAN"
 expect_shut_down(d, fd)
 os.close(fd)
 print("metadata: the filesystem shut down, EIO everywhere")
+
+# 4. File data on the shut-down filesystem: the kernel's generic handling
+# still kills the process mapping it.
+assert alive(bpid), "a mapper was killed by the metadata error"
+poison(late_block)
+status = wait_exit(bpid)
+assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGBUS, f"late mapper: status {status:#x}"
+print("data after the shutdown: the mapper got SIGBUS")
