@@ -191,8 +191,8 @@ impl DaxMapping {
 
     /// The device blocks that are 2 MiB-aligned in physical memory, as PMD
     /// mappings need them, are those `== huge_phase()` modulo 512: the
-    /// device's first page need not be aligned (a namespace created with
-    /// `--align=4K`, a partition).
+    /// device's first page need not be aligned (a partition; fsdax
+    /// namespaces start their data 2 MiB-aligned on x86).
     pub fn huge_phase(&self) -> u64 {
         const PMD_PAGES: u64 = 512;
         (PMD_PAGES - self.first_pfn % PMD_PAGES) % PMD_PAGES
