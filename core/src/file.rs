@@ -155,6 +155,7 @@ impl<M: Medium> Fs<M> {
                     len: len as u32,
                     pblk,
                 },
+                true,
             )?;
             inode.blocks += len;
             fs.write_inode(ino, &inode)?;
@@ -267,7 +268,7 @@ impl<M: Medium> Fs<M> {
                 .filter(|&s| s <= MAX_FILE_SIZE)
                 .ok_or(Error::FileTooBig)?;
             if inode.root != 0 {
-                fs.extent_split_at(&inode, ino, from)?;
+                fs.extent_split_at(&mut inode, ino, from)?;
                 fs.extent_shift(&inode, ino, from, len, true)?;
             }
             inode.size = size;

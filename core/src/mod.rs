@@ -14,6 +14,8 @@ pub mod crc32c;
 pub mod dir;
 pub mod error;
 pub mod extent;
+mod extent_range;
+mod extent_tree;
 pub mod file;
 pub mod fs;
 pub mod inode;

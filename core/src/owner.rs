@@ -51,9 +51,10 @@ pub enum Owner {
 }
 
 impl<M: Medium> Fs<M> {
-    /// Call `f` with the blocks inode `ino` holds: for a regular file its
-    /// extent block, then its extents in file order; for a directory its
-    /// bucket table, then its entry blocks; for a symlink its target.
+    /// Call `f` with the blocks inode `ino` holds: for a regular file the
+    /// nodes of its extent tree and its extents in file order (each node
+    /// before the extents under it); for a directory its bucket table,
+    /// then its entry blocks; for a symlink its target.
     /// Headers are validated; `f` stops the walk with `Break`.
     pub fn held_blocks(
         &self,
@@ -62,16 +63,7 @@ impl<M: Medium> Fs<M> {
         mut f: impl FnMut(Held) -> ControlFlow<()>,
     ) -> Result<()> {
         match inode.kind() {
-            Kind::Regular if inode.root != 0 => {
-                if f(Held::Structure(inode.root)).is_break() {
-                    return Ok(());
-                }
-                for i in 0..self.extent_count(inode, ino)? {
-                    if f(Held::Data(self.extent(inode, ino, i)?)).is_break() {
-                        break;
-                    }
-                }
-            }
+            Kind::Regular => self.extent_walk(inode, ino, f)?,
             Kind::Directory => {
                 let mut stop = false;
                 self.dir_blocks(inode, ino, |b| {

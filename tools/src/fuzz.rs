@@ -13,6 +13,7 @@ use crate::fsck::{check, fsck, Options};
 use crate::media::MemMedium;
 use crate::testing::{at, attr, mkfs_mount};
 use ferrodax_core::crc32c::{crc32c, crc32c_skip};
+use ferrodax_core::extent::FANOUT;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
 use ferrodax_core::layout::le::{put_u32, u64_at};
@@ -119,8 +120,14 @@ const JOURNAL_ENTRY: &[(&str, u64, usize)] = &[
     ("len", 16, 2),
     ("old", 24, 8),
 ];
-const EXTENT_HEADER: &[(&str, u64, usize)] = &[("magic", 0, 4), ("count", 4, 4), ("owner", 8, 4)];
+const EXTENT_HEADER: &[(&str, u64, usize)] = &[
+    ("magic", 0, 4),
+    ("count", 4, 2),
+    ("level", 6, 2),
+    ("owner", 8, 4),
+];
 const EXTENT: &[(&str, u64, usize)] = &[("lblk", 0, 4), ("len", 4, 4), ("pblk", 8, 6)];
+const EXTENT_INDEX: &[(&str, u64, usize)] = &[("key", 0, 4), ("len", 4, 4), ("child", 8, 6)];
 const DIR_HEADER: &[(&str, u64, usize)] = &[
     ("magic", 0, 4),
     ("owner", 4, 4),
@@ -139,7 +146,7 @@ const DIR_ENTRY: &[(&str, u64, usize)] = &[
 
 impl Image {
     /// Build the image: a directory of files, a file with several extents,
-    /// a symlink, an orphan, a journal holding a transaction's entries.
+    /// a file whose extent tree has two levels, a symlink, an orphan, a journal holding a transaction's entries.
     pub fn populated() -> Image {
         let mut fs = mkfs_mount(MemMedium::new(vec![0; (BLOCKS * BLOCK_SIZE) as usize]));
         let (d, _) = fs.create(R, b"dir", attr(S_IFDIR | 0o755), at(1)).unwrap();
@@ -148,6 +155,11 @@ impl Image {
             fs.map_blocks(f, lblk, 2, true, false).unwrap();
         }
         fs.set_size(f, 22 * BLOCK_SIZE, at(2)).unwrap();
+        let (t, _) = fs.create(d, b"tree", attr(S_IFREG | 0o644), at(2)).unwrap();
+        for i in 0..=u64::from(FANOUT) {
+            fs.map_blocks(t, 2 * i, 1, true, false).unwrap();
+        }
+        fs.set_size(t, 600 * BLOCK_SIZE, at(2)).unwrap();
         fs.create(d, b"second", attr(S_IFREG | 0o600), at(2))
             .unwrap();
         fs.symlink(R, b"sym", b"dir/file", attr(0), at(3)).unwrap();
@@ -212,6 +224,39 @@ impl Image {
             let seal = Seal::Extent { at, owner: f };
             field(&mut fields, &format!("extent[{i}]"), at, seal, EXTENT);
         }
+        let root = Geometry::block_off(fs.read_inode(t).unwrap().root);
+        let header = |at| Seal::Crc {
+            at,
+            len: 16,
+            crc: 12,
+        };
+        field(
+            &mut fields,
+            "extent_index_header",
+            root,
+            header(root),
+            EXTENT_HEADER,
+        );
+        for i in 0..2 {
+            let at = root + 16 + 16 * i;
+            let seal = Seal::Extent { at, owner: t };
+            field(
+                &mut fields,
+                &format!("extent_index[{i}]"),
+                at,
+                seal,
+                EXTENT_INDEX,
+            );
+        }
+        let m = fs.pm().medium();
+        let leaf = Geometry::block_off(u64_at(&m.0, root as usize + 32 + 8) & ((1 << 48) - 1));
+        field(
+            &mut fields,
+            "extent_leaf_header",
+            leaf,
+            header(leaf),
+            EXTENT_HEADER,
+        );
         let di = fs.read_inode(d).unwrap();
         let table = Geometry::block_off(di.root);
         let m = fs.pm().medium();

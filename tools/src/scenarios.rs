@@ -5,6 +5,7 @@
 use crate::crash::{judge, recovered_state, RecMedium, Tally};
 use crate::testing::{at, attr};
 use ferrodax_core::dir::{name_hash, BUCKETS};
+use ferrodax_core::extent::FANOUT;
 use ferrodax_core::file::SetAttr;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::*;
@@ -395,6 +396,45 @@ pub fn all() -> Vec<Scenario> {
                 |fs| {
                     let o = fs.counters().orphan_head;
                     fs.release_inode(o)
+                },
+            ],
+        },
+        Scenario {
+            name: "extent-tree",
+            // A full root leaf: the ops split it (the root grows), split a
+            // leaf in half, shift across leaves, and shrink the tree back
+            // to one leaf (freed nodes, the root giving way to its child).
+            setup: |fs| {
+                let f = file(fs, R, "t");
+                for i in 0..u64::from(FANOUT) {
+                    fs.map_blocks(f, 2 * i, 1, true, false).unwrap();
+                }
+                fs.set_size(f, 520 * BLOCK_SIZE, at(11)).unwrap();
+            },
+            ops: &[
+                |fs| {
+                    let f = ino(fs, R, "t");
+                    fs.map_blocks(f, 600, 1, true, false).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "t");
+                    fs.map_blocks(f, 1, 1, true, false).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "t");
+                    fs.map_blocks(f, 3, 1, true, false).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "t");
+                    fs.insert_range(f, 100, 5, at(20)).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "t");
+                    fs.collapse_range(f, 100, 5, at(21)).map(drop)
+                },
+                |fs| {
+                    let f = ino(fs, R, "t");
+                    fs.set_size(f, 10 * BLOCK_SIZE, at(22)).map(drop)
                 },
             ],
         },

@@ -594,27 +594,6 @@ fn punch_range_of_a_long_extent_takes_several_steps() {
 }
 
 #[test]
-fn punch_range_split_in_a_full_extent_block_is_efbig() {
-    let mut fs = mem_fs(8192);
-    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
-    for i in 0..u64::from(ferrodax_core::extent::MAX_EXTENTS) {
-        fs.map_blocks(f, 4 * i, 3, true, false).unwrap();
-    }
-    let before = block_map(&mut fs, f, 40);
-    // the middle block of the first extent: a split needs a slot
-    assert_eq!(fs.punch_range(f, 1, 2), Err(Error::FileTooBig));
-    assert_eq!(
-        block_map(&mut fs, f, 40),
-        before,
-        "a failed punch changes nothing"
-    );
-    // a trim needs none
-    fs.punch_range(f, 0, 1).unwrap();
-    assert_eq!(block_map(&mut fs, f, 40)[1..], before[1..]);
-    clean(&fs);
-}
-
-#[test]
 fn allocate_range_fills_holes_keeps_data_and_stops_at_enospc() {
     let mut fs = mem_fs(2048);
     let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();

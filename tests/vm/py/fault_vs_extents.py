@@ -15,10 +15,10 @@ import traceback
 from falloc import COLLAPSE_RANGE, INSERT_RANGE, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, fallocate
 
 path, seconds = sys.argv[1], float(sys.argv[2])
-# 224 blocks: however the changer fragments the file it stays within the
-# 255 extents of ferrodax's one-block extent map (a limit the extent tree of
-# issue #10 removes; then this can grow to cover PMD faults too).
-SIZE = 896 << 10
+# 8 MiB: room for the changer to fragment the file into hundreds of
+# extents (the extent tree grows and shrinks under the faults) and for
+# 2 MiB-aligned runs, so writers take PMD faults too.
+SIZE = 8 << 20
 HALF = SIZE // 2
 STEP = 64 << 10
 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
