@@ -4,6 +4,7 @@
  * crate (rust/bindings/bindings_helper.h) does not include. See Kbuild for
  * the allowlist.
  */
+#include <linux/crc32.h>
 #include <linux/dax.h>
 #include <linux/iomap.h>
 #include <linux/fs_context.h>

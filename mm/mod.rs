@@ -3,10 +3,12 @@
 //! MMAPLOCK and pinned-page waits.
 //!
 //! - `pmem`: the core's medium over the kernel mapping of the device;
+//! - `crc`: the kernel's `crc32c()` for the core's checksums;
 //! - `fault`: the `vm_operations_struct` of DAX files;
 //! - `mmaplock`: `mapping->invalidate_lock` as guards;
 //! - `layout`: waiting for pinned DAX pages before blocks go away.
 
+pub mod crc;
 pub mod fault;
 pub mod layout;
 pub mod mmaplock;
