@@ -255,6 +255,7 @@ impl<M: Medium> Fs<M> {
         if self.pm.stage_overlaps(off, bytes) {
             self.journal.drain(&mut self.pm)?;
         }
+        self.journal.before_unlogged(&mut self.pm);
         let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
@@ -269,6 +270,7 @@ impl<M: Medium> Fs<M> {
         self.geo
             .check_data_block(start + len - 1, "block pointer")?;
         self.set_bits(Map::Blocks, start, len, false)?;
+        self.journal.note_free();
         self.counters.free_blocks += len;
         Ok(())
     }

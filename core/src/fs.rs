@@ -152,9 +152,21 @@ impl<M: Medium> Fs<M> {
         &self.pm
     }
 
-    /// Unmount, giving the medium back.
-    pub fn into_medium(self) -> M {
+    /// Unmount cleanly (see [`Fs::mark_clean`]), giving the medium back.
+    pub fn into_medium(mut self) -> M {
+        // A medium that fails here has failed for the next mount too,
+        // which finds the last transaction committed all the same.
+        let _ = self.mark_clean();
         self.pm.into_medium()
+    }
+
+    /// Clean unmount: the journal header no longer names the last
+    /// transaction (which recovery would otherwise check again).
+    pub fn mark_clean(&mut self) -> Result<()> {
+        if self.failed || self.read_only || self.journal.is_active() {
+            return Ok(());
+        }
+        self.journal.mark_clean(&mut self.pm)
     }
 
     /// Run `op` as one atomic transaction: committed if it returns `Ok`,
@@ -172,12 +184,12 @@ impl<M: Medium> Fs<M> {
         }
         let saved = self.counters;
         self.journal.begin(&mut self.pm)?;
-        // The last drain runs here, not in commit: if it cannot log (the
+        // The log is sealed here, not in commit: if it cannot log (the
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
         let result = op(self)
             .and_then(|v| self.write_counters().map(|()| v))
-            .and_then(|v| self.journal.drain(&mut self.pm).map(|()| v));
+            .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
         let end = match result {
             Ok(_) => self.journal.commit(&mut self.pm),
             Err(_) => {

@@ -2,35 +2,49 @@
 //! The undo journal: what makes every metadata operation atomic.
 //!
 //! A transaction logs the *old* contents of each metadata range before it
-//! changes it in place, then commits by clearing the journal's active bit.
-//! Recovery (after a crash) and abort (after an error) are the same code:
-//! put the logged old contents back, newest first.
+//! changes it in place. Recovery (after a crash) and abort (after an error)
+//! are the same code: put the logged old contents back, newest first.
 //!
 //! In-place changes are staged in [`Pm`] (reads see them, the medium does
-//! not) and logged and stored in batches, so a transaction costs three
-//! fences however many ranges it changes. Ordering, per transaction with
-//! sequence number `S`:
+//! not) and logged and stored in batches, so a transaction costs two
+//! fences however many ranges it changes. The journal has two halves;
+//! transaction `S` logs into half `S & 1`, so the entries of the last
+//! committed transaction survive while the next one logs. Ordering, per
+//! transaction:
 //!
 //! 1. `begin`: store header word `S << 1 | 1` and flush it.
-//! 2. `write`: stage the new bytes. When the stage is full, and at commit,
-//!    *drain* it: store undo entries (seq `S`, offset, old bytes, crc) for
-//!    every staged range, flush, **fence**; only then store the staged bytes
-//!    in place and flush.
-//! 3. `commit`: drain, **fence** (all in-place stores durable), store header
-//!    word `S << 1`, flush, **fence** (the operation is now durable).
+//! 2. `write`: stage the new bytes. When the stage is full, *drain* it:
+//!    store undo entries (seq `S`, offset, old bytes, crc) for every
+//!    staged range, flush, **fence**; only then store the staged bytes in
+//!    place and flush.
+//! 3. `seal`: store the undo entries of what is still staged and a
+//!    *commit record*: the number of entries and a CRC-32C of the new
+//!    contents of every logged range, in log order.
+//! 4. `commit`: **fence** (entries, commit record and header durable);
+//!    store the staged bytes in place, flush, **fence**: the operation is
+//!    durable.
 //!
-//! Why it is safe: an in-place store is never durable before the undo entry
-//! that can revert it (step 2's fence); the header's active bit is durable
-//! before any in-place store (its flush is covered by the same fence);
-//! entries of older transactions carry an older `S` and are never applied;
-//! a torn entry fails its checksum, and its in-place store cannot have
-//! happened yet. The full argument is in
+//! Recovery finds the header's transaction committed when its commit
+//! record is valid and the logged ranges hold exactly the contents it
+//! describes (every in-place store landed); otherwise it undoes the
+//! entries. Why it is safe: an in-place store is never durable before the
+//! undo entry that can revert it (the fence before it); the header of `S`
+//! is durable before any in-place store of `S`, so until then recovery
+//! looks at `S - 1`, whose ranges no later store has touched: the only
+//! stores before that fence are `S`'s log (the other half) and zeroing of
+//! newly allocated blocks, and after a transaction that freed blocks the
+//! next one fences its header before its first zeroing store
+//! ([`Journal::before_unlogged`]), so a block freed by `S - 1` is never
+//! rewritten while `S - 1` is what recovery would check. Entries of older
+//! transactions carry an older `S` and are never applied; a torn entry
+//! fails its checksum, and its in-place store cannot have happened yet.
+//! The full argument is in
 //! `Documentation/filesystems/ferrodax/crash-consistency.rst`.
 //!
 //! Entries are one 64-byte cache line each, so the cost of a change is
 //! proportional to the bytes it touches, never a whole block.
 
-use super::crc32c::crc32c_skip;
+use super::crc32c::{crc32c_skip, update};
 use super::error::{Error, Result};
 use super::layout::{le::*, Geometry, BLOCK_SIZE, JOURNAL_BLOCKS, SB_SIZE};
 use super::medium::Medium;
@@ -44,8 +58,12 @@ pub const ENTRY_DATA: usize = 40;
 const HEADER_MAGIC_OFF: u64 = 8;
 /// Constant written by mkfs next to the header word.
 pub const JOURNAL_MAGIC: u64 = u64::from_le_bytes(*b"FDXJRNL1");
-/// Entries fit after the 64-byte header.
-pub const CAPACITY: u32 = ((JOURNAL_BLOCKS * BLOCK_SIZE - ENTRY_SIZE) / ENTRY_SIZE) as u32;
+/// Entries of one half of the journal (after the 64-byte header).
+const HALF: u32 = ((JOURNAL_BLOCKS * BLOCK_SIZE - ENTRY_SIZE) / ENTRY_SIZE / 2) as u32;
+/// Undo entries one transaction can log (its half, less the commit record).
+pub const CAPACITY: u32 = HALF - 1;
+/// `len` of a commit record (undo entries hold at most [`ENTRY_DATA`]).
+const COMMIT: u16 = u16::MAX;
 
 const E_SEQ: usize = 0;
 const E_OFF: usize = 8;
@@ -62,6 +80,22 @@ pub struct Journal {
     active: bool,
     /// Flushed but unfenced stores of the running transaction.
     pending: Option<Flushed>,
+    /// The running transaction freed blocks.
+    freeing: bool,
+    /// The last committed transaction freed blocks, and the running one
+    /// has not fenced its header yet (see [`Journal::before_unlogged`]).
+    freed_last: bool,
+    /// The header on media names a committed transaction (see
+    /// [`Journal::mark_clean`]).
+    header_open: bool,
+}
+
+/// A valid entry of the transaction being looked at.
+enum Logged {
+    /// Old contents `e[E_DATA..]` of `e[E_LEN]` bytes at `off`.
+    Undo(u64, [u8; ENTRY_SIZE as usize]),
+    /// The commit record: entries before it, CRC of their new contents.
+    Commit { count: u32, crc: u32 },
 }
 
 impl Journal {
@@ -70,8 +104,23 @@ impl Journal {
         Geometry::block_off(geo.journal_start)
     }
 
+    /// Entry `i` of the current transaction's half.
     fn entry_off(&self, i: u32) -> u64 {
-        self.base + ENTRY_SIZE * (1 + u64::from(i))
+        let half = u64::from(HALF) * (self.seq & 1);
+        self.base + ENTRY_SIZE * (1 + half + u64::from(i))
+    }
+
+    fn idle(base: u64, seq: u64) -> Journal {
+        Journal {
+            base,
+            seq,
+            next: 0,
+            active: false,
+            pending: None,
+            freeing: false,
+            freed_last: false,
+            header_open: false,
+        }
     }
 
     /// Read the journal header, roll back an interrupted transaction if
@@ -82,15 +131,10 @@ impl Journal {
             return Err(Error::Corrupt("journal header magic"));
         }
         let word = pm.read_u64(base)?;
-        let mut j = Journal {
-            base,
-            seq: word >> 1,
-            next: 0,
-            active: word & 1 != 0,
-            pending: None,
-        };
-        let rolled_back = j.active;
-        if j.active {
+        let mut j = Self::idle(base, word >> 1);
+        let rolled_back = word & 1 != 0 && !j.committed(pm, geo)?;
+        if rolled_back {
+            j.active = true;
             j.undo(pm, geo)?;
         }
         // Entries can carry at most the durable sequence number plus one (a
@@ -145,6 +189,16 @@ impl Journal {
         Ok(())
     }
 
+    /// Store undo entries for every staged range (flushed, not fenced).
+    fn log_stage<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<Flushed> {
+        let mut flushed = self.pending.take().unwrap_or_else(Flushed::none);
+        for i in 0..pm.staged_count() {
+            let (off, len) = pm.staged_range(i);
+            flushed = flushed.join(self.log(pm, off, len)?);
+        }
+        Ok(flushed)
+    }
+
     /// Log the old contents of every staged range, make the log durable,
     /// then store the staged bytes in place.
     pub fn drain<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
@@ -152,13 +206,10 @@ impl Journal {
         if pm.staged_count() == 0 {
             return Ok(());
         }
-        let mut flushed = self.pending.take().unwrap_or_else(Flushed::none);
-        for i in 0..pm.staged_count() {
-            let (off, len) = pm.staged_range(i);
-            flushed = flushed.join(self.log(pm, off, len)?);
-        }
+        let flushed = self.log_stage(pm)?;
         let logged = pm.fence(flushed);
         self.pending = Some(pm.apply_stage(logged));
+        self.freed_last = false; // the header is durable now
         Ok(())
     }
 
@@ -176,31 +227,117 @@ impl Journal {
             put_u64(&mut e, E_OFF, off + done as u64);
             put_u16(&mut e, E_LEN, n as u16);
             pm.read_in_place(off + done as u64, &mut e[E_DATA..E_DATA + n])?;
-            let crc = crc32c_skip(&e, E_CRC);
-            put_u32(&mut e, E_CRC, crc);
-            let at = self.entry_off(self.next);
-            flushed = flushed.join(pm.persist(at, &e)?);
-            self.next += 1;
+            flushed = flushed.join(self.put_entry(pm, e)?);
             done += n;
         }
         Ok(flushed)
     }
 
-    /// Make the running transaction durable.
-    pub fn commit<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
-        self.drain(pm)?;
-        let pending = self.pending.take().unwrap_or_else(Flushed::none);
-        let durable = pm.fence(pending);
-        self.close(pm, durable)
+    /// Seal entry `e` with its checksum and store it at the next index.
+    fn put_entry<M: Medium>(
+        &mut self,
+        pm: &mut Pm<M>,
+        mut e: [u8; ENTRY_SIZE as usize],
+    ) -> Result<Flushed> {
+        let crc = crc32c_skip(&e, E_CRC);
+        put_u32(&mut e, E_CRC, crc);
+        let at = self.entry_off(self.next);
+        self.next += 1;
+        pm.persist(at, &e)
     }
 
-    /// Clear the active bit. Needs proof that the in-place stores (or, on
-    /// rollback, the restored old contents) are durable.
+    /// CRC-32C of what the ranges of entries `0..count` hold now (with the
+    /// stage: at seal time, the new contents), in log order.
+    fn contents_crc<M: Medium>(
+        &self,
+        pm: &Pm<M>,
+        geo: &Geometry,
+        count: u32,
+    ) -> Result<Option<u32>> {
+        let mut crc = !0;
+        let mut now = [0u8; ENTRY_DATA];
+        for i in 0..count {
+            let Some(Logged::Undo(off, e)) = self.entry(pm, geo, i)? else {
+                return Ok(None);
+            };
+            let len = u16_at(&e, E_LEN) as usize;
+            pm.read(off, &mut now[..len])?;
+            crc = update(crc, &now[..len]);
+        }
+        Ok(Some(!crc))
+    }
+
+    /// Log what is still staged and the commit record. The last step that
+    /// can fail (the undo journal full): nothing is in place yet, so the
+    /// caller can still roll back.
+    pub fn seal<M: Medium>(&mut self, pm: &mut Pm<M>, geo: &Geometry) -> Result<()> {
+        debug_assert!(self.active);
+        let flushed = self.log_stage(pm)?;
+        let crc = self.contents_crc(pm, geo, self.next)?;
+        let crc = crc.ok_or(Error::Corrupt("journal entry lost while logging"))?;
+        let mut e = [0u8; ENTRY_SIZE as usize];
+        put_u64(&mut e, E_SEQ, self.seq);
+        put_u64(&mut e, E_OFF, u64::from(self.next));
+        put_u16(&mut e, E_LEN, COMMIT);
+        put_u32(&mut e, E_DATA, crc);
+        let f = self.put_entry(pm, e)?;
+        self.pending = Some(flushed.join(f));
+        Ok(())
+    }
+
+    /// Make the sealed transaction durable: one fence for its log and
+    /// commit record, one for its in-place stores.
+    pub fn commit<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
+        let pending = self.pending.take().unwrap_or_else(Flushed::none);
+        let logged = pm.fence(pending);
+        let stored = pm.apply_stage(logged);
+        pm.fence(stored);
+        self.active = false;
+        self.next = 0;
+        self.freed_last = core::mem::take(&mut self.freeing);
+        self.header_open = true;
+        Ok(())
+    }
+
+    /// Clean unmount: clear the active bit a committed transaction leaves
+    /// on media, so that damage to its ranges found later is reported as
+    /// damage instead of making recovery roll the transaction back.
+    pub fn mark_clean<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
+        debug_assert!(!self.active);
+        if core::mem::take(&mut self.header_open) {
+            let f = pm.persist(self.base, &(self.seq << 1).to_le_bytes())?;
+            pm.fence(f);
+        }
+        Ok(())
+    }
+
+    /// Note that the running transaction frees blocks.
+    pub fn note_free(&mut self) {
+        self.freeing = true;
+    }
+
+    /// Call before a store that is not logged (zeroing a newly allocated
+    /// block). When the last transaction freed blocks, recovery would
+    /// still check that transaction's commit against its ranges until this
+    /// one's header is durable, and such a store could be rewriting a
+    /// block it freed: fence the header first.
+    pub fn before_unlogged<M: Medium>(&mut self, pm: &mut Pm<M>) {
+        if core::mem::take(&mut self.freed_last) {
+            let pending = self.pending.take().unwrap_or_else(Flushed::none);
+            let _header_durable: Fenced = pm.fence(pending);
+        }
+    }
+
+    /// Clear the active bit. Needs proof that the restored old contents
+    /// are durable.
     fn close<M: Medium>(&mut self, pm: &mut Pm<M>, _durable: Fenced) -> Result<()> {
         let f = pm.persist(self.base, &(self.seq << 1).to_le_bytes())?;
         pm.fence(f);
         self.active = false;
         self.next = 0;
+        self.freeing = false;
+        self.freed_last = false;
+        self.header_open = false;
         Ok(())
     }
 
@@ -209,46 +346,66 @@ impl Journal {
         self.undo(pm, geo)
     }
 
-    /// Validate entry `i` of the running transaction; `None` ends the log.
-    fn entry<M: Medium>(
-        &self,
-        pm: &Pm<M>,
-        geo: &Geometry,
-        i: u32,
-    ) -> Result<Option<(u64, [u8; ENTRY_SIZE as usize])>> {
+    /// Validate entry `i` of the transaction `self.seq`; `None` ends its log.
+    fn entry<M: Medium>(&self, pm: &Pm<M>, geo: &Geometry, i: u32) -> Result<Option<Logged>> {
+        if i >= HALF {
+            return Ok(None);
+        }
         let mut e = [0u8; ENTRY_SIZE as usize];
         pm.read(self.entry_off(i), &mut e)?;
-        let len = u16_at(&e, E_LEN) as usize;
-        if u64_at(&e, E_SEQ) != self.seq
-            || u32_at(&e, E_CRC) != crc32c_skip(&e, E_CRC)
-            || len == 0
-            || len > ENTRY_DATA
-        {
+        let len = u16_at(&e, E_LEN);
+        if u64_at(&e, E_SEQ) != self.seq || u32_at(&e, E_CRC) != crc32c_skip(&e, E_CRC) {
+            return Ok(None);
+        }
+        if len == COMMIT {
+            let count = u64_at(&e, E_OFF);
+            return Ok(u32::try_from(count).ok().map(|count| Logged::Commit {
+                count,
+                crc: u32_at(&e, E_DATA),
+            }));
+        }
+        if len == 0 || usize::from(len) > ENTRY_DATA {
             return Ok(None);
         }
         let off = u64_at(&e, E_OFF);
+        let len = u64::from(len);
         let jend = self.base + JOURNAL_BLOCKS * BLOCK_SIZE;
         let dev_end = Geometry::block_off(geo.total_blocks);
-        let inside_journal = off < jend && off + len as u64 > self.base;
+        let inside_journal = off < jend && off + len > self.base;
         // No transaction changes the static superblock or its backup: an
         // entry aimed there is damage, and replaying it would make the
         // next mount refuse the filesystem.
         let backup = Geometry::block_off(geo.backup_sb_block());
-        let on_superblock = off < SB_SIZE as u64 || off.saturating_add(len as u64) > backup;
-        if off.checked_add(len as u64).is_none_or(|end| end > dev_end)
-            || inside_journal
-            || on_superblock
-        {
+        let on_superblock = off < SB_SIZE as u64 || off.saturating_add(len) > backup;
+        if off.checked_add(len).is_none_or(|end| end > dev_end) || inside_journal || on_superblock {
             return Err(Error::Corrupt("journal entry target"));
         }
-        Ok(Some((off, e)))
+        Ok(Some(Logged::Undo(off, e)))
+    }
+
+    /// Undo entries of transaction `self.seq` before the first that is not
+    /// one (its commit record, or the end of what was logged).
+    fn undo_count<M: Medium>(&self, pm: &Pm<M>, geo: &Geometry) -> Result<u32> {
+        let mut n = 0;
+        while matches!(self.entry(pm, geo, n)?, Some(Logged::Undo(..))) {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Whether transaction `self.seq` committed: its commit record is
+    /// valid, follows all its entries, and every logged range holds the
+    /// contents the record describes.
+    fn committed<M: Medium>(&self, pm: &Pm<M>, geo: &Geometry) -> Result<bool> {
+        let n = self.undo_count(pm, geo)?;
+        let Some(Logged::Commit { count, crc }) = self.entry(pm, geo, n)? else {
+            return Ok(false);
+        };
+        Ok(count == n && self.contents_crc(pm, geo, n)? == Some(crc))
     }
 
     fn undo<M: Medium>(&mut self, pm: &mut Pm<M>, geo: &Geometry) -> Result<()> {
-        let mut n = 0;
-        while n < CAPACITY && self.entry(pm, geo, n)?.is_some() {
-            n += 1;
-        }
+        let n = self.undo_count(pm, geo)?;
         // Whatever was staged or flushed for the aborted transaction no
         // longer matters: the restores below are fenced before the header
         // is cleared.
@@ -256,7 +413,7 @@ impl Journal {
         let _ = self.pending.take();
         let mut flushed = Flushed::none();
         for i in (0..n).rev() {
-            if let Some((off, e)) = self.entry(pm, geo, i)? {
+            if let Some(Logged::Undo(off, e)) = self.entry(pm, geo, i)? {
                 let len = u16_at(&e, E_LEN) as usize;
                 flushed = flushed.join(pm.persist(off, &e[E_DATA..E_DATA + len])?);
             }
@@ -276,28 +433,21 @@ impl Journal {
 }
 
 impl Journal {
-    /// Read-only view for `no_recovery` mounts: fails if a transaction is
-    /// still active, since the image is then not consistent.
+    /// Read-only view for `no_recovery` mounts: fails if the header's
+    /// transaction did not commit, since the image is then not consistent.
     pub fn inspect<M: Medium>(pm: &Pm<M>, geo: &Geometry) -> Result<Journal> {
         let base = Self::base_of(geo);
         if pm.read_u64(base + HEADER_MAGIC_OFF)? != JOURNAL_MAGIC {
             return Err(Error::Corrupt("journal header magic"));
         }
         let word = pm.read_u64(base)?;
-        if word & 1 != 0 {
+        let j = Self::idle(base, word >> 1);
+        if word & 1 != 0 && !j.committed(pm, geo)? {
             return Err(Error::Corrupt("journal needs recovery"));
         }
-        Ok(Journal {
-            base,
-            seq: word >> 1,
-            next: 0,
-            active: false,
-            pending: None,
-        })
+        Ok(j)
     }
-}
 
-impl Journal {
     /// Add stores that are not logged (zeroing of newly allocated blocks) to
     /// what the commit fences: they must be durable before the transaction
     /// that makes them reachable is.

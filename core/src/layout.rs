@@ -29,8 +29,8 @@ pub const RO_COMPAT_SUPPORTED: u64 = 0;
 pub const ROOT_INO: u64 = 1;
 /// Size of an on-media inode.
 pub const INODE_SIZE: u64 = 128;
-/// Blocks of undo journal.
-pub const JOURNAL_BLOCKS: u64 = 16;
+/// Blocks of undo journal (two halves: see `journal.rs`).
+pub const JOURNAL_BLOCKS: u64 = 32;
 /// Smallest device mkfs accepts: 4 MiB.
 pub const MIN_BLOCKS: u64 = 1024;
 /// Largest device: bitmap checksums of one 4 KiB table block each cover

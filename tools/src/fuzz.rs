@@ -17,7 +17,9 @@ use ferrodax_core::extent::FANOUT;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
 use ferrodax_core::layout::le::{put_u32, u64_at};
-use ferrodax_core::layout::{Geometry, BLOCK_SIZE, DYN_OFFSET, INODE_SIZE, ROOT_INO as R};
+use ferrodax_core::layout::{
+    Geometry, BLOCK_SIZE, DYN_OFFSET, INODE_SIZE, JOURNAL_BLOCKS, ROOT_INO as R,
+};
 use ferrodax_core::{Error, Fs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -120,6 +122,7 @@ const JOURNAL_ENTRY: &[(&str, u64, usize)] = &[
     ("len", 16, 2),
     ("old", 24, 8),
 ];
+const JOURNAL_COMMIT: &[(&str, u64, usize)] = &[("seq", 0, 8), ("count", 8, 8), ("crc", 24, 4)];
 const EXTENT_HEADER: &[(&str, u64, usize)] = &[
     ("magic", 0, 4),
     ("count", 4, 2),
@@ -328,20 +331,29 @@ impl Image {
             Seal::None,
             &[("header", 0, 8)],
         );
-        for i in 0..2 {
-            let at = journal + 64 * (1 + i);
+        // The last transaction's entries and commit record, in the half of
+        // the journal its sequence number picks.
+        let m = fs.pm().medium();
+        let seq = u64_at(&m.0, journal as usize) >> 1;
+        let half_entries = (JOURNAL_BLOCKS * BLOCK_SIZE - 64) / 64 / 2;
+        let entry = |i: u64| journal + 64 * (1 + (seq & 1) * half_entries + i);
+        let commit = (0..half_entries)
+            .find(|&i| {
+                u16::from_le_bytes([m.0[entry(i) as usize + 16], m.0[entry(i) as usize + 17]])
+                    == u16::MAX
+            })
+            .expect("the last transaction's commit record");
+        for (name, at, table) in [
+            ("journal_entry[0]", entry(0), JOURNAL_ENTRY),
+            ("journal_entry[1]", entry(1), JOURNAL_ENTRY),
+            ("journal_commit", entry(commit), JOURNAL_COMMIT),
+        ] {
             let seal = Seal::Crc {
                 at,
                 len: 64,
                 crc: 20,
             };
-            field(
-                &mut fields,
-                &format!("journal_entry[{i}]"),
-                at,
-                seal,
-                JOURNAL_ENTRY,
-            );
+            field(&mut fields, name, at, seal, table);
         }
         let sym = fs.lookup(R, b"sym").unwrap().unwrap().ino;
         Image {
@@ -399,16 +411,17 @@ impl Image {
 
     /// The image with `field` set to `value` (its low `size` bytes) and its
     /// structure sealed again. Fields of the journal's entries are fuzzed
-    /// with the journal marked active, so that mount replays them.
+    /// with the journal marked active, so that mount checks its commit
+    /// and replays them if it fails.
     pub fn with(&self, field: &Field, value: u64) -> MemMedium {
         let mut m = self.medium.clone();
         let at = field.off as usize;
         m.0[at..at + field.size].copy_from_slice(&value.to_le_bytes()[..field.size]);
-        if field.name.starts_with("journal_entry") {
+        if field.name.starts_with("journal_") {
             let g = Geometry::for_blocks(BLOCKS).unwrap();
             let journal = Geometry::block_off(g.journal_start) as usize;
-            let seq = u64_at(&m.0, journal + 64);
-            m.0[journal..journal + 8].copy_from_slice(&(seq << 1 | 1).to_le_bytes());
+            let word = u64_at(&m.0, journal);
+            m.0[journal..journal + 8].copy_from_slice(&(word | 1).to_le_bytes());
         }
         seal(&mut m, field.seal);
         m
