@@ -120,6 +120,20 @@ impl FerrodaxFs {
     }
 }
 
+impl Drop for FerrodaxFs {
+    /// Unmount: clear the journal's active bit, which the last committed
+    /// transaction leaves set (`Fs::mark_clean`). Not after a shutdown:
+    /// the medium may be going away.
+    fn drop(&mut self) {
+        if self.is_shut_down() {
+            return;
+        }
+        if let Err(e) = self.run(|core| core.mark_clean()) {
+            pr_warn!("unmount: journal not marked clean ({e:?}); the next mount checks it\n");
+        }
+    }
+}
+
 impl FileSystem for FerrodaxFs {
     const NAME: &'static CStr = c"ferrodax";
     const INODE_CACHE: &'static CStr = c"ferrodax_inode";
