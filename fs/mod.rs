@@ -20,7 +20,8 @@
 //! - `iomap`: the iomap operations (block mapping with zero-on-allocate);
 //! - `file`: the DAX file and address-space operations of regular files;
 //! - `extent_change`: truncate and fallocate under the MMAPLOCK;
-//! - `ioctl`: `FS_IOC_SHUTDOWN`.
+//! - `ioctl`: `FS_IOC_SHUTDOWN`;
+//! - `rwsem`: a value behind a `rw_semaphore` (the core's lock).
 
 pub mod bindings;
 pub mod dax;
@@ -33,4 +34,5 @@ pub mod inode_ref;
 pub mod ioctl;
 pub mod iomap;
 pub mod media_error;
+pub mod rwsem;
 pub mod super_block;

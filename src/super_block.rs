@@ -20,14 +20,17 @@ use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::media_error::{LostData, MediaLoss};
+use crate::vfs::rwsem::RwSem;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
-use kernel::{new_mutex, str::CStr};
+use kernel::{new_mutex, static_lock_class, str::CStr};
 
 /// One mounted ferrodax filesystem.
 pub(crate) struct FerrodaxFs {
-    core: Pin<KBox<Mutex<Fs<PmemMedium>>>>,
+    /// The core: shared by lookups, stat, readdir, readlink and block
+    /// lookups; exclusive for every transaction.
+    core: Pin<KBox<RwSem<Fs<PmemMedium>>>>,
     opts: Pin<KBox<Mutex<Options>>>,
     fsid: u64,
     dax: DaxDev,
@@ -91,7 +94,7 @@ impl FerrodaxFs {
                 match self.opts.lock().errors {
                     Errors::RemountRo => {
                         pr_err!("remounting read-only (errors=remount-ro)\n");
-                        self.core.lock().set_read_only();
+                        self.core.write().set_read_only();
                     }
                     Errors::Continue => {}
                     Errors::Panic => crate::vfs::super_block::panic_on_corruption(what),
@@ -106,15 +109,30 @@ impl FerrodaxFs {
         Error::from_errno(-e.errno())
     }
 
-    /// Run one core operation under the core lock. After a shutdown no
-    /// operation reaches the medium: the flag is checked under the lock
-    /// that `shutdown` takes after setting it.
+    /// Run one core operation with the core lock exclusive. After a
+    /// shutdown no operation reaches the medium: the flag is checked under
+    /// the lock that `shutdown` takes (exclusive) after setting it.
     fn run<R>(&self, op: impl FnOnce(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>) -> Result<R> {
-        let mut core = self.core.lock();
+        let mut core = self.core.write();
         if self.shut_down.load(Ordering::Acquire) {
             return Err(EIO);
         }
         let result = op(&mut core);
+        drop(core);
+        result.map_err(|e| self.err(e))
+    }
+
+    /// [`Self::run`] for an operation that changes nothing: it shares the
+    /// core with other readers.
+    fn run_read<R>(
+        &self,
+        op: impl FnOnce(&Fs<PmemMedium>) -> crate::fcore::Result<R>,
+    ) -> Result<R> {
+        let core = self.core.read();
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(EIO);
+        }
+        let result = op(&core);
         drop(core);
         result.map_err(|e| self.err(e))
     }
@@ -189,7 +207,11 @@ impl FileSystem for FerrodaxFs {
         ]);
         let oom = |_| (ENOMEM, c"out of memory");
         Ok(FerrodaxFs {
-            core: KBox::pin_init(new_mutex!(fs, "ferrodax_core"), GFP_KERNEL).map_err(oom)?,
+            core: KBox::pin_init(
+                RwSem::new(fs, c"ferrodax_core", static_lock_class!()),
+                GFP_KERNEL,
+            )
+            .map_err(oom)?,
             opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
             fsid,
             dax,
@@ -200,7 +222,7 @@ impl FileSystem for FerrodaxFs {
     fn reconfigure(&self, opts: &Options, read_only: bool) -> Result {
         *self.opts.lock() = *opts;
         if read_only {
-            self.core.lock().set_read_only();
+            self.core.write().set_read_only();
             Ok(())
         } else {
             self.run(|fs| fs.set_read_write())
@@ -216,11 +238,12 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn attr(&self, ino: u64) -> Result<Attr> {
-        self.run(|fs| fs.read_inode(ino)).map(|i| attr_of(ino, &i))
+        self.run_read(|fs| fs.read_inode(ino))
+            .map(|i| attr_of(ino, &i))
     }
 
     fn statfs(&self) -> Statfs {
-        let core = self.core.lock();
+        let core = self.core.read();
         let (c, g) = (core.counters(), core.geometry());
         Statfs {
             blocks: g.total_blocks,
@@ -240,7 +263,7 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>> {
-        self.run(|fs| fs.lookup(dir, name))
+        self.run_read(|fs| fs.lookup(dir, name))
             .map(|e| e.map(|e| e.ino))
     }
 
@@ -256,7 +279,7 @@ impl FileSystem for FerrodaxFs {
         loop {
             names.clear();
             batch.clear();
-            self.run(|fs| {
+            self.run_read(|fs| {
                 fs.readdir(dir, pos, |name, ino, dtype, next| {
                     let start = names.len();
                     if start + name.len() > names.capacity() {
@@ -395,7 +418,7 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
-        self.run(|fs| fs.readlink(ino, buf))
+        self.run_read(|fs| fs.readlink(ino, buf))
     }
 
     fn set_times(&self, ino: u64, a: &Attr) -> Result {
@@ -415,7 +438,7 @@ impl FileSystem for FerrodaxFs {
     fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
         // Wait for the operation in flight, if any: later ones see the flag.
-        drop(self.core.lock());
+        drop(self.core.write());
     }
 
     fn is_shut_down(&self) -> bool {
@@ -425,7 +448,7 @@ impl FileSystem for FerrodaxFs {
     fn media_error(&self, blocks: core::ops::Range<u64>) -> Result<MediaLoss> {
         let mut loss = MediaLoss::default();
         let mut no_memory = false;
-        self.run(|fs| {
+        self.run_read(|fs| {
             fs.owners_of(blocks.clone(), |owner| match owner {
                 Owner::Layout | Owner::Structure { .. } => loss.metadata = true,
                 Owner::Data {
@@ -484,18 +507,30 @@ impl FileSystem for FerrodaxFs {
         }
         let count = count.min(limit - first);
         let create = req.write && !req.nowait;
-        let (m, blocks) = self.run(|fs| {
-            // Writing into mapped blocks changes no metadata, so the core's
-            // read-only check (in its transactions) would not see it; after
-            // errors=remount-ro no byte may be written, file data included
-            // (ext4's emergency read-only state: the VFS flag itself is
-            // never set without s_umount held).
-            if req.write && fs.is_read_only() {
-                return Err(CoreError::ReadOnly);
-            }
-            let m = fs.map_blocks(ino, first, count, create, true)?;
-            Ok((m, m.blocks))
+        // Writing into mapped blocks changes no metadata, so the core's
+        // read-only check (in its transactions) would not see it; after
+        // errors=remount-ro no byte may be written, file data included
+        // (ext4's emergency read-only state: the VFS flag itself is never
+        // set without s_umount held).
+        let refuse_write = |fs: &Fs<PmemMedium>| match req.write && fs.is_read_only() {
+            true => Err(CoreError::ReadOnly),
+            false => Ok(()),
+        };
+        // Mapped blocks (every read, fault and overwrite of written data)
+        // are looked up with the core shared; only a hole to fill takes it
+        // exclusive, and looks again there.
+        let found = self.run_read(|fs| {
+            refuse_write(fs)?;
+            fs.lookup_blocks(ino, first, count)
         })?;
+        let m = match found.mapping {
+            Mapping::Hole { .. } if create => self.run(|fs| {
+                refuse_write(fs)?;
+                fs.map_blocks(ino, first, count, true, true)
+            })?,
+            _ => found,
+        };
+        let blocks = m.blocks;
         let (length, kind) = match m.mapping {
             Mapping::Hole { .. } if req.write => return Err(EAGAIN), // NOWAIT
             Mapping::Hole { len } => (len, MapKind::Hole),

@@ -93,6 +93,26 @@ impl<M: Medium> Fs<M> {
         Ok(self.finish_truncate(ino)?.unwrap_or(inode))
     }
 
+    /// Look up what file block `lblk` of `ino` maps to (`count` only
+    /// bounds the request), changing nothing: safe alongside other lookups.
+    pub fn lookup_blocks(&self, ino: u64, lblk: u64, count: u64) -> Result<BlockMap> {
+        if lblk
+            .checked_add(count.max(1))
+            .is_none_or(|end| end > MAX_FILE_SIZE / BLOCK_SIZE)
+        {
+            return Err(Error::FileTooBig);
+        }
+        let inode = self.read_inode(ino)?;
+        if inode.kind() != Kind::Regular {
+            return Err(Error::Invalid);
+        }
+        Ok(BlockMap {
+            mapping: self.map_lookup(&inode, ino, lblk)?,
+            new: false,
+            blocks: inode.blocks,
+        })
+    }
+
     /// Map `count` blocks of `ino` from file block `lblk`; with `create`,
     /// fill a hole with newly allocated, zeroed blocks (2 MiB-aligned when
     /// `huge` and the request is an aligned 2 MiB run). Never returns
@@ -105,26 +125,10 @@ impl<M: Medium> Fs<M> {
         create: bool,
         huge: bool,
     ) -> Result<BlockMap> {
-        if lblk
-            .checked_add(count.max(1))
-            .is_none_or(|end| end > MAX_FILE_SIZE / BLOCK_SIZE)
-        {
-            return Err(Error::FileTooBig);
-        }
-        let inode = self.read_inode(ino)?;
-        if inode.kind() != Kind::Regular {
-            return Err(Error::Invalid);
-        }
-        let mapping = self.map_lookup(&inode, ino, lblk)?;
-        let hole = match mapping {
+        let found = self.lookup_blocks(ino, lblk, count)?;
+        let hole = match found.mapping {
             Mapping::Hole { len } if create => len,
-            _ => {
-                return Ok(BlockMap {
-                    mapping,
-                    new: false,
-                    blocks: inode.blocks,
-                })
-            }
+            _ => return Ok(found),
         };
         let want = count.max(1).min(hole);
         self.transact(|fs| {
