@@ -64,6 +64,15 @@ impl Extent {
         u64::from(self.lblk) + u64::from(self.len)
     }
 
+    /// The index entry for `child`, whose range starts at separator `key`.
+    pub(super) fn index(key: u64, child: u64) -> Extent {
+        Extent {
+            lblk: key as u32,
+            len: 0,
+            pblk: child,
+        }
+    }
+
     /// The 16 bytes of an entry: an extent, or with `len` zero an index
     /// entry whose `lblk` is the key and `pblk` the child.
     pub(super) fn encode(&self, ino: u64) -> [u8; 16] {
@@ -251,6 +260,21 @@ impl<M: Medium> Fs<M> {
     /// The path from `inode`'s root (which must exist) to the leaf whose
     /// range holds file block `lblk`.
     pub(super) fn descend(&self, inode: &Inode, ino: u64, lblk: u64) -> Result<Path> {
+        self.descend_to(inode, ino, lblk, 0)
+    }
+
+    /// The path from `inode`'s root (which must exist) down to the node of
+    /// level `bottom` whose range holds `key`. With `bottom` 0 that is the
+    /// leaf; with `bottom` 1 the path ends at the lowest index node, its
+    /// index at the child whose range holds `key` (a directory's index,
+    /// whose children are entry blocks).
+    pub(super) fn descend_to(
+        &self,
+        inode: &Inode,
+        ino: u64,
+        key: u64,
+        bottom: u16,
+    ) -> Result<Path> {
         let mut path = Path {
             hi: LBLK_END,
             ..Path::default()
@@ -259,28 +283,31 @@ impl<M: Medium> Fs<M> {
         let mut level = None;
         for d in 0..MAX_HEIGHT {
             let node = self.node(blk, ino)?;
-            if level.is_some_and(|l| l != node.level) {
+            if level.is_some_and(|l| l != node.level) || node.level < bottom {
                 return Err(Error::Corrupt("extent tree level"));
             }
             path.node[d] = node;
             path.height = d + 1;
             if node.level == 0 {
-                path.idx[d] = self.leaf_search(&node, ino, lblk)?;
+                path.idx[d] = self.leaf_search(&node, ino, key)?;
                 return Ok(path);
             }
             if node.count == 0 {
                 return Err(Error::Corrupt("empty extent index"));
             }
-            let i = self.index_search(&node, ino, lblk)?;
+            let i = self.index_search(&node, ino, key)?;
             if i + 1 < node.count {
                 path.hi = path.hi.min(self.index_entry(&node, ino, i + 1)?.0);
             }
-            let (key, child) = self.index_entry(&node, ino, i)?;
+            let (sep, child) = self.index_entry(&node, ino, i)?;
             if i > 0 {
-                path.lo = key;
+                path.lo = sep;
                 path.lo_at = Some(d);
             }
             path.idx[d] = i;
+            if node.level == bottom {
+                return Ok(path);
+            }
             blk = child;
             level = Some(node.level - 1);
         }
@@ -369,7 +396,7 @@ impl<M: Medium> Fs<M> {
 
     /// Keys 1.. of index node `n` (at depth `d` of `path`, entered at its
     /// first block) increase strictly and lie inside the node's range.
-    fn check_index_keys(&self, n: &Node, ino: u64, path: &Path, d: usize) -> Result<()> {
+    pub(super) fn check_index_keys(&self, n: &Node, ino: u64, path: &Path, d: usize) -> Result<()> {
         // The node is entered at the lowest block of its range, so the
         // separator above it (if any) is `path.lo` when it sits above `d`.
         let lo = match path.lo_at {

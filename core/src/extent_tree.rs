@@ -212,18 +212,13 @@ impl<M: Medium> Fs<M> {
         self.write_node_header(sibling, ino, moved, node.level)?;
         self.write_node_header(node.blk, ino, keep, node.level)?;
         let separator = u64::from(self.raw_entry(&node, ino, keep)?.lblk);
-        let index = |key: u64, child: u64| Extent {
-            lblk: key as u32,
-            len: 0,
-            pblk: child,
-        };
         if d == 0 {
             if usize::from(node.level) + 1 >= MAX_HEIGHT {
                 return Err(Error::FileTooBig);
             }
             let root = self.alloc_node(inode)?;
-            self.write_node_entry(root, ino, 0, &index(0, node.blk))?;
-            self.write_node_entry(root, ino, 1, &index(separator, sibling))?;
+            self.write_node_entry(root, ino, 0, &Extent::index(0, node.blk))?;
+            self.write_node_entry(root, ino, 1, &Extent::index(separator, sibling))?;
             self.write_node_header(root, ino, 2, node.level + 1)?;
             inode.root = root;
             return Ok(());
@@ -233,8 +228,30 @@ impl<M: Medium> Fs<M> {
             &parent,
             ino,
             path.idx[d - 1] + 1,
-            &index(separator, sibling),
+            &Extent::index(separator, sibling),
         )
+    }
+
+    /// Add child `child` with separator `key` to the lowest index level of
+    /// `ino`'s tree (a directory's index over its entry blocks), after the
+    /// child whose range holds `key` now, splitting full nodes on the way.
+    /// `inode` is updated, not written.
+    pub(super) fn index_insert(
+        &mut self,
+        inode: &mut Inode,
+        ino: u64,
+        key: u64,
+        child: u64,
+    ) -> Result<()> {
+        for _ in 0..=MAX_HEIGHT + 1 {
+            let path = self.descend_to(inode, ino, key, 1)?;
+            let (node, i) = path.leaf();
+            if node.count < FANOUT {
+                return self.put_entry(&node, ino, i + 1, &Extent::index(key, child));
+            }
+            self.split(inode, ino, &path)?;
+        }
+        Err(Error::Corrupt("extent tree level"))
     }
 
     /// Remove the entry `path` points at in the node at depth `d` (for the
@@ -267,10 +284,22 @@ impl<M: Medium> Fs<M> {
         self.move_entries(node.blk, i + 1, node.blk, i, node.count - i - 1)?;
         self.write_node_header(node.blk, ino, node.count - 1, node.level)?;
         if d == 0 && node.level > 0 && node.count == 2 {
-            let shrunk = Node { count: 1, ..node };
-            let (_, child) = self.index_entry(&shrunk, ino, 0)?;
-            self.free_node(inode, node.blk)?;
-            inode.root = child;
+            // The root gives way to its one child, and so on down while
+            // that is an index of one child too (a split that moved one
+            // entry leaves such nodes).
+            let mut root = Node { count: 1, ..node };
+            loop {
+                let (_, child) = self.index_entry(&root, ino, 0)?;
+                self.free_node(inode, root.blk)?;
+                inode.root = child;
+                if root.level == 1 {
+                    break;
+                }
+                root = self.node(child, ino)?;
+                if root.count != 1 {
+                    break;
+                }
+            }
         }
         Ok(())
     }

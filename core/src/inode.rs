@@ -42,7 +42,7 @@ pub struct Time {
 pub enum Kind {
     /// Regular file: `root` is its extent block (0: no blocks).
     Regular,
-    /// Directory: `root` is its bucket table block.
+    /// Directory: `root` is its only entry block or its index root.
     Directory,
     /// Symbolic link: `root` is the block holding the target.
     Symlink,
@@ -95,7 +95,7 @@ pub struct Inode {
     pub ctime: Time,
     /// Birth time.
     pub btime: Time,
-    /// Kind-specific root: extent block, bucket table, target block or rdev.
+    /// Kind-specific root: extent block, directory root, target block or rdev.
     pub root: u64,
     /// Directories: the parent directory's inode number.
     pub parent: u64,
@@ -211,7 +211,7 @@ impl Inode {
                 geo.check_data_block(self.root, "inode extent block pointer")?;
             }
             Kind::Directory => {
-                geo.check_data_block(self.root, "directory bucket table pointer")?;
+                geo.check_data_block(self.root, "directory root pointer")?;
                 geo.check_ino(self.parent, "directory parent pointer")?;
             }
             Kind::Symlink => {

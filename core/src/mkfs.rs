@@ -55,7 +55,9 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
     f = f.join(Journal::format(pm, &geo)?);
 
     let root_dir = geo.data_start;
-    f = f.join(pm.persist(Geometry::block_off(root_dir), &[0u8; BLOCK_SIZE as usize])?);
+    let mut root_block = [0u8; BLOCK_SIZE as usize];
+    root_block[..16].copy_from_slice(&super::dir::block_header(ROOT_INO, 0));
+    f = f.join(pm.persist(Geometry::block_off(root_dir), &root_block)?);
     f = f.join(set_bits_raw(pm, geo.block_bitmap_start, 0, root_dir + 1)?);
     f = f.join(set_bits_raw(
         pm,

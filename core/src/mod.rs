@@ -12,6 +12,7 @@
 pub mod bitmap;
 pub mod crc32c;
 pub mod dir;
+mod dir_change;
 pub mod error;
 pub mod extent;
 mod extent_range;

@@ -108,7 +108,7 @@ impl<M: Medium> Fs<M> {
         };
         match kind {
             Kind::Directory => {
-                inode.root = self.dir_init()?;
+                inode.root = self.dir_init(ino)?;
                 inode.blocks = 1;
                 inode.size = super::layout::BLOCK_SIZE;
             }
@@ -298,7 +298,7 @@ impl<M: Medium> Fs<M> {
                 (true, true) if victim.entries != 0 => return Err(Error::NotEmpty),
                 _ => {}
             }
-            fs.dir_remove(&mut d, e.pos)?;
+            fs.dir_remove(&mut d, dir, e.pos)?;
             if want_dir {
                 d.nlink = d.nlink.minus(1, "directory link count")?;
             }
@@ -361,6 +361,7 @@ impl<M: Medium> Fs<M> {
                 return Ok(RenameOutcome::default());
             }
             let mut outcome = RenameOutcome::default();
+            let mut src_pos = src.pos;
             match dst {
                 Some(_) if flags.noreplace => return Err(Error::Exists),
                 Some(d) if d.ino == src.ino => return Ok(outcome),
@@ -389,6 +390,12 @@ impl<M: Medium> Fs<M> {
                     }
                     fs.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
                     fs.write_inode(ndir, &nd)?;
+                    if odir == ndir {
+                        // The add may have split the block holding the
+                        // old name: find it again.
+                        let e = fs.dir_find(&nd, odir, oname)?;
+                        src_pos = e.ok_or(Error::Corrupt("renamed entry lost"))?.pos;
+                    }
                 }
             }
             if flags.whiteout {
@@ -398,11 +405,11 @@ impl<M: Medium> Fs<M> {
                     ..whiteout
                 };
                 let (wino, _) = fs.new_inode(attr, 1, now)?;
-                fs.dir_retarget(src.pos, oname, wino, Kind::dtype(S_IFCHR))?;
+                fs.dir_retarget(src_pos, oname, wino, Kind::dtype(S_IFCHR))?;
                 outcome.whiteout = Some(wino);
             } else {
                 let mut od = fs.read_inode(odir)?;
-                fs.dir_remove(&mut od, src.pos)?;
+                fs.dir_remove(&mut od, odir, src_pos)?;
                 fs.write_inode(odir, &od)?;
             }
             fs.reparent(src.ino, odir, ndir, now)?;

@@ -19,7 +19,7 @@ use core::ops::{ControlFlow, Range};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
     /// One block of structure: a regular file's extent block, a
-    /// directory's bucket table or entry block, a symlink's target.
+    /// directory's index node or entry block, a symlink's target.
     Structure(u64),
     /// A run of a regular file's data.
     Data(Extent),
@@ -53,8 +53,8 @@ pub enum Owner {
 impl<M: Medium> Fs<M> {
     /// Call `f` with the blocks inode `ino` holds: for a regular file the
     /// nodes of its extent tree and its extents in file order (each node
-    /// before the extents under it); for a directory its bucket table,
-    /// then its entry blocks; for a symlink its target.
+    /// before the extents under it); for a directory its index nodes and
+    /// entry blocks; for a symlink its target.
     /// Headers are validated; `f` stops the walk with `Break`.
     pub fn held_blocks(
         &self,

@@ -47,7 +47,7 @@ impl<M: Medium> Fs<M> {
             let pos = fs
                 .dir_entry_listed(&d, dir, name, next)?
                 .ok_or(Error::NotFound)?;
-            fs.dir_remove(&mut d, pos)?;
+            fs.dir_remove(&mut d, dir, pos)?;
             fs.write_inode(dir, &d)
         })
     }
@@ -100,7 +100,7 @@ impl<M: Medium> Fs<M> {
                 mode: S_IFDIR | 0o755,
                 nlink: 2,
                 parent: ROOT_INO,
-                root: fs.dir_init()?,
+                root: fs.dir_init(ROOT_INO)?,
                 blocks: 1,
                 size: BLOCK_SIZE,
                 atime: now,

@@ -303,7 +303,7 @@ impl<M: Medium> Checker<'_, M> {
                     next,
                 });
                 // The name must lead back to the entry: a damaged hash or
-                // an entry in the wrong bucket lists but cannot be opened.
+                // an entry stored under another hash lists but cannot be opened.
                 if ferrodax_core::dir::check_name(&raw).is_err() {
                     let what = format!("directory {dir}: entry '{name}' has an invalid name");
                     self.problem(what, remove);

@@ -35,9 +35,6 @@ enum Seal {
     Entry { at: u64 },
     /// An extent: low 16 bits of CRC-32C over bytes 0..13 and the owner.
     Extent { at: u64, owner: u64 },
-    /// A bucket head: a check over (block, directory, bucket) in the top
-    /// 16 bits.
-    Bucket { at: u64, dir: u64, bucket: u64 },
     /// A bitmap block: its CRC-32C in the checksum table at `slot`.
     Bitmap { block: u64, slot: u64 },
     /// No checksum (the journal header word).
@@ -131,21 +128,59 @@ const EXTENT_HEADER: &[(&str, u64, usize)] = &[
 ];
 const EXTENT: &[(&str, u64, usize)] = &[("lblk", 0, 4), ("len", 4, 4), ("pblk", 8, 6)];
 const EXTENT_INDEX: &[(&str, u64, usize)] = &[("key", 0, 4), ("len", 4, 4), ("child", 8, 6)];
-const DIR_HEADER: &[(&str, u64, usize)] = &[
-    ("magic", 0, 4),
-    ("owner", 4, 4),
-    ("next", 8, 8),
-    ("bucket", 16, 4),
-    ("index", 20, 4),
-];
+const DIR_HEADER: &[(&str, u64, usize)] = &[("magic", 0, 4), ("owner", 4, 4), ("used", 8, 4)];
 const DIR_ENTRY: &[(&str, u64, usize)] = &[
     ("ino", 0, 8),
     ("hash", 8, 4),
     ("name_len", 16, 1),
     ("type", 17, 1),
     ("slots", 18, 1),
+    ("seq", 19, 1),
     ("name", 24, 1),
 ];
+
+/// The seal of a 16-byte node or entry block header at `at`.
+fn header_seal(at: u64) -> Seal {
+    Seal::Crc {
+        at,
+        len: 16,
+        crc: 12,
+    }
+}
+
+/// The header of the index node at `at` (of inode `owner`) and its first
+/// two entries, as `{what}_index_header` and `{what}_index[i]`.
+fn index_fields(fields: &mut Vec<Field>, what: &str, at: u64, owner: u64) {
+    let seal = header_seal(at);
+    let name = format!("{what}_index_header");
+    field(fields, &name, at, seal, EXTENT_HEADER);
+    for i in 0..2 {
+        let entry = at + 16 + 16 * i;
+        let seal = Seal::Extent { at: entry, owner };
+        let name = format!("{what}_index[{i}]");
+        field(fields, &name, entry, seal, EXTENT_INDEX);
+    }
+}
+
+/// The header of entry block `blk` (of the directory named `dir`) and up
+/// to three of its entries.
+fn dir_block_fields(fields: &mut Vec<Field>, m: &MemMedium, dir: &str, blk: u64) {
+    let hdr = Geometry::block_off(blk);
+    let seal = header_seal(hdr);
+    field(fields, &format!("dir_block[{dir}]"), hdr, seal, DIR_HEADER);
+    let (mut slot, mut entries) = (1, 0);
+    while slot < 64 && entries < 3 {
+        let at = hdr + slot * 64;
+        let n = u64::from(m.0[at as usize + 18]).max(1);
+        if u64_at(&m.0, at as usize) != 0 {
+            let seal = Seal::Entry { at };
+            let name = format!("dir_entry[{dir}/{slot}]");
+            field(fields, &name, at, seal, DIR_ENTRY);
+            entries += 1;
+        }
+        slot += n;
+    }
+}
 
 impl Image {
     /// Build the image: a directory of files, a file with several extents,
@@ -166,6 +201,12 @@ impl Image {
         fs.create(d, b"second", attr(S_IFREG | 0o600), at(2))
             .unwrap();
         fs.symlink(R, b"sym", b"dir/file", attr(0), at(3)).unwrap();
+        let (big, _) = fs.create(R, b"big", attr(S_IFDIR | 0o755), at(3)).unwrap();
+        for i in 0..64 {
+            let name = format!("n{i}");
+            fs.create(big, name.as_bytes(), attr(S_IFREG | 0o644), at(3))
+                .unwrap();
+        }
         let (o, _) = fs.tmpfile(R, attr(S_IFREG | 0o600), at(4)).unwrap();
         fs.map_blocks(o, 0, 1, true, false).unwrap();
         let g = *fs.geometry();
@@ -216,93 +257,39 @@ impl Image {
         }
         let fi = fs.read_inode(f).unwrap();
         let ext = Geometry::block_off(fi.root);
-        let seal = Seal::Crc {
-            at: ext,
-            len: 16,
-            crc: 12,
-        };
-        field(&mut fields, "extent_header", ext, seal, EXTENT_HEADER);
+        field(
+            &mut fields,
+            "extent_header",
+            ext,
+            header_seal(ext),
+            EXTENT_HEADER,
+        );
         for i in 0..3 {
             let at = ext + 16 + 16 * i;
             let seal = Seal::Extent { at, owner: f };
             field(&mut fields, &format!("extent[{i}]"), at, seal, EXTENT);
         }
         let root = Geometry::block_off(fs.read_inode(t).unwrap().root);
-        let header = |at| Seal::Crc {
-            at,
-            len: 16,
-            crc: 12,
-        };
-        field(
-            &mut fields,
-            "extent_index_header",
-            root,
-            header(root),
-            EXTENT_HEADER,
-        );
-        for i in 0..2 {
-            let at = root + 16 + 16 * i;
-            let seal = Seal::Extent { at, owner: t };
-            field(
-                &mut fields,
-                &format!("extent_index[{i}]"),
-                at,
-                seal,
-                EXTENT_INDEX,
-            );
-        }
+        index_fields(&mut fields, "extent", root, t);
         let m = fs.pm().medium();
         let leaf = Geometry::block_off(u64_at(&m.0, root as usize + 32 + 8) & ((1 << 48) - 1));
         field(
             &mut fields,
             "extent_leaf_header",
             leaf,
-            header(leaf),
+            header_seal(leaf),
             EXTENT_HEADER,
         );
-        let di = fs.read_inode(d).unwrap();
-        let table = Geometry::block_off(di.root);
-        let m = fs.pm().medium();
-        for bucket in (0..511).filter(|b| u64_at(&m.0, (table + b * 8) as usize) != 0) {
-            let at = table + bucket * 8;
-            let seal = Seal::Bucket { at, dir: d, bucket };
-            field(
-                &mut fields,
-                &format!("bucket[{bucket}]"),
-                at,
-                seal,
-                &[("block", 0, 6)],
-            );
-            let blk = u64_at(&m.0, at as usize) & ((1 << 48) - 1);
-            let hdr = Geometry::block_off(blk);
-            let seal = Seal::Crc {
-                at: hdr,
-                len: 32,
-                crc: 24,
-            };
-            field(
-                &mut fields,
-                &format!("dir_block[{bucket}]"),
-                hdr,
-                seal,
-                DIR_HEADER,
-            );
-            let mut slot = 1;
-            while slot < 64 {
-                let at = hdr + slot * 64;
-                let n = u64::from(m.0[at as usize + 18]).max(1);
-                if u64_at(&m.0, at as usize) != 0 {
-                    let seal = Seal::Entry { at };
-                    field(
-                        &mut fields,
-                        &format!("dir_entry[{bucket}/{slot}]"),
-                        at,
-                        seal,
-                        DIR_ENTRY,
-                    );
-                }
-                slot += n;
-            }
+        // "dir" is one entry block; "big" has an index over two.
+        let root = fs.read_inode(d).unwrap().root;
+        dir_block_fields(&mut fields, fs.pm().medium(), "dir", root);
+        let index = Geometry::block_off(fs.read_inode(big).unwrap().root);
+        index_fields(&mut fields, "dir", index, big);
+        for i in 0..2 {
+            let m = fs.pm().medium();
+            let at = index + 16 + 16 * i;
+            let blk = u64_at(&m.0, at as usize + 8) & ((1 << 48) - 1);
+            dir_block_fields(&mut fields, m, &format!("big{i}"), blk);
         }
         for (map, bitmap, slot) in [
             ("inode", g.inode_bitmap_start, 0),
@@ -490,16 +477,6 @@ fn seal(m: &mut MemMedium, seal: Seal) {
             c[16..].copy_from_slice(&(owner as u32).to_le_bytes());
             let check = crc32c(&c) as u16;
             b[at + 14..at + 16].copy_from_slice(&check.to_le_bytes());
-        }
-        Seal::Bucket { at, dir, bucket } => {
-            let at = at as usize;
-            let blk = u64_at(b, at) & ((1 << 48) - 1);
-            let mut c = [0u8; 16];
-            c[..8].copy_from_slice(&blk.to_le_bytes());
-            c[8..12].copy_from_slice(&(dir as u32).to_le_bytes());
-            c[12..].copy_from_slice(&(bucket as u32).to_le_bytes());
-            let check = u64::from(crc32c(&c) as u16);
-            b[at..at + 8].copy_from_slice(&(blk | check << 48).to_le_bytes());
         }
         Seal::Bitmap { block, slot } => {
             let at = Geometry::block_off(block) as usize;

@@ -4,7 +4,7 @@
 
 use crate::crash::{judge, recovered_state, RecMedium, Tally};
 use crate::testing::{at, attr};
-use ferrodax_core::dir::{name_hash, BUCKETS};
+use ferrodax_core::dir::name_hash;
 use ferrodax_core::extent::FANOUT;
 use ferrodax_core::file::SetAttr;
 use ferrodax_core::fs::MountOptions;
@@ -70,14 +70,18 @@ fn basic_tree(fs: &mut F) {
     fs.symlink(R, b"link", b"a/f", attr(0), at(12)).unwrap();
 }
 
-/// Names that all hash to the same directory bucket, to force chain growth.
-fn same_bucket_names(n: usize) -> Vec<String> {
-    let target = u64::from(name_hash(b"n0")) % BUCKETS;
-    (0..)
-        .map(|i| format!("n{i}"))
-        .filter(|s| u64::from(name_hash(s.as_bytes())) % BUCKETS == target)
-        .take(n)
-        .collect()
+/// The first `n` names of a directory's test population: one entry slot
+/// each, so 63 fill an entry block.
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("n{i}")).collect()
+}
+
+/// Of [`names`]`(n)`, the names with the lowest and the highest hash: after
+/// a split they lie in the first and the last entry block.
+fn hash_extremes(n: usize) -> (String, String) {
+    let mut all = names(n);
+    all.sort_by_key(|s| name_hash(s.as_bytes()));
+    (all[0].clone(), all[n - 1].clone())
 }
 
 fn fragmented_file(fs: &mut F) {
@@ -439,23 +443,57 @@ pub fn all() -> Vec<Scenario> {
             ],
         },
         Scenario {
-            name: "dir-chain-growth",
+            // A full entry block splits; a rename in the split directory
+            // adds before it removes.
+            name: "dir-split",
             setup: |fs| {
                 let d = mkdir(fs, R, "d");
-                for n in same_bucket_names(63) {
+                for n in names(63) {
                     file(fs, d, &n);
                 }
             },
             ops: &[
                 |fs| {
                     let d = ino(fs, R, "d");
-                    let n = same_bucket_names(64).pop().unwrap();
-                    fs.create(d, n.as_bytes(), attr(S_IFREG), at(20)).map(drop)
+                    fs.create(d, b"n63", attr(S_IFREG), at(20)).map(drop)
                 },
                 |fs| {
                     let d = ino(fs, R, "d");
-                    let n = same_bucket_names(1).pop().unwrap();
-                    fs.unlink(d, n.as_bytes(), at(21)).map(drop)
+                    let flags = RenameFlags::default();
+                    let w = attr(0);
+                    fs.rename(d, b"n5", d, b"renamed", flags, w, at(21))
+                        .map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    fs.unlink(d, b"n7", at(22)).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            // The last entry of the last block goes: the block is freed
+            // and the index gives way to the one block left.
+            name: "dir-merge",
+            setup: |fs| {
+                let d = mkdir(fs, R, "d");
+                for n in names(64) {
+                    file(fs, d, &n);
+                }
+                let (low, high) = hash_extremes(64);
+                for n in names(64).into_iter().filter(|n| *n != low && *n != high) {
+                    let (gone, _) = fs.unlink(d, n.as_bytes(), at(19)).unwrap();
+                    fs.release_inode(gone).unwrap();
+                }
+            },
+            ops: &[
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let (_, high) = hash_extremes(64);
+                    fs.unlink(d, high.as_bytes(), at(20)).map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    fs.create(d, b"again", attr(S_IFREG), at(21)).map(drop)
                 },
             ],
         },

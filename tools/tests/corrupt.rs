@@ -123,12 +123,10 @@ fn mapping_and_directory_damage() {
     let mut c = m.clone();
     flip(&mut c, ext + 4);
     fsck_finds(c, "extent block header");
-    // Directory: bucket head of "file", block header, entry checksum.
-    let bucket = u64::from(ferrodax_core::dir::name_hash(b"file")) % ferrodax_core::dir::BUCKETS;
-    let head = Geometry::block_off(di.root) + bucket * 8;
+    // Directory: root block magic, block header, entry checksum.
     let mut c = m.clone();
-    flip(&mut c, head + 1);
-    fsck_finds(c, "directory bucket head");
+    flip(&mut c, Geometry::block_off(di.root) + 1);
+    fsck_finds(c, "directory root");
     let e = fs.lookup(d, b"file").unwrap().unwrap();
     let blk = Geometry::block_off(e.pos.blk);
     let mut c = m.clone();
@@ -157,7 +155,7 @@ fn free_space_damage_is_found_and_repaired() {
     let (m, ..) = image();
     let fs = mount(m.clone()).unwrap();
     let g = *fs.geometry();
-    let used_data_block = g.data_start; // the root directory's bucket table
+    let used_data_block = g.data_start; // the root directory's entry block
     let byte = Geometry::block_off(g.block_bitmap_start) + used_data_block / 8;
     let mut c = m.clone();
     c.0[byte as usize] &= !(1u8 << (used_data_block % 8));

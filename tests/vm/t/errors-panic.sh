@@ -4,7 +4,7 @@
 # panic message on the console.
 . "$FDX/tests/vm/lib.sh"
 load_ferrodax
-"$FDX/build/bin/ferrodax-fuzz" set 'dir_block[448].magic' 0 /dev/pmem1
+"$FDX/build/bin/ferrodax-fuzz" set 'dir_block[dir].owner' 0 /dev/pmem1
 mount -t ferrodax -o dax,errors=panic /dev/pmem1 /mnt/scratch
 expect_panic
 ls /mnt/scratch/dir || true

@@ -1,5 +1,5 @@
 # errors= with a corruption found at run time (issue #11): an image whose
-# directory "dir" has a damaged entry block (valid checksum, wrong magic)
+# directory "dir" has a damaged entry block (valid checksum, wrong owner)
 # mounts; listing "dir" finds the damage (EUCLEAN). errors=remount-ro: from
 # then on every change fails with EROFS, file data included (write(2) into
 # mapped blocks, as ext4's emergency read-only state); reads still work.
@@ -10,7 +10,7 @@ load_ferrodax
 fuzz=$FDX/build/bin/ferrodax-fuzz
 m=/mnt/scratch
 for mode in remount-ro continue; do
-	"$fuzz" set 'dir_block[448].magic' 0 /dev/pmem1
+	"$fuzz" set 'dir_block[dir].owner' 0 /dev/pmem1
 	mount -t ferrodax -o "dax,errors=$mode" /dev/pmem1 $m
 	echo before >$m/pre
 	seen=$(dmesg | wc -l)

@@ -1,0 +1,310 @@
+//! Directories: one block while small, an index above entry blocks when
+//! big, blocks freed as they empty, hash collisions, readdir cookies that
+//! stay valid across inserts and removals, and agreement with a model
+//! under random creates, renames and unlinks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ferrodax_core::dir::name_hash;
+use ferrodax_core::inode::*;
+use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
+use ferrodax_core::mem::MemMedium;
+use ferrodax_core::namei::RenameFlags;
+use ferrodax_core::Fs;
+use ferrodax_tools::fsck::check;
+use ferrodax_tools::testing::*;
+
+fn clean(fs: &Fs<MemMedium>) {
+    let r = check(fs);
+    assert!(r.problems.is_empty(), "fsck: {:#?}", r.problems);
+}
+
+/// Every entry of `dir` by readdir, with its next position, in order.
+fn list(fs: &Fs<MemMedium>, dir: u64) -> Vec<(Vec<u8>, u64)> {
+    let mut out = Vec::new();
+    fs.readdir(dir, 0, |name, _, _, next| {
+        out.push((name.to_vec(), next));
+        true
+    })
+    .unwrap();
+    out
+}
+
+fn blocks(fs: &Fs<MemMedium>, dir: u64) -> u64 {
+    fs.read_inode(dir).unwrap().blocks
+}
+
+fn create(fs: &mut Fs<MemMedium>, dir: u64, name: &str) -> u64 {
+    fs.create(dir, name.as_bytes(), attr(S_IFREG | 0o644), at(2))
+        .unwrap()
+        .0
+}
+
+#[test]
+fn a_directory_grows_an_index_and_shrinks_back_to_one_block() {
+    // One inode per four blocks: room for 20,000 files.
+    let mut fs = mem_fs(96 * 1024);
+    let free0 = fs.counters().free_blocks;
+    let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    assert_eq!(blocks(&fs, d), 1, "an empty directory is one block");
+    for i in 0..63 {
+        create(&mut fs, d, &format!("f{i}"));
+    }
+    assert_eq!(blocks(&fs, d), 1, "63 short names fit one block");
+    create(&mut fs, d, "f63");
+    assert_eq!(blocks(&fs, d), 3, "a split: two entry blocks and an index");
+    clean(&fs);
+    // 20,000 names: entry blocks half full or better, an index of two
+    // levels (more than 255 entry blocks).
+    let n = 20_000;
+    for i in 64..n {
+        create(&mut fs, d, &format!("f{i}"));
+    }
+    let used = blocks(&fs, d);
+    println!("{n} names: {used} directory blocks");
+    assert!(used <= n / 28, "{used} blocks for {n} names");
+    let listed = list(&fs, d);
+    assert_eq!(listed.len() as u64, n);
+    let names: BTreeSet<_> = listed.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names.len() as u64, n, "no name listed twice");
+    assert!(
+        listed.windows(2).all(|w| w[0].1 < w[1].1),
+        "cookies increase"
+    );
+    for i in (0..n).step_by(97) {
+        assert!(fs.lookup(d, format!("f{i}").as_bytes()).unwrap().is_some());
+    }
+    clean(&fs);
+    let mut fs = remount(fs);
+    assert_eq!(list(&fs, d).len() as u64, n);
+    for i in 0..n {
+        let (ino, _) = fs.unlink(d, format!("f{i}").as_bytes(), at(3)).unwrap();
+        fs.release_inode(ino).unwrap();
+        if i == n / 2 {
+            clean(&fs);
+        }
+    }
+    assert_eq!(blocks(&fs, d), 1, "emptied blocks are freed");
+    assert!(list(&fs, d).is_empty());
+    clean(&fs);
+    fs.rmdir(R, b"d", at(4)).unwrap();
+    clean(&fs);
+    // the directory's last block goes at release
+    let fs = remount(fs);
+    assert_eq!(fs.counters().free_blocks, free0);
+}
+
+/// Two names of one hash, found among `n` generated ones.
+fn colliding_names() -> (String, String) {
+    let mut seen = HashMap::new();
+    for i in 0u64.. {
+        let name = format!("c{i:x}");
+        if let Some(other) = seen.insert(name_hash(name.as_bytes()), name.clone()) {
+            return (other, name);
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn names_of_one_hash_get_their_own_cookies() {
+    let (a, b) = colliding_names();
+    assert_eq!(name_hash(a.as_bytes()), name_hash(b.as_bytes()));
+    let mut fs = mem_fs(4096);
+    let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    // enough other names that the pair sits in an indexed directory
+    for i in 0..200 {
+        create(&mut fs, d, &format!("o{i}"));
+    }
+    let ia = create(&mut fs, d, &a);
+    let ib = create(&mut fs, d, &b);
+    assert_eq!(fs.lookup(d, a.as_bytes()).unwrap().unwrap().ino, ia);
+    assert_eq!(fs.lookup(d, b.as_bytes()).unwrap().unwrap().ino, ib);
+    let listed = list(&fs, d);
+    let pa = listed.iter().find(|(n, _)| n == a.as_bytes()).unwrap().1;
+    let pb = listed.iter().find(|(n, _)| n == b.as_bytes()).unwrap().1;
+    assert_eq!(pa >> 8, pb >> 8, "one hash");
+    assert_ne!(pa, pb, "two cookies");
+    // resuming between the two returns the second exactly once
+    let mut after = Vec::new();
+    fs.readdir(d, pa.min(pb), |name, _, _, _| {
+        after.push(name.to_vec());
+        true
+    })
+    .unwrap();
+    let second = if pa < pb { &b } else { &a };
+    assert_eq!(after.iter().filter(|n| *n == second.as_bytes()).count(), 1);
+    clean(&fs);
+    fs.unlink(d, a.as_bytes(), at(3)).unwrap();
+    assert_eq!(fs.lookup(d, b.as_bytes()).unwrap().unwrap().ino, ib);
+    assert_eq!(fs.lookup(d, a.as_bytes()).unwrap(), None);
+    clean(&fs);
+}
+
+#[test]
+fn cookies_survive_inserts_removals_and_splits() {
+    let mut fs = mem_fs(32768);
+    let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    let stay: Vec<String> = (0..1500).map(|i| format!("stay{i}")).collect();
+    for n in &stay {
+        create(&mut fs, d, n);
+    }
+    for i in 0..500 {
+        create(&mut fs, d, &format!("go{i}"));
+    }
+    // readdir in batches of 100; between batches, add 100 names (splits)
+    // and remove 25 that are not in `stay`
+    let (mut pos, mut seen, mut round) = (0, Vec::new(), 0);
+    loop {
+        let mut batch = 0;
+        let mut next_pos = pos;
+        fs.readdir(d, pos, |name, _, _, next| {
+            seen.push(String::from_utf8(name.to_vec()).unwrap());
+            next_pos = next;
+            batch += 1;
+            batch < 100
+        })
+        .unwrap();
+        if batch == 0 {
+            break;
+        }
+        pos = next_pos;
+        for i in 0..100 {
+            create(&mut fs, d, &format!("new{round}-{i}"));
+        }
+        for i in (round * 25..round * 25 + 25).filter(|i| *i < 500) {
+            fs.unlink(d, format!("go{i}").as_bytes(), at(3)).unwrap();
+        }
+        round += 1;
+    }
+    for n in &stay {
+        assert_eq!(seen.iter().filter(|s| *s == n).count(), 1, "{n}");
+    }
+    let unique: BTreeSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no entry listed twice");
+    clean(&fs);
+}
+
+#[test]
+fn random_creates_renames_and_unlinks_agree_with_a_model() {
+    let mut fs = mem_fs(32768);
+    let dirs: Vec<u64> = (0..3)
+        .map(|i| {
+            let name = format!("d{i}");
+            fs.create(R, name.as_bytes(), attr(S_IFDIR | 0o755), at(1))
+                .unwrap()
+                .0
+        })
+        .collect();
+    let mut model: BTreeMap<(u64, String), u64> = BTreeMap::new();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for step in 0..6000 {
+        let dir = dirs[(next() % 3) as usize];
+        let name = format!("n{}", next() % 3000);
+        let key = (dir, name.clone());
+        match next() % 4 {
+            0 | 1 if !model.contains_key(&key) => {
+                let ino = create(&mut fs, dir, &name);
+                model.insert(key, ino);
+            }
+            2 if model.contains_key(&key) => {
+                let (ino, _) = fs.unlink(dir, name.as_bytes(), at(3)).unwrap();
+                fs.release_inode(ino).unwrap();
+                model.remove(&key);
+            }
+            3 if model.contains_key(&key) => {
+                let ndir = dirs[(next() % 3) as usize];
+                let nname = format!("n{}", next() % 3000);
+                let nkey = (ndir, nname.clone());
+                if model.contains_key(&nkey) {
+                    continue;
+                }
+                let (w, flags) = (attr(0), RenameFlags::default());
+                fs.rename(
+                    dir,
+                    name.as_bytes(),
+                    ndir,
+                    nname.as_bytes(),
+                    flags,
+                    w,
+                    at(4),
+                )
+                .unwrap();
+                let ino = model.remove(&key).unwrap();
+                model.insert(nkey, ino);
+            }
+            _ => {}
+        }
+        if step % 1500 == 0 {
+            clean(&fs);
+        }
+    }
+    for &dir in &dirs {
+        let listed: BTreeMap<String, u64> = {
+            let mut m = BTreeMap::new();
+            fs.readdir(dir, 0, |name, ino, _, _| {
+                m.insert(String::from_utf8(name.to_vec()).unwrap(), ino);
+                true
+            })
+            .unwrap();
+            m
+        };
+        let expect: BTreeMap<String, u64> = model
+            .iter()
+            .filter(|((d, _), _)| *d == dir)
+            .map(|((_, n), i)| (n.clone(), *i))
+            .collect();
+        assert_eq!(listed, expect);
+        for (n, ino) in &expect {
+            assert_eq!(fs.lookup(dir, n.as_bytes()).unwrap().unwrap().ino, *ino);
+        }
+        assert_eq!(
+            fs.read_inode(dir).unwrap().size,
+            blocks(&fs, dir) * BLOCK_SIZE
+        );
+    }
+    clean(&fs);
+}
+
+#[test]
+fn a_million_entries_build_and_list() {
+    // Hard links, so that the device needs no million inodes: 16 files of
+    // 62,500 links each.
+    let n: u64 = std::env::var("FERRODAX_DIR_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut fs = mem_fs(48 * 1024);
+    let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap();
+    let files: Vec<u64> = (0..16)
+        .map(|i| create(&mut fs, R, &format!("t{i}")))
+        .collect();
+    for i in 0..n {
+        let name = format!("entry-{i:07}");
+        fs.link(files[(i % 16) as usize], d, name.as_bytes(), at(2))
+            .unwrap();
+    }
+    let mut count = 0u64;
+    let mut last = 0;
+    fs.readdir(d, 0, |_, _, _, next| {
+        assert!(next > last);
+        last = next;
+        count += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(count, n);
+    assert!(fs.lookup(d, b"entry-0765432").unwrap().is_some() || n <= 765_432);
+    let used = blocks(&fs, d);
+    println!(
+        "{n} entries: {used} blocks ({} bytes an entry)",
+        used * BLOCK_SIZE / n
+    );
+    assert!(used * BLOCK_SIZE / n <= 160, "{used} blocks");
+}
