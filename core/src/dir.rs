@@ -54,6 +54,8 @@ const KEY_END: u64 = LBLK_END << 8;
 
 /// An entry's bytes, read or to be written.
 pub(super) type Record = [u8; MAX_SLOTS * SLOT as usize];
+/// An entry's head (what scans read).
+pub(super) type Head = [u8; HEAD];
 
 /// Where an entry lives (valid until the next change to its directory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,12 +131,12 @@ pub fn block_header(dir_ino: u64, used: u64) -> [u8; 16] {
 }
 
 /// The hash stored in an entry's head.
-pub(super) fn entry_hash(rec: &Record) -> u64 {
+pub(super) fn entry_hash(rec: &[u8]) -> u64 {
     u64::from(u32_at(rec, E_HASH))
 }
 
 /// The readdir key of an entry.
-pub(super) fn entry_key(rec: &Record) -> u64 {
+pub(super) fn entry_key(rec: &[u8]) -> u64 {
     entry_hash(rec) << 8 | u64::from(rec[E_SEQ])
 }
 
@@ -175,18 +177,29 @@ impl<M: Medium> Fs<M> {
         Ok(used)
     }
 
-    /// Read the entry starting at `slot`, into `rec`. Returns `None` for a
-    /// free slot, else the slot count (validated against the block).
-    pub(super) fn read_entry(&self, blk: u64, slot: u64, rec: &mut Record) -> Result<Option<u64>> {
-        self.pm.read(slot_off(blk, slot), &mut rec[..HEAD])?;
-        if u64_at(rec, E_INO) == 0 {
+    /// Read the head of the entry starting at `slot` into `head`. Returns
+    /// `None` for a free slot, else the slot count (validated against the
+    /// block). The head is not checksummed: scans read heads to find
+    /// candidates and [`Fs::read_entry`] checks what they use.
+    pub(super) fn read_head(&self, blk: u64, slot: u64, head: &mut [u8]) -> Result<Option<u64>> {
+        self.pm.read(slot_off(blk, slot), &mut head[..HEAD])?;
+        if u64_at(head, E_INO) == 0 {
             return Ok(None);
         }
-        let nslots = u64::from(rec[E_NSLOTS]);
-        let name_len = rec[E_NAMELEN] as usize;
+        let nslots = u64::from(head[E_NSLOTS]);
+        let name_len = head[E_NAMELEN] as usize;
         if name_len == 0 || nslots != slots_for(name_len) || slot + nslots > SLOTS {
             return Err(Error::Corrupt("directory entry size"));
         }
+        Ok(Some(nslots))
+    }
+
+    /// Read the whole entry starting at `slot` into `rec`, checksum
+    /// checked. Returns `None` for a free slot, else the slot count.
+    pub(super) fn read_entry(&self, blk: u64, slot: u64, rec: &mut Record) -> Result<Option<u64>> {
+        let Some(nslots) = self.read_head(blk, slot, rec)? else {
+            return Ok(None);
+        };
         let len = (nslots * SLOT) as usize;
         self.pm
             .read(slot_off(blk, slot) + HEAD as u64, &mut rec[HEAD..len])?;
@@ -198,28 +211,35 @@ impl<M: Medium> Fs<M> {
         Ok(Some(nslots))
     }
 
-    /// Call `f(slot, nslots, record)` for each entry of block `blk` (header
+    /// Call `f(slot, nslots, head)` for each entry of block `blk` (header
     /// checked) until it returns `Some`.
     pub(super) fn scan_block<T>(
         &self,
         blk: u64,
         dir_ino: u64,
-        mut f: impl FnMut(u64, u64, &Record) -> Option<T>,
+        mut f: impl FnMut(u64, u64, &Head) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
         self.entry_block(blk, dir_ino)?;
-        let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
+        let mut head = [0u8; HEAD];
         let mut slot = 1;
         while slot < SLOTS {
-            let Some(nslots) = self.read_entry(blk, slot, &mut rec)? else {
+            let Some(nslots) = self.read_head(blk, slot, &mut head)? else {
                 slot += 1;
                 continue;
             };
-            if let Some(v) = f(slot, nslots, &rec) {
+            if let Some(v) = f(slot, nslots, &head)? {
                 return Ok(Some(v));
             }
             slot += nslots;
         }
         Ok(None)
+    }
+
+    /// The entry at `slot` of `blk` if it is `name` (checksum checked).
+    fn entry_named(&self, blk: u64, slot: u64, name: &[u8]) -> Result<Option<Record>> {
+        let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
+        self.read_entry(blk, slot, &mut rec)?;
+        Ok((entry_name(&rec) == name).then_some(rec))
     }
 
     /// Whether the directory's root is its only entry block (else it is
@@ -264,16 +284,19 @@ impl<M: Medium> Fs<M> {
         check_name(name)?;
         let hash = u64::from(name_hash(name));
         let b = self.dir_block(dir, dir_ino, hash)?;
-        self.scan_block(b.blk, dir_ino, |slot, nslots, rec| {
-            (entry_hash(rec) == hash && entry_name(rec) == name).then(|| DirEntry {
-                ino: u64_at(rec, E_INO),
+        self.scan_block(b.blk, dir_ino, |slot, nslots, head| {
+            if entry_hash(head) != hash || usize::from(head[E_NAMELEN]) != name.len() {
+                return Ok(None);
+            }
+            Ok(self.entry_named(b.blk, slot, name)?.map(|rec| DirEntry {
+                ino: u64_at(&rec, E_INO),
                 dtype: rec[E_DTYPE],
                 pos: DirPos {
                     blk: b.blk,
                     slot,
                     nslots,
                 },
-            })
+            }))
         })
     }
 
@@ -297,12 +320,16 @@ impl<M: Medium> Fs<M> {
             return Ok(None);
         }
         let b = self.dir_block(dir, dir_ino, key >> 8)?;
-        self.scan_block(b.blk, dir_ino, |slot, nslots, rec| {
-            (entry_key(rec) == key && entry_name(rec) == name).then_some(DirPos {
+        self.scan_block(b.blk, dir_ino, |slot, nslots, head| {
+            if entry_key(head) != key {
+                return Ok(None);
+            }
+            let pos = DirPos {
                 blk: b.blk,
                 slot,
                 nslots,
-            })
+            };
+            Ok(self.entry_named(b.blk, slot, name)?.map(|_| pos))
         })
     }
 
@@ -325,13 +352,13 @@ impl<M: Medium> Fs<M> {
             // damage for fsck's block walk, not listed here.
             let mut found = [(0u64, 0u64); SLOTS as usize];
             let mut n = 0;
-            self.scan_block(b.blk, dir_ino, |slot, _, rec| {
-                let k = entry_key(rec);
+            self.scan_block(b.blk, dir_ino, |slot, _, head| {
+                let k = entry_key(head);
                 if k >= key && (b.lo..b.hi).contains(&(k >> 8)) {
                     found[n] = (k, slot);
                     n += 1;
                 }
-                None::<()>
+                Ok(None::<()>)
             })?;
             found[..n].sort_unstable();
             for &(k, slot) in &found[..n] {

@@ -52,16 +52,16 @@ impl<M: Medium> Fs<M> {
         // Entries are visited in slot order: a free run is a gap between
         // one entry's end and the next one's start, or the block's tail.
         let (mut slot_found, mut prev_end) = (None, 1);
-        self.scan_block(blk, dir_ino, |slot, nslots, rec| {
-            if entry_hash(rec) == hash {
-                let s = rec[E_SEQ] as usize;
+        self.scan_block(blk, dir_ino, |slot, nslots, head| {
+            if entry_hash(head) == hash {
+                let s = head[E_SEQ] as usize;
                 seqs[s / 64] |= 1 << (s % 64);
             }
             if slot_found.is_none() && slot - prev_end >= want {
                 slot_found = Some(prev_end);
             }
             prev_end = slot + nslots;
-            None::<()>
+            Ok(None::<()>)
         })?;
         if slot_found.is_none() && SLOTS - prev_end >= want {
             slot_found = Some(prev_end);
@@ -115,10 +115,10 @@ impl<M: Medium> Fs<M> {
     fn split_block(&mut self, dir: &mut Inode, dir_ino: u64, b: &DirBlock) -> Result<()> {
         let mut entries = [(0u64, 0u64, 0u64); SLOTS as usize];
         let mut n = 0;
-        self.scan_block(b.blk, dir_ino, |slot, nslots, rec| {
-            entries[n] = (entry_hash(rec), slot, nslots);
+        self.scan_block(b.blk, dir_ino, |slot, nslots, head| {
+            entries[n] = (entry_hash(head), slot, nslots);
             n += 1;
-            None::<()>
+            Ok(None::<()>)
         })?;
         let entries = &mut entries[..n];
         entries.sort_unstable();
@@ -284,9 +284,11 @@ impl<M: Medium> Fs<M> {
     ) -> Result<()> {
         let used = self.entry_block(blk, dir_ino)?;
         let mut counted = 0;
-        let outside = self.scan_block(blk, dir_ino, |_, nslots, rec| {
+        let mut rec: Record = [0u8; MAX_SLOTS * SLOT as usize];
+        let outside = self.scan_block(blk, dir_ino, |slot, nslots, _| {
             counted += nslots;
-            (!(lo..hi).contains(&entry_hash(rec))).then_some(())
+            self.read_entry(blk, slot, &mut rec)?;
+            Ok((!(lo..hi).contains(&entry_hash(&rec))).then_some(()))
         })?;
         if outside.is_some() {
             return Err(Error::Corrupt("directory entry outside its block's range"));
