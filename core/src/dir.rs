@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Directories: entry blocks under a B+tree index keyed by name hash.
+//! Directories: entry blocks of packed records under a B+tree index keyed
+//! by name hash.
 //!
-//! An entry block is 64 slots of 64 bytes: slot 0 is the block header
-//! (magic, owner, slots in use, checksum); an entry takes 1 to 5 whole
-//! slots (24-byte head, then the name) and carries its own checksum, so an
-//! insert or remove persists one to five cache lines and the header.
-//! Entries never move inside a block; a block is a heap of slots.
+//! An entry block is a 16-byte header (magic, owner, a CRC-32C of the
+//! whole block, the number of entries) and records that tile the rest of
+//! the block, as ext2's do: each record says how far the next one is
+//! (`reclen`), so a record's slack (its `reclen` beyond its own 9-byte
+//! head and name) is where the next insert can go, and a removal gives
+//! its bytes to the record before it. Only the first record may be free
+//! (inode 0). A 5-byte name takes 14 bytes: 290 such names fit a block.
 //!
-//! An entry's *key* is its name's hash (CRC-32C, 32 bits) and a collision
-//! index (8 bits) that tells names of one hash apart: `hash << 8 | seq`.
-//! The key is the readdir cookie. It is fixed for the entry's life,
-//! whichever block holds it, so cookies stay valid across inserts,
-//! removals and block splits: readdir walks keys in order and resumes
-//! after the last one it returned.
+//! An entry's *key* is its name's hash (SipHash-2-4 keyed by the
+//! filesystem's seed, 32 bits) and a 4-bit collision index that tells
+//! names of one hash apart: `hash << 4 | seq`. Records store the index and
+//! only the hash's top byte (a filter for lookups); the key is computed
+//! from the name. The key is the readdir cookie and is fixed for the
+//! entry's life, whichever block holds it, so cookies stay valid across
+//! inserts, removals and records moving between blocks: readdir walks keys
+//! in order and resumes after the last one it returned.
 //!
 //! A directory whose entries fit one block is that block (the inode's
 //! `root` points at it): an empty directory costs one block. A bigger one
@@ -21,51 +26,54 @@
 //! blocks instead of extent leaves. Entry block `i` of an index node holds
 //! the names whose hash lies in `[key_i, key_i+1)`, so every name of one
 //! hash lives in one block, and lookup and insert read `height` index
-//! nodes and one entry block: O(log n). A full block splits at a hash
-//! boundary (`dir_change.rs`); a block emptied by a removal is freed and
-//! its range joins its left neighbour's.
+//! nodes and one entry block: O(log n). How blocks fill, split and empty
+//! is `dir_change.rs`.
 
-use super::crc32c::{crc32c, crc32c_skip};
+use super::crc32c::update;
 use super::error::{Error, Result};
 use super::extent::{Path, EXT_MAGIC, LBLK_END};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
 use super::medium::Medium;
+use super::siphash::siphash;
 use super::Fs;
 
-pub(super) const SLOT: u64 = 64;
-pub(super) const SLOTS: u64 = BLOCK_SIZE / SLOT;
-pub(super) const HEAD: usize = 24;
-pub(super) const MAX_SLOTS: usize = (HEAD + NAME_MAX).div_ceil(SLOT as usize);
 pub(super) const BLK_MAGIC: u32 = u32::from_le_bytes(*b"FDNT");
-const BLK_USED: usize = 8;
-const BLK_CRC: usize = 12;
-const E_INO: usize = 0;
-pub(super) const E_HASH: usize = 8;
-const E_CRC: usize = 12;
-const E_NAMELEN: usize = 16;
-const E_DTYPE: usize = 17;
-const E_NSLOTS: usize = 18;
-pub(super) const E_SEQ: usize = 19;
+const H_OWNER: usize = 4;
+pub(super) const H_CRC: usize = 8;
+const H_COUNT: usize = 12;
+/// Bytes of an entry block's header; records tile the rest.
+pub(super) const HDR: u64 = 16;
+/// Bytes records can use.
+pub(super) const CAPACITY: u64 = BLOCK_SIZE - HDR;
+const R_INO: usize = 0;
+const R_RECLEN: usize = 4;
+const R_NAMELEN: usize = 6;
+const R_TYPE_SEQ: usize = 7;
+const R_HASH8: usize = 8;
+/// Bytes of a record before its name.
+pub(super) const R_HEAD: usize = 9;
+/// Most records a block holds (names of one byte).
+pub(super) const MAX_RECORDS: usize = CAPACITY as usize / (R_HEAD + 1);
+/// Collision indices: how many names of one hash a directory holds.
+pub(super) const SEQS: u8 = 16;
 /// First readdir position of a real entry (0 and 1 are "." and "..").
 pub const FIRST_POS: u64 = 2;
-/// One past the last key (a 32-bit hash and an 8-bit collision index).
-const KEY_END: u64 = LBLK_END << 8;
+/// One past the last key (a 32-bit hash and a 4-bit collision index).
+const KEY_END: u64 = LBLK_END << 4;
+/// Entries readdir takes from one scan of a block.
+const LIST_BATCH: usize = 64;
 
-/// An entry's bytes, read or to be written.
-pub(super) type Record = [u8; MAX_SLOTS * SLOT as usize];
-/// An entry's head (what scans read).
-pub(super) type Head = [u8; HEAD];
+/// A record's head and name, as written.
+pub(super) type RecordBytes = [u8; R_HEAD + NAME_MAX];
 
 /// Where an entry lives (valid until the next change to its directory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirPos {
     /// Entry block.
     pub blk: u64,
-    /// First slot of the entry.
-    pub slot: u64,
-    /// Slots the entry takes.
-    pub nslots: u64,
+    /// Byte offset of its record in the block.
+    pub off: u64,
 }
 
 /// A directory entry found by lookup.
@@ -77,6 +85,45 @@ pub struct DirEntry {
     pub dtype: u8,
     /// Where it lives.
     pub pos: DirPos,
+}
+
+/// A record's head, read and bounds-checked.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rec {
+    /// Byte offset in its block.
+    pub off: u64,
+    /// Inode number; 0 for the free first record.
+    pub ino: u64,
+    /// Bytes to the next record.
+    pub reclen: u64,
+    /// Name length (0 for the free record).
+    pub name_len: usize,
+    /// Directory-entry type (DT_*).
+    pub dtype: u8,
+    /// Collision index.
+    pub seq: u8,
+    /// Top byte of the name's hash.
+    pub hash8: u8,
+}
+
+impl Rec {
+    /// Whether it holds an entry.
+    pub fn live(&self) -> bool {
+        self.ino != 0
+    }
+
+    /// Bytes the record needs (0 for the free record).
+    pub fn size(&self) -> u64 {
+        match self.live() {
+            true => record_size(self.name_len),
+            false => 0,
+        }
+    }
+
+    /// Bytes a new record could take at its end.
+    pub fn slack(&self) -> u64 {
+        self.reclen - self.size()
+    }
 }
 
 /// The entry block that holds a range of hashes, and how it was reached.
@@ -92,9 +139,15 @@ pub(super) struct DirBlock {
     pub path: Option<Path>,
 }
 
-/// Hash of a name.
-pub fn name_hash(name: &[u8]) -> u32 {
-    crc32c(name)
+/// Hash of `name` under the filesystem's `seed`.
+pub fn name_hash(seed: &[u8; 16], name: &[u8]) -> u32 {
+    let h = siphash(seed, name);
+    (h ^ h >> 32) as u32
+}
+
+/// The readdir key of a name of `hash` with collision index `seq`.
+pub(super) fn key_of(hash: u32, seq: u8) -> u64 {
+    u64::from(hash) << 4 | u64::from(seq)
 }
 
 /// Whether `name` may be a directory entry's name (`NameTooLong` or
@@ -110,136 +163,194 @@ pub fn check_name(name: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn slots_for(name_len: usize) -> u64 {
-    (HEAD + name_len).div_ceil(SLOT as usize) as u64
+/// Bytes the record of a name of `name_len` bytes takes.
+pub(super) fn record_size(name_len: usize) -> u64 {
+    (R_HEAD + name_len) as u64
 }
 
-pub(super) fn slot_off(blk: u64, slot: u64) -> u64 {
-    Geometry::block_off(blk) + slot * SLOT
+pub(super) fn rec_off(blk: u64, off: u64) -> u64 {
+    Geometry::block_off(blk) + off
 }
 
-/// The header of an entry block of directory `dir_ino` with `used` slots
-/// in use (mkfs writes the root's).
-pub fn block_header(dir_ino: u64, used: u64) -> [u8; 16] {
-    let mut h = [0u8; 16];
+/// The record of entry `name -> ino`, `reclen` bytes to the next one;
+/// returns it and its length.
+pub(super) fn encode_record(
+    name: &[u8],
+    hash: u32,
+    ino: u64,
+    dtype: u8,
+    seq: u8,
+    reclen: u64,
+) -> (RecordBytes, usize) {
+    let mut r = [0u8; R_HEAD + NAME_MAX];
+    put_u32(&mut r, R_INO, ino as u32);
+    put_u16(&mut r, R_RECLEN, reclen as u16);
+    r[R_NAMELEN] = name.len() as u8;
+    r[R_TYPE_SEQ] = dtype & 0xf | seq << 4;
+    r[R_HASH8] = (hash >> 24) as u8;
+    r[R_HEAD..R_HEAD + name.len()].copy_from_slice(name);
+    (r, R_HEAD + name.len())
+}
+
+/// The head of a free record of `reclen` bytes (only a block's first).
+pub(super) fn free_record(reclen: u64) -> [u8; R_HEAD] {
+    let mut r = [0u8; R_HEAD];
+    put_u16(&mut r, R_RECLEN, reclen as u16);
+    r
+}
+
+/// An entry block header; its checksum is filled in by the caller.
+pub(super) fn block_header(dir_ino: u64, count: u16) -> [u8; HDR as usize] {
+    let mut h = [0u8; HDR as usize];
     put_u32(&mut h, 0, BLK_MAGIC);
-    put_u32(&mut h, 4, dir_ino as u32);
-    put_u32(&mut h, BLK_USED, used as u32);
-    let crc = crc32c_skip(&h, BLK_CRC);
-    put_u32(&mut h, BLK_CRC, crc);
+    put_u32(&mut h, H_OWNER, dir_ino as u32);
+    put_u16(&mut h, H_COUNT, count);
     h
 }
 
-/// The hash stored in an entry's head.
-pub(super) fn entry_hash(rec: &[u8]) -> u64 {
-    u64::from(u32_at(rec, E_HASH))
+fn crc_header(h: &[u8; HDR as usize]) -> u32 {
+    let crc = update(!0, &h[..H_CRC]);
+    let crc = update(crc, &[0; 4]);
+    update(crc, &h[H_CRC + 4..])
 }
 
-/// The readdir key of an entry.
-pub(super) fn entry_key(rec: &[u8]) -> u64 {
-    entry_hash(rec) << 8 | u64::from(rec[E_SEQ])
-}
-
-fn entry_name(rec: &Record) -> &[u8] {
-    &rec[HEAD..HEAD + rec[E_NAMELEN] as usize]
-}
-
-/// Build the record of entry `name -> ino` with collision index `seq`;
-/// returns it and its length in bytes.
-pub(super) fn encode_entry(name: &[u8], ino: u64, dtype: u8, seq: u8) -> (Record, usize) {
-    let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
-    let len = (slots_for(name.len()) * SLOT) as usize;
-    put_u64(&mut rec, E_INO, ino);
-    put_u32(&mut rec, E_HASH, name_hash(name));
-    rec[E_NAMELEN] = name.len() as u8;
-    rec[E_DTYPE] = dtype;
-    rec[E_NSLOTS] = slots_for(name.len()) as u8;
-    rec[E_SEQ] = seq;
-    rec[HEAD..HEAD + name.len()].copy_from_slice(name);
-    let crc = crc32c_skip(&rec[..len], E_CRC);
-    put_u32(&mut rec, E_CRC, crc);
-    (rec, len)
+/// The entry block of an empty directory `dir_ino` (mkfs writes the
+/// root's).
+pub fn empty_block(dir_ino: u64) -> [u8; BLOCK_SIZE as usize] {
+    let mut b = [0u8; BLOCK_SIZE as usize];
+    let mut h = block_header(dir_ino, 0);
+    b[HDR as usize..][..R_HEAD].copy_from_slice(&free_record(CAPACITY));
+    let crc = !update(crc_header(&h), &b[HDR as usize..]);
+    put_u32(&mut h, H_CRC, crc);
+    b[..HDR as usize].copy_from_slice(&h);
+    b
 }
 
 impl<M: Medium> Fs<M> {
-    /// Slots in use of entry block `blk` of `dir_ino`, header validated.
-    pub(super) fn entry_block(&self, blk: u64, dir_ino: u64) -> Result<u64> {
-        let mut h = [0u8; 16];
-        self.pm.read(slot_off(blk, 0), &mut h)?;
-        let used = u64::from(u32_at(&h, BLK_USED));
+    /// Hash of `name` in this filesystem.
+    pub(super) fn hash_name(&self, name: &[u8]) -> u32 {
+        name_hash(&self.sb.hash_seed, name)
+    }
+
+    /// Checksum of entry block `blk` with header `h` (as it is or as it
+    /// will be written), its records read as they are now.
+    pub(super) fn block_crc(&self, blk: u64, h: &[u8; HDR as usize]) -> Result<u32> {
+        let mut crc = crc_header(h);
+        let mut chunk = [0u8; 256];
+        let mut off = HDR;
+        while off < BLOCK_SIZE {
+            let n = (BLOCK_SIZE - off).min(chunk.len() as u64) as usize;
+            self.pm.read(rec_off(blk, off), &mut chunk[..n])?;
+            crc = update(crc, &chunk[..n]);
+            off += n as u64;
+        }
+        Ok(!crc)
+    }
+
+    /// The number of entries of entry block `blk` of `dir_ino`, its header
+    /// and checksum validated.
+    pub(super) fn entry_block(&self, blk: u64, dir_ino: u64) -> Result<u16> {
+        let mut h = [0u8; HDR as usize];
+        self.pm.read(Geometry::block_off(blk), &mut h)?;
+        let count = u16_at(&h, H_COUNT);
         if u32_at(&h, 0) != BLK_MAGIC
-            || u32_at(&h, 4) != dir_ino as u32
-            || u32_at(&h, BLK_CRC) != crc32c_skip(&h, BLK_CRC)
-            || used >= SLOTS
+            || u32_at(&h, H_OWNER) != dir_ino as u32
+            || usize::from(count) > MAX_RECORDS
+            || h[H_COUNT + 2..] != [0, 0]
         {
             return Err(Error::Corrupt("directory block header"));
         }
-        Ok(used)
+        if u32_at(&h, H_CRC) != self.block_crc(blk, &h)? {
+            return Err(Error::Corrupt("directory block checksum"));
+        }
+        Ok(count)
     }
 
-    /// Read the head of the entry starting at `slot` into `head`. Returns
-    /// `None` for a free slot, else the slot count (validated against the
-    /// block). The head is not checksummed: scans read heads to find
-    /// candidates and [`Fs::read_entry`] checks what they use.
-    pub(super) fn read_head(&self, blk: u64, slot: u64, head: &mut [u8]) -> Result<Option<u64>> {
-        self.pm.read(slot_off(blk, slot), &mut head[..HEAD])?;
-        if u64_at(head, E_INO) == 0 {
-            return Ok(None);
+    /// The record at `off` of `blk`, bounds checked (only the block's first
+    /// record may be free).
+    pub(super) fn read_rec(&self, blk: u64, off: u64) -> Result<Rec> {
+        let mut h = [0u8; R_HEAD];
+        if off + R_HEAD as u64 > BLOCK_SIZE {
+            return Err(Error::Corrupt("directory record length"));
         }
-        let nslots = u64::from(head[E_NSLOTS]);
-        let name_len = head[E_NAMELEN] as usize;
-        if name_len == 0 || nslots != slots_for(name_len) || slot + nslots > SLOTS {
-            return Err(Error::Corrupt("directory entry size"));
-        }
-        Ok(Some(nslots))
-    }
-
-    /// Read the whole entry starting at `slot` into `rec`, checksum
-    /// checked. Returns `None` for a free slot, else the slot count.
-    pub(super) fn read_entry(&self, blk: u64, slot: u64, rec: &mut Record) -> Result<Option<u64>> {
-        let Some(nslots) = self.read_head(blk, slot, rec)? else {
-            return Ok(None);
+        self.pm.read(rec_off(blk, off), &mut h)?;
+        let r = Rec {
+            off,
+            ino: u64::from(u32_at(&h, R_INO)),
+            reclen: u64::from(u16_at(&h, R_RECLEN)),
+            name_len: usize::from(h[R_NAMELEN]),
+            dtype: h[R_TYPE_SEQ] & 0xf,
+            seq: h[R_TYPE_SEQ] >> 4,
+            hash8: h[R_HASH8],
         };
-        let len = (nslots * SLOT) as usize;
-        self.pm
-            .read(slot_off(blk, slot) + HEAD as u64, &mut rec[HEAD..len])?;
-        if u32_at(rec, E_CRC) != crc32c_skip(&rec[..len], E_CRC) {
-            return Err(Error::Corrupt("directory entry checksum"));
+        let fits = r.reclen >= R_HEAD as u64 && off + r.reclen <= BLOCK_SIZE;
+        let named = match r.live() {
+            true => r.name_len > 0 && r.reclen >= r.size(),
+            false => off == HDR && r.name_len == 0,
+        };
+        if !fits || !named {
+            return Err(Error::Corrupt("directory record length"));
         }
-        self.geo
-            .check_ino(u64_at(rec, E_INO), "directory entry inode number")?;
-        Ok(Some(nslots))
+        if r.live() {
+            self.geo.check_ino(r.ino, "directory entry inode number")?;
+        }
+        Ok(r)
     }
 
-    /// Call `f(slot, nslots, head)` for each entry of block `blk` (header
-    /// checked) until it returns `Some`.
-    pub(super) fn scan_block<T>(
+    /// The name of record `r` of `blk`, read into `buf`.
+    pub(super) fn rec_name<'a>(
         &self,
         blk: u64,
-        dir_ino: u64,
-        mut f: impl FnMut(u64, u64, &Head) -> Result<Option<T>>,
+        r: &Rec,
+        buf: &'a mut [u8; NAME_MAX],
+    ) -> Result<&'a [u8]> {
+        let name = &mut buf[..r.name_len];
+        self.pm.read(rec_off(blk, r.off + R_HEAD as u64), name)?;
+        Ok(name)
+    }
+
+    /// Call `f` with each record of `blk` in block order, free or live,
+    /// without checking the block's checksum, until it returns `Some`.
+    pub(super) fn walk_block<T>(
+        &self,
+        blk: u64,
+        mut f: impl FnMut(&Rec) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
-        self.entry_block(blk, dir_ino)?;
-        let mut head = [0u8; HEAD];
-        let mut slot = 1;
-        while slot < SLOTS {
-            let Some(nslots) = self.read_head(blk, slot, &mut head)? else {
-                slot += 1;
-                continue;
-            };
-            if let Some(v) = f(slot, nslots, &head)? {
+        let mut off = HDR;
+        while off < BLOCK_SIZE {
+            let r = self.read_rec(blk, off)?;
+            if let Some(v) = f(&r)? {
                 return Ok(Some(v));
             }
-            slot += nslots;
+            off += r.reclen;
         }
         Ok(None)
     }
 
-    /// The entry at `slot` of `blk` if it is `name` (checksum checked).
-    fn entry_named(&self, blk: u64, slot: u64, name: &[u8]) -> Result<Option<Record>> {
-        let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
-        self.read_entry(blk, slot, &mut rec)?;
-        Ok((entry_name(&rec) == name).then_some(rec))
+    /// Call `f` with each live record of entry block `blk` of `dir_ino`
+    /// (header and checksum checked) until it returns `Some`.
+    pub(super) fn scan_block<T>(
+        &self,
+        blk: u64,
+        dir_ino: u64,
+        mut f: impl FnMut(&Rec) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        self.entry_block(blk, dir_ino)?;
+        self.walk_block(blk, |r| match r.live() {
+            true => f(r),
+            false => Ok(None),
+        })
+    }
+
+    /// The record of `name` (of `hash`) in entry block `blk`.
+    fn find_in_block(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32) -> Result<Option<Rec>> {
+        let mut buf = [0u8; NAME_MAX];
+        self.scan_block(blk, dir_ino, |r| {
+            if r.hash8 != (hash >> 24) as u8 || r.name_len != name.len() {
+                return Ok(None);
+            }
+            Ok((self.rec_name(blk, r, &mut buf)? == name).then_some(*r))
+        })
     }
 
     /// Whether the directory's root is its only entry block (else it is
@@ -282,27 +393,24 @@ impl<M: Medium> Fs<M> {
     /// Find `name` in directory `dir_ino`.
     pub fn dir_find(&self, dir: &Inode, dir_ino: u64, name: &[u8]) -> Result<Option<DirEntry>> {
         check_name(name)?;
-        let hash = u64::from(name_hash(name));
-        let b = self.dir_block(dir, dir_ino, hash)?;
-        self.scan_block(b.blk, dir_ino, |slot, nslots, head| {
-            if entry_hash(head) != hash || usize::from(head[E_NAMELEN]) != name.len() {
-                return Ok(None);
-            }
-            Ok(self.entry_named(b.blk, slot, name)?.map(|rec| DirEntry {
-                ino: u64_at(&rec, E_INO),
-                dtype: rec[E_DTYPE],
+        let hash = self.hash_name(name);
+        let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
+        Ok(self
+            .find_in_block(b.blk, dir_ino, name, hash)?
+            .map(|r| DirEntry {
+                ino: r.ino,
+                dtype: r.dtype,
                 pos: DirPos {
                     blk: b.blk,
-                    slot,
-                    nslots,
+                    off: r.off,
                 },
             }))
-        })
     }
 
-    /// The entry `name` that readdir listed with next position `next`:
-    /// found by its stored key, not by its name's hash, so an entry whose
-    /// hash is damaged can be found too (fsck removes such entries).
+    /// The entry `name` that readdir listed with next position `next`,
+    /// found by its name and that key whatever the hash byte its record
+    /// stores, so that an entry whose stored hash is damaged can be found
+    /// too (fsck removes such entries).
     pub fn dir_entry_listed(
         &self,
         dir: &Inode,
@@ -316,20 +424,20 @@ impl<M: Medium> Fs<M> {
             return Ok(None);
         }
         let key = next.checked_sub(FIRST_POS + 1).ok_or(Error::Invalid)?;
-        if key >= KEY_END {
+        if key >= KEY_END || u64::from(self.hash_name(name)) != key >> 4 {
             return Ok(None);
         }
-        let b = self.dir_block(dir, dir_ino, key >> 8)?;
-        self.scan_block(b.blk, dir_ino, |slot, nslots, head| {
-            if entry_key(head) != key {
+        let b = self.dir_block(dir, dir_ino, key >> 4)?;
+        let mut buf = [0u8; NAME_MAX];
+        self.scan_block(b.blk, dir_ino, |r| {
+            if u64::from(r.seq) != key & 0xf || r.name_len != name.len() {
                 return Ok(None);
             }
             let pos = DirPos {
                 blk: b.blk,
-                slot,
-                nslots,
+                off: r.off,
             };
-            Ok(self.entry_named(b.blk, slot, name)?.map(|_| pos))
+            Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(pos))
         })
     }
 
@@ -344,31 +452,49 @@ impl<M: Medium> Fs<M> {
         mut f: impl FnMut(&[u8], u64, u8, u64) -> bool,
     ) -> Result<()> {
         let mut key = pos.max(FIRST_POS) - FIRST_POS;
-        let mut rec = [0u8; MAX_SLOTS * SLOT as usize];
+        let mut buf = [0u8; NAME_MAX];
         while key < KEY_END {
-            let b = self.dir_block(dir, dir_ino, key >> 8)?;
-            // The block's entries from `key` on, sorted by key (a block
-            // holds at most 63). Entries outside the block's range are
-            // damage for fsck's block walk, not listed here.
-            let mut found = [(0u64, 0u64); SLOTS as usize];
-            let mut n = 0;
-            self.scan_block(b.blk, dir_ino, |slot, _, head| {
-                let k = entry_key(head);
-                if k >= key && (b.lo..b.hi).contains(&(k >> 8)) {
-                    found[n] = (k, slot);
-                    n += 1;
+            let b = self.dir_block(dir, dir_ino, key >> 4)?;
+            loop {
+                // The block's LIST_BATCH smallest keys from `key` on, as
+                // `key << 12 | offset`, sorted. Entries outside the
+                // block's range are damage for fsck's block walk, not
+                // listed here.
+                let mut batch = [0u64; LIST_BATCH];
+                let mut n = 0;
+                self.scan_block(b.blk, dir_ino, |r| {
+                    let hash = self.hash_name(self.rec_name(b.blk, r, &mut buf)?);
+                    let k = key_of(hash, r.seq);
+                    if k < key || !(b.lo..b.hi).contains(&u64::from(hash)) {
+                        return Ok(None::<()>);
+                    }
+                    let packed = k << 12 | r.off;
+                    let at = batch[..n].partition_point(|&p| p < packed);
+                    if at < LIST_BATCH {
+                        n = (n + 1).min(LIST_BATCH);
+                        batch.copy_within(at..n - 1, at + 1);
+                        batch[at] = packed;
+                    }
+                    Ok(None)
+                })?;
+                for &packed in &batch[..n] {
+                    let (k, off) = (packed >> 12, packed & 0xfff);
+                    let r = self.read_rec(b.blk, off)?;
+                    if !f(
+                        self.rec_name(b.blk, &r, &mut buf)?,
+                        r.ino,
+                        r.dtype,
+                        FIRST_POS + k + 1,
+                    ) {
+                        return Ok(());
+                    }
+                    key = k + 1;
                 }
-                Ok(None::<()>)
-            })?;
-            found[..n].sort_unstable();
-            for &(k, slot) in &found[..n] {
-                self.read_entry(b.blk, slot, &mut rec)?;
-                let (ino, dtype) = (u64_at(&rec, E_INO), rec[E_DTYPE]);
-                if !f(entry_name(&rec), ino, dtype, FIRST_POS + k + 1) {
-                    return Ok(());
+                if n < LIST_BATCH {
+                    break;
                 }
             }
-            key = b.hi << 8;
+            key = b.hi << 4;
         }
         Ok(())
     }

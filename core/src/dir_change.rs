@@ -1,84 +1,155 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Changing directories: adding entries (splitting full entry blocks),
-//! removing them (freeing emptied blocks), creating and releasing a
-//! directory's blocks, and walking them for fsck.
+//! Changing directories: adding entries (packing, sharing with a
+//! neighbour or splitting a full entry block), removing them (freeing
+//! emptied blocks), creating and releasing a directory's blocks, and
+//! walking them for fsck.
 //!
 //! Everything here runs inside the caller's transaction: a split that
-//! moves half a block's entries and grows the index by a level is as
-//! atomic as a one-entry change.
+//! moves half a block's records and grows the index by a level is as
+//! atomic as a one-entry change. Every change to an entry block ends with
+//! [`Fs::seal_block`], which rewrites the header with the checksum of the
+//! block as the transaction leaves it.
+//!
+//! A full block (no record with slack for the new one) is, in order of
+//! preference: packed in place, if its records leave room once their
+//! slack is gathered at the end; evened out with the emptier of its two
+//! neighbours under the same index node if that one has an eighth of a
+//! block to spare, moving the records at the shared edge and the
+//! separator key between them (a B*-tree's overflow: blocks end up about
+//! 80% full where splits alone leave them 70%); split in two at its
+//! median hash.
 
 use super::dir::{
-    block_header, encode_entry, entry_hash, slot_off, slots_for, DirBlock, DirPos, Record, E_HASH,
-    E_SEQ, HEAD, MAX_SLOTS, SLOT, SLOTS,
+    encode_record, free_record, rec_off, record_size, DirBlock, DirPos, Rec, RecordBytes, CAPACITY,
+    HDR, H_CRC, MAX_RECORDS, R_HEAD, SEQS,
 };
 use super::error::{Error, MediaCount, Result};
 use super::extent::{Extent, LBLK_END, MAX_HEIGHT};
 use super::inode::Inode;
-use super::layout::{le::*, Geometry, BLOCK_SIZE};
+use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
 use super::medium::Medium;
 use super::Fs;
 
-/// Splits one insert may need: one makes room unless a block is nearly
-/// all one hash, and the next split halves what is left.
-const SPLITS_PER_ADD: usize = 4;
-
-/// The bytes of free slots (a static, not a kernel stack buffer).
-static FREE_SLOTS: Record = [0u8; MAX_SLOTS * SLOT as usize];
+/// Reshapes one insert may need: a pack or an evening-out makes room
+/// unless the block is nearly all one hash, and splits halve what is left.
+const RESHAPES_PER_ADD: usize = 6;
 
 /// What one pass over an entry block found for an insert.
 struct Room {
-    /// First slot of a free run long enough, if any.
-    slot: Option<u64>,
+    /// A record with slack for the new one, if any.
+    host: Option<Rec>,
     /// Lowest collision index no entry of the hash uses, if any is left.
     seq: Option<u8>,
+    /// Entries in the block.
+    count: u16,
+    /// Bytes their records need.
+    used: u64,
+}
+
+/// Which records of a block move to another.
+#[derive(Debug, Clone, Copy)]
+enum Moving {
+    /// Those whose hash is below the key (to the left neighbour).
+    Below(u32),
+    /// Those whose hash is at or above it (to the right, or a new block).
+    From(u32),
+}
+
+impl Moving {
+    fn takes(self, hash: u32) -> bool {
+        match self {
+            Moving::Below(t) => hash < t,
+            Moving::From(t) => hash >= t,
+        }
+    }
+}
+
+/// Where [`Fs::repack`] moves records.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    /// The block they go to.
+    blk: u64,
+    /// Whether it is new (nothing in it to keep).
+    fresh: bool,
+    /// Which of them go.
+    moving: Moving,
+}
+
+/// A block being refilled front to back: records land at `end`.
+struct Packer {
+    blk: u64,
+    end: u64,
+    last: Option<u64>,
+    count: u16,
+}
+
+impl Packer {
+    fn new(blk: u64) -> Packer {
+        Packer {
+            blk,
+            end: HDR,
+            last: None,
+            count: 0,
+        }
+    }
 }
 
 impl<M: Medium> Fs<M> {
+    /// Rewrite the header of entry block `blk` of `dir_ino` with `count`
+    /// entries and the checksum of the block as it now is.
+    pub(super) fn seal_block(&mut self, blk: u64, dir_ino: u64, count: u16) -> Result<()> {
+        let mut h = super::dir::block_header(dir_ino, count);
+        let crc = self.block_crc(blk, &h)?;
+        put_u32(&mut h, H_CRC, crc);
+        self.tx_write(Geometry::block_off(blk), &h)
+    }
+
     /// Create the one entry block of a new, empty directory `dir_ino`;
     /// returns it.
     pub(super) fn dir_init(&mut self, dir_ino: u64) -> Result<u64> {
         let (blk, _) = self.alloc_blocks(1, false)?;
-        self.tx_write(Geometry::block_off(blk), &block_header(dir_ino, 0))?;
+        self.tx_write(rec_off(blk, HDR), &free_record(CAPACITY))?;
+        self.seal_block(blk, dir_ino, 0)?;
         Ok(blk)
     }
 
-    fn write_used(&mut self, blk: u64, dir_ino: u64, used: u64) -> Result<()> {
-        self.tx_write(Geometry::block_off(blk), &block_header(dir_ino, used))
+    /// The full hash of live record `r` of `blk`.
+    fn rec_hash(&self, blk: u64, r: &Rec) -> Result<u32> {
+        let mut buf = [0u8; NAME_MAX];
+        Ok(self.hash_name(self.rec_name(blk, r, &mut buf)?))
     }
 
-    /// Where in `blk` a name of `hash` taking `want` slots would go.
-    fn room(&self, blk: u64, dir_ino: u64, hash: u64, want: u64) -> Result<Room> {
-        let mut seqs = [0u64; 4];
-        // Entries are visited in slot order: a free run is a gap between
-        // one entry's end and the next one's start, or the block's tail.
-        let (mut slot_found, mut prev_end) = (None, 1);
-        self.scan_block(blk, dir_ino, |slot, nslots, head| {
-            if entry_hash(head) == hash {
-                let s = head[E_SEQ] as usize;
-                seqs[s / 64] |= 1 << (s % 64);
+    /// Where in `blk` a name of `hash` taking `want` bytes would go.
+    fn room(&self, blk: u64, dir_ino: u64, hash: u32, want: u64) -> Result<Room> {
+        let mut seqs = 0u16;
+        let (mut host, mut count, mut used) = (None, 0, 0);
+        self.entry_block(blk, dir_ino)?;
+        self.walk_block(blk, |r| {
+            if host.is_none() && r.slack() >= want {
+                host = Some(*r);
             }
-            if slot_found.is_none() && slot - prev_end >= want {
-                slot_found = Some(prev_end);
+            if r.live() {
+                count += 1;
+                used += r.size();
+                if r.hash8 == (hash >> 24) as u8 && self.rec_hash(blk, r)? == hash {
+                    seqs |= 1 << r.seq;
+                }
             }
-            prev_end = slot + nslots;
             Ok(None::<()>)
         })?;
-        if slot_found.is_none() && SLOTS - prev_end >= want {
-            slot_found = Some(prev_end);
-        }
-        let seq = (0..256usize)
-            .find(|&s| seqs[s / 64] & (1 << (s % 64)) == 0)
-            .map(|s| s as u8);
+        let seq = (0..SEQS).find(|&s| seqs & (1 << s) == 0);
         Ok(Room {
-            slot: slot_found,
+            host,
             seq,
+            count,
+            used,
         })
     }
 
     /// Add `name -> ino` to directory `dir_ino` (the caller checked that
     /// the name is absent). Updates `dir` (size, blocks, entries, root);
-    /// the caller writes it. A split moves entries: a [`DirPos`] found
-    /// before this call is stale after it.
+    /// the caller writes it. Records move when a block is full: a
+    /// [`DirPos`] found before this call is stale after it.
     pub(super) fn dir_add(
         &mut self,
         dir: &mut Inode,
@@ -88,75 +159,242 @@ impl<M: Medium> Fs<M> {
         dtype: u8,
     ) -> Result<()> {
         super::dir::check_name(name)?;
-        let hash = u64::from(super::dir::name_hash(name));
-        let nslots = slots_for(name.len());
-        for _ in 0..=SPLITS_PER_ADD {
-            let b = self.dir_block(dir, dir_ino, hash)?;
-            let room = self.room(b.blk, dir_ino, hash, nslots)?;
-            // Every name of one hash lives in one block, and 256 is all
+        let hash = self.hash_name(name);
+        let want = record_size(name.len());
+        for _ in 0..=RESHAPES_PER_ADD {
+            let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
+            let room = self.room(b.blk, dir_ino, hash, want)?;
+            // Every name of one hash lives in one block, and SEQS is all
             // the collision indices a key has room for.
             let seq = room.seq.ok_or(Error::NoSpace)?;
-            if let Some(slot) = room.slot {
-                let (rec, len) = encode_entry(name, ino, dtype, seq);
-                self.tx_write(slot_off(b.blk, slot), &rec[..len])?;
-                let used = self.entry_block(b.blk, dir_ino)?;
-                self.write_used(b.blk, dir_ino, used + nslots)?;
+            if let Some(host) = room.host {
+                let (at, reclen) = match host.live() {
+                    true => {
+                        let size = host.size();
+                        self.tx_write(rec_off(b.blk, host.off + 4), &(size as u16).to_le_bytes())?;
+                        (host.off + size, host.reclen - size)
+                    }
+                    false => (host.off, host.reclen),
+                };
+                let (rec, len) = encode_record(name, hash, ino, dtype, seq, reclen);
+                self.tx_write(rec_off(b.blk, at), &rec[..len])?;
+                self.seal_block(b.blk, dir_ino, room.count + 1)?;
                 dir.entries = dir.entries.plus(1, "directory entry count")?;
                 return Ok(());
             }
-            self.split_block(dir, dir_ino, &b)?;
+            if CAPACITY - room.used >= want {
+                self.repack(dir_ino, b.blk, None)?;
+            } else if !self.even_out(dir_ino, &b, &room, want)? {
+                self.split_block(dir, dir_ino, &b)?;
+            }
         }
         Err(Error::NoSpace)
+    }
+
+    /// Copy record `r` of `blk` to the end of `p` (its `reclen` shrunk to
+    /// its size; the last one's is extended by [`Fs::finish`]).
+    fn pack(&mut self, p: &mut Packer, blk: u64, r: &Rec) -> Result<()> {
+        let mut bytes: RecordBytes = [0u8; R_HEAD + NAME_MAX];
+        let len = r.size();
+        let bytes = &mut bytes[..len as usize];
+        self.pm.read(rec_off(blk, r.off), bytes)?;
+        put_u16(bytes, 4, len as u16);
+        self.tx_write(rec_off(p.blk, p.end), bytes)?;
+        p.last = Some(p.end);
+        p.end += len;
+        p.count += 1;
+        Ok(())
+    }
+
+    /// Give the last record of `p` the rest of the block (or make the
+    /// block one free record) and seal it.
+    fn finish(&mut self, p: &Packer, dir_ino: u64) -> Result<()> {
+        match p.last {
+            Some(off) => {
+                let reclen = (BLOCK_SIZE - off) as u16;
+                self.tx_write(rec_off(p.blk, off + 4), &reclen.to_le_bytes())?
+            }
+            None => self.tx_write(rec_off(p.blk, HDR), &free_record(CAPACITY))?,
+        }
+        self.seal_block(p.blk, dir_ino, p.count)
+    }
+
+    /// Call `f` with each live record of `blk` and its hash, in block
+    /// order. Reads each head before `f` runs, so `f` may overwrite the
+    /// bytes before it (packing in place).
+    fn each_record(
+        &mut self,
+        blk: u64,
+        mut f: impl FnMut(&mut Self, &Rec, u32) -> Result<()>,
+    ) -> Result<()> {
+        let mut off = HDR;
+        while off < BLOCK_SIZE {
+            let r = self.read_rec(blk, off)?;
+            if r.live() {
+                let hash = self.rec_hash(blk, &r)?;
+                f(self, &r, hash)?;
+            }
+            off += r.reclen;
+        }
+        Ok(())
+    }
+
+    /// Move the records of `src` that `to.moving` takes to the end of
+    /// `to.blk` (packed first, unless it is a fresh block), and pack the
+    /// rest of `src` in place; with no `to`, only the packing. Both blocks
+    /// are sealed. Records are copied in block order, so every write lands
+    /// below what is still to be read and extends the last staged range.
+    fn repack(&mut self, dir_ino: u64, src: u64, to: Option<Target>) -> Result<()> {
+        self.entry_block(src, dir_ino)?;
+        if let Some(t) = to {
+            let mut p = Packer::new(t.blk);
+            if !t.fresh {
+                self.entry_block(t.blk, dir_ino)?;
+                self.each_record(t.blk, |fs, r, _| fs.pack(&mut p, t.blk, r))?;
+            }
+            self.each_record(src, |fs, r, hash| match t.moving.takes(hash) {
+                true => fs.pack(&mut p, src, r),
+                false => Ok(()),
+            })?;
+            self.finish(&p, dir_ino)?;
+        }
+        let mut kept = Packer::new(src);
+        self.each_record(src, |fs, r, hash| {
+            match to.is_some_and(|t| t.moving.takes(hash)) {
+                true => Ok(()),
+                false => fs.pack(&mut kept, src, r),
+            }
+        })?;
+        self.finish(&kept, dir_ino)
+    }
+
+    /// The hashes of the entries of `blk`, sorted, in `out`; returns how
+    /// many.
+    fn sorted_hashes(&self, blk: u64, dir_ino: u64, out: &mut [u32; MAX_RECORDS]) -> Result<usize> {
+        let mut n = 0;
+        self.scan_block(blk, dir_ino, |r| {
+            *out.get_mut(n)
+                .ok_or(Error::Corrupt("directory block entry count"))? = self.rec_hash(blk, r)?;
+            n += 1;
+            Ok(None::<()>)
+        })?;
+        out[..n].sort_unstable();
+        Ok(n)
+    }
+
+    /// Bytes the records of `blk` that `moving` takes need.
+    fn bytes_taken(&self, blk: u64, dir_ino: u64, moving: Moving) -> Result<u64> {
+        let mut bytes = 0;
+        self.scan_block(blk, dir_ino, |r| {
+            if moving.takes(self.rec_hash(blk, r)?) {
+                bytes += r.size();
+            }
+            Ok(None::<()>)
+        })?;
+        Ok(bytes)
+    }
+
+    /// Bytes the entries of `blk` need.
+    fn bytes_used(&self, blk: u64, dir_ino: u64) -> Result<u64> {
+        let mut bytes = 0;
+        self.scan_block(blk, dir_ino, |r| {
+            bytes += r.size();
+            Ok(None::<()>)
+        })?;
+        Ok(bytes)
+    }
+
+    /// Even out full block `b` with the emptier of its neighbours under
+    /// the same index node, if that leaves room for a `want`-byte record
+    /// in both (wherever its hash falls). Returns whether it did.
+    fn even_out(&mut self, dir_ino: u64, b: &DirBlock, room: &Room, want: u64) -> Result<bool> {
+        let Some(path) = b.path else {
+            return Ok(false);
+        };
+        let (node, i) = path.leaf();
+        let mut best: Option<(u16, u64, u64)> = None;
+        for j in [i.wrapping_sub(1), i + 1] {
+            if j >= node.count {
+                continue;
+            }
+            let (_, blk) = self.index_entry(&node, dir_ino, j)?;
+            let used = self.bytes_used(blk, dir_ino)?;
+            if best.is_none_or(|(_, _, u)| used < u) {
+                best = Some((j, blk, used));
+            }
+        }
+        let Some((j, sib, sib_used)) = best else {
+            return Ok(false);
+        };
+        // Not for a few bytes: evening out rewrites both blocks, so a
+        // neighbour nearly as full as this one is left to the split.
+        if sib_used + CAPACITY / 8 + 2 * want > CAPACITY {
+            return Ok(false);
+        }
+        // Move about half the difference, counted in records of the
+        // block's average size, at a hash boundary.
+        let mut hashes = [0u32; MAX_RECORDS];
+        let n = self.sorted_hashes(b.blk, dir_ino, &mut hashes)?;
+        let h = &hashes[..n];
+        let m = ((room.used - sib_used.min(room.used)) / 2 * n as u64 / room.used.max(1)) as usize;
+        if m == 0 || m >= n {
+            return Ok(false);
+        }
+        let moving = match j < i {
+            // the lowest m (at most) go left: below the first hash kept
+            true => Moving::Below(h[m]),
+            false => Moving::From(h[n - m]),
+        };
+        let moved = self.bytes_taken(b.blk, dir_ino, moving)?;
+        let fits = moved > 0 && moved < room.used;
+        if !fits || sib_used + moved + want > CAPACITY || room.used - moved + want > CAPACITY {
+            return Ok(false);
+        }
+        let to = Target {
+            blk: sib,
+            fresh: false,
+            moving,
+        };
+        self.repack(dir_ino, b.blk, Some(to))?;
+        // The separator between the two moves to the new boundary.
+        let (k, blk, t) = match moving {
+            Moving::Below(t) => (i, b.blk, t),
+            Moving::From(t) => (j, sib, t),
+        };
+        self.write_node_entry(node.blk, dir_ino, k, &Extent::index(u64::from(t), blk))?;
+        Ok(true)
     }
 
     /// Split full entry block `b`: the entries whose hash is at or above
     /// the median move to a new block, which the index gets with that
     /// hash as its separator. A block of one hash cannot split (ENOSPC).
     fn split_block(&mut self, dir: &mut Inode, dir_ino: u64, b: &DirBlock) -> Result<()> {
-        let mut entries = [(0u64, 0u64, 0u64); SLOTS as usize];
-        let mut n = 0;
-        self.scan_block(b.blk, dir_ino, |slot, nslots, head| {
-            entries[n] = (entry_hash(head), slot, nslots);
-            n += 1;
-            Ok(None::<()>)
-        })?;
-        let entries = &mut entries[..n];
-        entries.sort_unstable();
-        let lowest = entries.first().ok_or(Error::NoSpace)?.0;
-        let median = entries[n / 2].0;
-        let split = match median > lowest {
-            true => median,
-            false => entries
-                .iter()
-                .map(|e| e.0)
-                .find(|&h| h > lowest)
-                .ok_or(Error::NoSpace)?,
+        let mut hashes = [0u32; MAX_RECORDS];
+        let n = self.sorted_hashes(b.blk, dir_ino, &mut hashes)?;
+        let h = &hashes[..n];
+        let lowest = *h.first().ok_or(Error::NoSpace)?;
+        let split = match h[n / 2] > lowest {
+            true => h[n / 2],
+            false => *h.iter().find(|&&x| x > lowest).ok_or(Error::NoSpace)?,
         };
-        if split <= b.lo || split >= b.hi {
+        if u64::from(split) <= b.lo || u64::from(split) >= b.hi {
             return Err(Error::Corrupt("directory entry outside its block's range"));
         }
         let (new, _) = self.alloc_blocks(1, false)?;
         dir.blocks = dir.blocks.plus(1, "directory block count")?;
-        let mut rec: Record = [0u8; MAX_SLOTS * SLOT as usize];
-        let mut to = 1;
-        for &(_, slot, nslots) in entries.iter().filter(|e| e.0 >= split) {
-            // An entry's bytes name no position: they move as they are.
-            let len = (nslots * SLOT) as usize;
-            self.pm.read(slot_off(b.blk, slot), &mut rec[..len])?;
-            self.tx_write(slot_off(new, to), &rec[..len])?;
-            self.tx_write(slot_off(b.blk, slot), &FREE_SLOTS[..len])?;
-            to += nslots;
-        }
-        let used = self.entry_block(b.blk, dir_ino)?;
-        self.write_used(new, dir_ino, to - 1)?;
-        self.write_used(b.blk, dir_ino, used.minus(to - 1, "directory slot count")?)?;
+        let to = Target {
+            blk: new,
+            fresh: true,
+            moving: Moving::From(split),
+        };
+        self.repack(dir_ino, b.blk, Some(to))?;
         match b.path {
-            Some(_) => self.index_insert(dir, dir_ino, split, new)?,
+            Some(_) => self.index_insert(dir, dir_ino, u64::from(split), new)?,
             None => {
                 let (root, _) = self.alloc_blocks(1, false)?;
                 dir.blocks = dir.blocks.plus(1, "directory block count")?;
                 self.write_node_entry(root, dir_ino, 0, &Extent::index(0, b.blk))?;
-                self.write_node_entry(root, dir_ino, 1, &Extent::index(split, new))?;
+                self.write_node_entry(root, dir_ino, 1, &Extent::index(u64::from(split), new))?;
                 self.write_node_header(root, dir_ino, 2, 1)?;
                 dir.root = root;
             }
@@ -165,39 +403,60 @@ impl<M: Medium> Fs<M> {
         Ok(())
     }
 
-    /// Point an existing entry at another inode (rename over, exchange).
+    /// Point the entry at `pos` of directory `dir_ino` at another inode
+    /// (rename over, exchange).
     pub(super) fn dir_retarget(
         &mut self,
+        dir_ino: u64,
         pos: DirPos,
-        name: &[u8],
         ino: u64,
         dtype: u8,
     ) -> Result<()> {
-        let mut head = [0u8; HEAD];
-        self.pm.read(slot_off(pos.blk, pos.slot), &mut head)?;
-        let (rec, len) = encode_entry(name, ino, dtype, head[E_SEQ]);
-        self.tx_write(slot_off(pos.blk, pos.slot), &rec[..len])
+        let count = self.entry_block(pos.blk, dir_ino)?;
+        let r = self.read_rec(pos.blk, pos.off)?;
+        if !r.live() {
+            return Err(Error::Corrupt("directory record length"));
+        }
+        let mut head = [0u8; 8];
+        put_u32(&mut head, 0, ino as u32);
+        put_u16(&mut head, 4, r.reclen as u16);
+        head[6] = r.name_len as u8;
+        head[7] = dtype & 0xf | r.seq << 4;
+        self.tx_write(rec_off(pos.blk, pos.off), &head)?;
+        self.seal_block(pos.blk, dir_ino, count)
     }
 
     /// Remove the entry at `pos` of directory `dir_ino`, freeing its block
     /// if that leaves it empty and it is not the directory's only one.
     /// Updates `dir`; the caller writes it.
     pub(super) fn dir_remove(&mut self, dir: &mut Inode, dir_ino: u64, pos: DirPos) -> Result<()> {
-        let mut head = [0u8; HEAD];
-        self.pm.read(slot_off(pos.blk, pos.slot), &mut head)?;
-        let hash = u64::from(u32_at(&head, E_HASH));
-        self.tx_write(
-            slot_off(pos.blk, pos.slot),
-            &FREE_SLOTS[..(pos.nslots * SLOT) as usize],
-        )?;
-        dir.entries = dir.entries.minus(1, "directory entry count")?;
-        let used = self
-            .entry_block(pos.blk, dir_ino)?
-            .minus(pos.nslots, "directory slot count")?;
-        if used > 0 || self.dir_is_one_block(dir)? {
-            return self.write_used(pos.blk, dir_ino, used);
+        let count = self.entry_block(pos.blk, dir_ino)?;
+        let r = self.read_rec(pos.blk, pos.off)?;
+        if !r.live() {
+            return Err(Error::Corrupt("directory record length"));
         }
-        let b = self.dir_block(dir, dir_ino, hash)?;
+        let hash = self.rec_hash(pos.blk, &r)?;
+        // The record before it takes its bytes; the first becomes free.
+        let prev = self.walk_block(pos.blk, |p| Ok((p.off + p.reclen == pos.off).then_some(*p)))?;
+        match prev {
+            Some(p) => {
+                let reclen = (p.reclen + r.reclen) as u16;
+                self.tx_write(rec_off(pos.blk, p.off + 4), &reclen.to_le_bytes())?
+            }
+            None if pos.off == HDR => {
+                self.tx_write(rec_off(pos.blk, HDR), &free_record(r.reclen))?
+            }
+            None => return Err(Error::Corrupt("directory record length")),
+        }
+        dir.entries = dir.entries.minus(1, "directory entry count")?;
+        let count = count
+            .checked_sub(1)
+            .ok_or(Error::Corrupt("directory block entry count"))?;
+        self.seal_block(pos.blk, dir_ino, count)?;
+        if count > 0 || self.dir_is_one_block(dir)? {
+            return Ok(());
+        }
+        let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
         let Some(path) = b.path.filter(|_| b.blk == pos.blk) else {
             return Err(Error::Corrupt("directory entry outside its block's range"));
         };
@@ -242,9 +501,9 @@ impl<M: Medium> Fs<M> {
 
     /// Call `f` with every block of directory `dir_ino` (index nodes, each
     /// once, root first, then each entry block in hash order), checking
-    /// index keys, that every entry lies in its block's range, that a block
-    /// counts the slots its entries use and that no block but an only one
-    /// is empty. For fsck.
+    /// index keys, that every entry lies in its block's range with a key
+    /// of its own, that a block counts its entries and that no block but
+    /// an only one is empty. For fsck.
     pub fn dir_blocks(&self, dir: &Inode, dir_ino: u64, mut f: impl FnMut(u64)) -> Result<()> {
         if self.dir_is_one_block(dir)? {
             self.check_entry_block(dir.root, dir_ino, 0, LBLK_END, true)?;
@@ -274,6 +533,10 @@ impl<M: Medium> Fs<M> {
         }
     }
 
+    /// The checks of [`Fs::dir_blocks`] on one entry block. A record's
+    /// stored hash byte is not checked here: an entry it misdirects is
+    /// one that lookup does not find, which fsck checks entry by entry
+    /// (and removes alone).
     fn check_entry_block(
         &self,
         blk: u64,
@@ -282,19 +545,34 @@ impl<M: Medium> Fs<M> {
         hi: u64,
         may_be_empty: bool,
     ) -> Result<()> {
-        let used = self.entry_block(blk, dir_ino)?;
-        let mut counted = 0;
-        let mut rec: Record = [0u8; MAX_SLOTS * SLOT as usize];
-        let outside = self.scan_block(blk, dir_ino, |slot, nslots, _| {
-            counted += nslots;
-            self.read_entry(blk, slot, &mut rec)?;
-            Ok((!(lo..hi).contains(&entry_hash(&rec))).then_some(()))
-        })?;
-        if outside.is_some() {
+        let count = self.entry_block(blk, dir_ino)?;
+        let mut hashes = [0u32; MAX_RECORDS];
+        let n = self.sorted_hashes(blk, dir_ino, &mut hashes)?;
+        let h = &hashes[..n];
+        if h.first().is_some_and(|&x| u64::from(x) < lo)
+            || h.last().is_some_and(|&x| u64::from(x) >= hi)
+        {
             return Err(Error::Corrupt("directory entry outside its block's range"));
         }
-        if counted != used || (used == 0 && !may_be_empty) {
-            return Err(Error::Corrupt("directory block slot count"));
+        if n != usize::from(count) || (n == 0 && !may_be_empty) {
+            return Err(Error::Corrupt("directory block entry count"));
+        }
+        // Names of one hash (rare) must have distinct collision indices.
+        for (i, w) in h.windows(2).enumerate() {
+            if w[0] != w[1] || (i > 0 && h[i - 1] == w[0]) {
+                continue;
+            }
+            let (mut seqs, mut names) = (0u16, 0);
+            self.scan_block(blk, dir_ino, |r| {
+                if self.rec_hash(blk, r)? == w[0] {
+                    seqs |= 1 << r.seq;
+                    names += 1;
+                }
+                Ok(None::<()>)
+            })?;
+            if seqs.count_ones() != names {
+                return Err(Error::Corrupt("directory entry collision index"));
+            }
         }
         Ok(())
     }

@@ -480,6 +480,7 @@ mod tests {
             uuid: [7; 16],
             label: [0; 32],
             now: Time { sec: 1, nsec: 0 },
+            hash_seed: [3; 16],
         };
         let sb = format(&mut pm, &params).unwrap();
         let base = Geometry::block_off(sb.geo.data_start + 16);

@@ -20,7 +20,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).
@@ -232,6 +232,8 @@ pub struct Superblock {
     pub label: [u8; 32],
     /// Creation time, seconds since the epoch.
     pub mkfs_time: u64,
+    /// Key of the directory name hash (random, chosen by mkfs).
+    pub hash_seed: [u8; 16],
     /// Where everything is.
     pub geo: Geometry,
 }
@@ -248,6 +250,7 @@ const SB_LABEL: usize = 56;
 const SB_TOTAL: usize = 88;
 const SB_INODE_COUNT: usize = 96;
 const SB_MKFS_TIME: usize = 104;
+const SB_HASH_SEED: usize = 112;
 const SB_CRC: usize = 252;
 
 impl Superblock {
@@ -265,6 +268,7 @@ impl Superblock {
         put_u64(&mut b, SB_TOTAL, self.geo.total_blocks);
         put_u64(&mut b, SB_INODE_COUNT, self.geo.inode_count);
         put_u64(&mut b, SB_MKFS_TIME, self.mkfs_time);
+        b[SB_HASH_SEED..SB_HASH_SEED + 16].copy_from_slice(&self.hash_seed);
         let crc = crc32c_skip(&b, SB_CRC);
         put_u32(&mut b, SB_CRC, crc);
         b
@@ -301,6 +305,8 @@ impl Superblock {
         uuid.copy_from_slice(&b[SB_UUID..SB_UUID + 16]);
         let mut label = [0u8; 32];
         label.copy_from_slice(&b[SB_LABEL..SB_LABEL + 32]);
+        let mut hash_seed = [0u8; 16];
+        hash_seed.copy_from_slice(&b[SB_HASH_SEED..SB_HASH_SEED + 16]);
         Ok(Superblock {
             version,
             compat: u64_at(b, SB_COMPAT),
@@ -309,6 +315,7 @@ impl Superblock {
             uuid,
             label,
             mkfs_time: u64_at(b, SB_MKFS_TIME),
+            hash_seed,
             geo,
         })
     }
@@ -410,6 +417,7 @@ mod tests {
             uuid: [7; 16],
             label: [0; 32],
             mkfs_time: 1,
+            hash_seed: [9; 16],
             geo: Geometry::for_blocks(8192).unwrap(),
         };
         let b = sb.encode();

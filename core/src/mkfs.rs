@@ -22,6 +22,8 @@ pub struct MkfsParams {
     pub label: [u8; 32],
     /// Creation time.
     pub now: Time,
+    /// Key of the directory name hash: random (see `siphash.rs`).
+    pub hash_seed: [u8; 16],
 }
 
 /// Set bits `from..to` of the bitmap starting at block `start` (mkfs only:
@@ -55,8 +57,7 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
     f = f.join(Journal::format(pm, &geo)?);
 
     let root_dir = geo.data_start;
-    let mut root_block = [0u8; BLOCK_SIZE as usize];
-    root_block[..16].copy_from_slice(&super::dir::block_header(ROOT_INO, 0));
+    let root_block = super::dir::empty_block(ROOT_INO);
     f = f.join(pm.persist(Geometry::block_off(root_dir), &root_block)?);
     f = f.join(set_bits_raw(pm, geo.block_bitmap_start, 0, root_dir + 1)?);
     f = f.join(set_bits_raw(
@@ -105,6 +106,7 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
         uuid: params.uuid,
         label: params.label,
         mkfs_time: params.now.sec as u64,
+        hash_seed: params.hash_seed,
         geo,
     };
     let raw = sb.encode();

@@ -29,6 +29,7 @@ pub mod orphan;
 pub mod owner;
 pub mod persist;
 pub mod repair;
+pub mod siphash;
 
 pub use error::{Error, Result};
 pub use fs::Fs;

@@ -353,8 +353,8 @@ impl<M: Medium> Fs<M> {
                 if dst_inode.is_dir() && odir != ndir && fs.is_within(odir, dst.ino)? {
                     return Err(Error::Invalid);
                 }
-                fs.dir_retarget(src.pos, oname, dst.ino, dst.dtype)?;
-                fs.dir_retarget(dst.pos, nname, src.ino, src.dtype)?;
+                fs.dir_retarget(odir, src.pos, dst.ino, dst.dtype)?;
+                fs.dir_retarget(ndir, dst.pos, src.ino, src.dtype)?;
                 fs.reparent(src.ino, odir, ndir, now)?;
                 fs.reparent(dst.ino, ndir, odir, now)?;
                 fs.touch_dirs(odir, ndir, now)?;
@@ -373,7 +373,7 @@ impl<M: Medium> Fs<M> {
                         (true, true) if victim.entries != 0 => return Err(Error::NotEmpty),
                         _ => {}
                     }
-                    fs.dir_retarget(d.pos, nname, src.ino, src.dtype)?;
+                    fs.dir_retarget(ndir, d.pos, src.ino, src.dtype)?;
                     if victim.is_dir() {
                         fs.update_inode(ndir, |i| {
                             i.nlink = i.nlink.minus(1, "directory link count")?;
@@ -391,8 +391,8 @@ impl<M: Medium> Fs<M> {
                     fs.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
                     fs.write_inode(ndir, &nd)?;
                     if odir == ndir {
-                        // The add may have split the block holding the
-                        // old name: find it again.
+                        // The add may have moved the record of the old
+                        // name (a full block reshaped): find it again.
                         let e = fs.dir_find(&nd, odir, oname)?;
                         src_pos = e.ok_or(Error::Corrupt("renamed entry lost"))?.pos;
                     }
@@ -405,7 +405,7 @@ impl<M: Medium> Fs<M> {
                     ..whiteout
                 };
                 let (wino, _) = fs.new_inode(attr, 1, now)?;
-                fs.dir_retarget(src_pos, oname, wino, Kind::dtype(S_IFCHR))?;
+                fs.dir_retarget(odir, src_pos, wino, Kind::dtype(S_IFCHR))?;
                 outcome.whiteout = Some(wino);
             } else {
                 let mut od = fs.read_inode(odir)?;

@@ -214,11 +214,24 @@ impl<M: Medium> Pm<M> {
     }
 
     /// Stage `data` for `off` without storing it. Returns false, staging
-    /// nothing, when the stage has no room for it.
+    /// nothing, when the stage has no room for it. A change that continues
+    /// the last staged one extends its range (a block rewritten front to
+    /// back is one range, not one per record).
     pub fn stage(&mut self, off: u64, data: &[u8]) -> Result<bool> {
         self.check(off, data.len())?;
         let st = self.medium.stage_area_mut();
-        if st.n == STAGE_RANGES || STAGE_BYTES - st.used < data.len() {
+        if STAGE_BYTES - st.used < data.len() {
+            return Ok(false);
+        }
+        if let Some(last) = st.ranges[..st.n].last_mut() {
+            if last.off + last.len as u64 == off {
+                st.data[st.used..st.used + data.len()].copy_from_slice(data);
+                last.len += data.len();
+                st.used += data.len();
+                return Ok(true);
+            }
+        }
+        if st.n == STAGE_RANGES {
             return Ok(false);
         }
         st.data[st.used..st.used + data.len()].copy_from_slice(data);

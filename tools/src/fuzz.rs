@@ -16,7 +16,7 @@ use ferrodax_core::crc32c::{crc32c, crc32c_skip};
 use ferrodax_core::extent::FANOUT;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
-use ferrodax_core::layout::le::{put_u32, u64_at};
+use ferrodax_core::layout::le::{put_u32, u16_at, u32_at, u64_at};
 use ferrodax_core::layout::{
     Geometry, BLOCK_SIZE, DYN_OFFSET, INODE_SIZE, JOURNAL_BLOCKS, ROOT_INO as R,
 };
@@ -31,8 +31,6 @@ const BLOCKS: u64 = 2048;
 enum Seal {
     /// CRC-32C of `len` bytes at `at` with the 4 bytes at `at + crc` as zero.
     Crc { at: u64, len: u64, crc: u64 },
-    /// A directory entry: `Crc` over the slots its slot count says.
-    Entry { at: u64 },
     /// An extent: low 16 bits of CRC-32C over bytes 0..13 and the owner.
     Extent { at: u64, owner: u64 },
     /// A bitmap block: its CRC-32C in the checksum table at `slot`.
@@ -128,15 +126,14 @@ const EXTENT_HEADER: &[(&str, u64, usize)] = &[
 ];
 const EXTENT: &[(&str, u64, usize)] = &[("lblk", 0, 4), ("len", 4, 4), ("pblk", 8, 6)];
 const EXTENT_INDEX: &[(&str, u64, usize)] = &[("key", 0, 4), ("len", 4, 4), ("child", 8, 6)];
-const DIR_HEADER: &[(&str, u64, usize)] = &[("magic", 0, 4), ("owner", 4, 4), ("used", 8, 4)];
+const DIR_HEADER: &[(&str, u64, usize)] = &[("magic", 0, 4), ("owner", 4, 4), ("count", 12, 2)];
 const DIR_ENTRY: &[(&str, u64, usize)] = &[
-    ("ino", 0, 8),
-    ("hash", 8, 4),
-    ("name_len", 16, 1),
-    ("type", 17, 1),
-    ("slots", 18, 1),
-    ("seq", 19, 1),
-    ("name", 24, 1),
+    ("ino", 0, 4),
+    ("reclen", 4, 2),
+    ("name_len", 6, 1),
+    ("type_seq", 7, 1),
+    ("hash8", 8, 1),
+    ("name", 9, 1),
 ];
 
 /// The seal of a 16-byte node or entry block header at `at`.
@@ -163,22 +160,24 @@ fn index_fields(fields: &mut Vec<Field>, what: &str, at: u64, owner: u64) {
 }
 
 /// The header of entry block `blk` (of the directory named `dir`) and up
-/// to three of its entries.
+/// to three of its entries, all sealed by the block's checksum.
 fn dir_block_fields(fields: &mut Vec<Field>, m: &MemMedium, dir: &str, blk: u64) {
     let hdr = Geometry::block_off(blk);
-    let seal = header_seal(hdr);
+    let seal = Seal::Crc {
+        at: hdr,
+        len: BLOCK_SIZE,
+        crc: 8,
+    };
     field(fields, &format!("dir_block[{dir}]"), hdr, seal, DIR_HEADER);
-    let (mut slot, mut entries) = (1, 0);
-    while slot < 64 && entries < 3 {
-        let at = hdr + slot * 64;
-        let n = u64::from(m.0[at as usize + 18]).max(1);
-        if u64_at(&m.0, at as usize) != 0 {
-            let seal = Seal::Entry { at };
-            let name = format!("dir_entry[{dir}/{slot}]");
+    let (mut off, mut entries) = (16, 0);
+    while off < BLOCK_SIZE && entries < 3 {
+        let at = hdr + off;
+        if u32_at(&m.0, at as usize) != 0 {
+            let name = format!("dir_entry[{dir}/{off}]");
             field(fields, &name, at, seal, DIR_ENTRY);
             entries += 1;
         }
-        slot += n;
+        off += u64::from(u16_at(&m.0, at as usize + 4)).max(1);
     }
 }
 
@@ -202,8 +201,9 @@ impl Image {
             .unwrap();
         fs.symlink(R, b"sym", b"dir/file", attr(0), at(3)).unwrap();
         let (big, _) = fs.create(R, b"big", attr(S_IFDIR | 0o755), at(3)).unwrap();
-        for i in 0..64 {
-            let name = format!("n{i}");
+        // More names than one entry block holds (313 of 4 bytes).
+        for i in 0..320 {
+            let name = format!("n{i:03}");
             fs.create(big, name.as_bytes(), attr(S_IFREG | 0o644), at(3))
                 .unwrap();
         }
@@ -462,13 +462,6 @@ fn seal(m: &mut MemMedium, seal: Seal) {
             let (at, len, crc) = (at as usize, len as usize, crc as usize);
             let v = crc32c_skip(&b[at..at + len], crc);
             put_u32(&mut b[at..at + len], crc, v);
-        }
-        Seal::Entry { at } => {
-            let at = at as usize;
-            let slots = usize::from(b[at + 18]).clamp(1, 5);
-            let len = (slots * 64).min(BLOCK_SIZE as usize - at % BLOCK_SIZE as usize);
-            let v = crc32c_skip(&b[at..at + len], 12);
-            put_u32(&mut b[at..at + len], 12, v);
         }
         Seal::Extent { at, owner } => {
             let at = at as usize;

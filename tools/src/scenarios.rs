@@ -3,7 +3,7 @@
 //! to the judge.
 
 use crate::crash::{judge, recovered_state, RecMedium, Tally};
-use crate::testing::{at, attr};
+use crate::testing::{at, attr, HASH_SEED};
 use ferrodax_core::dir::name_hash;
 use ferrodax_core::extent::FANOUT;
 use ferrodax_core::file::SetAttr;
@@ -70,18 +70,50 @@ fn basic_tree(fs: &mut F) {
     fs.symlink(R, b"link", b"a/f", attr(0), at(12)).unwrap();
 }
 
-/// The first `n` names of a directory's test population: one entry slot
-/// each, so 63 fill an entry block.
+/// The first `n` names of a directory's test population: four bytes
+/// each, a 13-byte record, so [`FULL_BLOCK`] fill an entry block.
 fn names(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("n{i}")).collect()
+    (0..n).map(|i| format!("n{i:03}")).collect()
+}
+
+/// Names of [`names`] that fill an entry block.
+const FULL_BLOCK: usize = 4080 / 13;
+
+fn hash(name: &str) -> u32 {
+    name_hash(&HASH_SEED, name.as_bytes())
 }
 
 /// Of [`names`]`(n)`, the names with the lowest and the highest hash: after
 /// a split they lie in the first and the last entry block.
 fn hash_extremes(n: usize) -> (String, String) {
     let mut all = names(n);
-    all.sort_by_key(|s| name_hash(s.as_bytes()));
+    all.sort_by_key(|s| hash(s));
     (all[0].clone(), all[n - 1].clone())
+}
+
+/// A directory "d" of two entry blocks, the upper one full and the lower
+/// one half full: the next name above the split goes to the lower block's
+/// neighbour by evening the two out.
+fn two_blocks_upper_full(fs: &mut F) {
+    let d = mkdir(fs, R, "d");
+    let first = names(FULL_BLOCK + 1);
+    for n in &first {
+        file(fs, d, n);
+    }
+    let mut sorted: Vec<u32> = first.iter().map(|n| hash(n)).collect();
+    sorted.sort_unstable();
+    let split = sorted[sorted.len() / 2];
+    let upper = first.iter().filter(|n| hash(n) >= split).count();
+    for n in upper_names(split).take(FULL_BLOCK - upper) {
+        file(fs, d, &n);
+    }
+}
+
+/// Names (not in [`names`]) whose hash is at or above `split`.
+fn upper_names(split: u32) -> impl Iterator<Item = String> {
+    (0..)
+        .map(|i| format!("u{i:03}"))
+        .filter(move |n| hash(n) >= split)
 }
 
 fn fragmented_file(fs: &mut F) {
@@ -448,25 +480,45 @@ pub fn all() -> Vec<Scenario> {
             name: "dir-split",
             setup: |fs| {
                 let d = mkdir(fs, R, "d");
-                for n in names(63) {
+                for n in names(FULL_BLOCK) {
                     file(fs, d, &n);
                 }
             },
             ops: &[
                 |fs| {
                     let d = ino(fs, R, "d");
-                    fs.create(d, b"n63", attr(S_IFREG), at(20)).map(drop)
+                    let n = names(FULL_BLOCK + 1).pop().unwrap();
+                    fs.create(d, n.as_bytes(), attr(S_IFREG), at(20)).map(drop)
                 },
                 |fs| {
                     let d = ino(fs, R, "d");
                     let flags = RenameFlags::default();
                     let w = attr(0);
-                    fs.rename(d, b"n5", d, b"renamed", flags, w, at(21))
+                    fs.rename(d, b"n005", d, b"renamed", flags, w, at(21))
                         .map(drop)
                 },
                 |fs| {
                     let d = ino(fs, R, "d");
-                    fs.unlink(d, b"n7", at(22)).map(drop)
+                    fs.unlink(d, b"n007", at(22)).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            // A full entry block gives records to its neighbour and the
+            // separator between them moves; a removal leaves a gap that
+            // the next insert packs away.
+            name: "dir-even",
+            setup: two_blocks_upper_full,
+            ops: &[
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let n = upper_names(0).find(|n| fs.lookup(d, n.as_bytes()).unwrap().is_none());
+                    fs.create(d, n.unwrap().as_bytes(), attr(S_IFREG), at(20))
+                        .map(drop)
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    fs.unlink(d, b"n009", at(21)).map(drop)
                 },
             ],
         },
@@ -476,11 +528,14 @@ pub fn all() -> Vec<Scenario> {
             name: "dir-merge",
             setup: |fs| {
                 let d = mkdir(fs, R, "d");
-                for n in names(64) {
+                for n in names(FULL_BLOCK + 1) {
                     file(fs, d, &n);
                 }
-                let (low, high) = hash_extremes(64);
-                for n in names(64).into_iter().filter(|n| *n != low && *n != high) {
+                let (low, high) = hash_extremes(FULL_BLOCK + 1);
+                for n in names(FULL_BLOCK + 1)
+                    .into_iter()
+                    .filter(|n| *n != low && *n != high)
+                {
                     let (gone, _) = fs.unlink(d, n.as_bytes(), at(19)).unwrap();
                     fs.release_inode(gone).unwrap();
                 }
@@ -488,7 +543,7 @@ pub fn all() -> Vec<Scenario> {
             ops: &[
                 |fs| {
                     let d = ino(fs, R, "d");
-                    let (_, high) = hash_extremes(64);
+                    let (_, high) = hash_extremes(FULL_BLOCK + 1);
                     fs.unlink(d, high.as_bytes(), at(20)).map(drop)
                 },
                 |fs| {
@@ -545,6 +600,7 @@ fn mkfs_rec(blocks: u64) -> RecMedium {
             uuid: [9; 16],
             label: [0; 32],
             now: at(1),
+            hash_seed: HASH_SEED,
         },
     )
     .unwrap();
@@ -626,6 +682,7 @@ pub fn explore_mkfs() -> Tally {
             uuid: [9; 16],
             label: [0; 32],
             now: at(1),
+            hash_seed: HASH_SEED,
         },
     )
     .unwrap();

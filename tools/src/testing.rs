@@ -24,6 +24,10 @@ pub fn attr(mode: u16) -> NewInode {
     }
 }
 
+/// The directory hash key of every test filesystem: fixed, so that tests
+/// can compute hashes (collisions, extremes) and runs repeat.
+pub const HASH_SEED: [u8; 16] = *b"ferrodax testing";
+
 /// mkfs on `medium` and mount it.
 pub fn mkfs_mount<M: Medium>(medium: M) -> Fs<M> {
     let mut pm = Pm::new(medium);
@@ -31,6 +35,7 @@ pub fn mkfs_mount<M: Medium>(medium: M) -> Fs<M> {
         uuid: [1; 16],
         label: [0; 32],
         now: at(1),
+        hash_seed: HASH_SEED,
     };
     format(&mut pm, &params).expect("mkfs");
     Fs::mount(pm.into_medium(), MountOptions::default())

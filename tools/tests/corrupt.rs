@@ -130,16 +130,23 @@ fn mapping_and_directory_damage() {
     let e = fs.lookup(d, b"file").unwrap().unwrap();
     let blk = Geometry::block_off(e.pos.blk);
     let mut c = m.clone();
-    flip(&mut c, blk + 9);
+    flip(&mut c, blk + 5);
     fsck_finds(c, "directory block header");
+    // A name byte: the block's checksum no longer matches.
     let mut c = m.clone();
-    flip(&mut c, blk + e.pos.slot * 64 + 30);
+    flip(&mut c, blk + e.pos.off + 10);
     let fs2 = mount(c.clone()).unwrap();
     assert_eq!(
         fs2.lookup(d, b"file"),
-        Err(Error::Corrupt("directory entry checksum"))
+        Err(Error::Corrupt("directory block checksum"))
     );
-    fsck_finds(c, "directory entry checksum");
+    fsck_finds(c, "directory block checksum");
+    // The stored hash byte, checksum recomputed: readdir lists the entry
+    // but lookup misses it, and fsck names that entry.
+    let mut c = m.clone();
+    c.0[(blk + e.pos.off + 8) as usize] ^= 0x5a;
+    reseal_entry_block(&mut c, blk);
+    fsck_finds(c, "'file' is not found by its name");
     // Symlink pointing outside the data area.
     let s = fs.lookup(R, b"sym").unwrap().unwrap().ino;
     let mut si = fs.read_inode(s).unwrap();
@@ -330,10 +337,20 @@ fn a_stray_orphan_link_and_a_misplaced_name_are_found() {
     // An entry whose stored hash no longer matches its name (checksum made
     // valid again) lists but cannot be opened.
     let img = ferrodax_tools::fuzz::Image::populated();
-    let hash = img.fields().iter().find(|x| x.name.ends_with(".hash"));
+    let hash = img.fields().iter().find(|x| x.name.ends_with(".hash8"));
     let fs = mount(img.with(hash.unwrap(), 0x1234_5678)).unwrap();
     assert!(check(&fs)
         .problems
         .iter()
         .any(|p| p.what.contains("is not found by its name")));
+}
+
+/// Recompute the checksum of the entry block at byte `blk` after a
+/// deliberate change (so that the change, not the checksum, is what a
+/// check finds).
+fn reseal_entry_block(c: &mut MemMedium, blk: u64) {
+    let b = &mut c.0[blk as usize..(blk + BLOCK_SIZE) as usize];
+    b[8..12].fill(0);
+    let crc = ferrodax_core::crc32c::crc32c(b);
+    b[8..12].copy_from_slice(&crc.to_le_bytes());
 }

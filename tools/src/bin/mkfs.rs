@@ -119,6 +119,7 @@ fn main() {
         uuid,
         label,
         now: ferrodax_tools::now(),
+        hash_seed: device::random_bytes().unwrap_or_else(|e| fail(e)),
     };
     let mut pm = Pm::new(medium);
     let mut sb = format(&mut pm, &params).unwrap_or_else(|e| fail(format!("{dev}: {e}")));
