@@ -91,29 +91,35 @@ fn hash_extremes(n: usize) -> (String, String) {
     (all[0].clone(), all[n - 1].clone())
 }
 
+/// The hash at which [`names`]`(FULL_BLOCK + 1)` split: the lowest of the
+/// upper block's.
+fn first_split() -> u32 {
+    let mut sorted: Vec<u32> = names(FULL_BLOCK + 1).iter().map(|n| hash(n)).collect();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
+}
+
+/// Names (not in [`names`]) that go to the upper block after the first
+/// split.
+fn upper_names() -> impl Iterator<Item = String> {
+    let split = first_split();
+    (0..)
+        .map(|i| format!("u{i:03}"))
+        .filter(move |n| hash(n) >= split)
+}
+
 /// A directory "d" of two entry blocks, the upper one full and the lower
-/// one half full: the next name above the split goes to the lower block's
-/// neighbour by evening the two out.
+/// one half full: the next of [`upper_names`] evens the two out.
 fn two_blocks_upper_full(fs: &mut F) {
     let d = mkdir(fs, R, "d");
     let first = names(FULL_BLOCK + 1);
     for n in &first {
         file(fs, d, n);
     }
-    let mut sorted: Vec<u32> = first.iter().map(|n| hash(n)).collect();
-    sorted.sort_unstable();
-    let split = sorted[sorted.len() / 2];
-    let upper = first.iter().filter(|n| hash(n) >= split).count();
-    for n in upper_names(split).take(FULL_BLOCK - upper) {
+    let upper = first.iter().filter(|n| hash(n) >= first_split()).count();
+    for n in upper_names().take(FULL_BLOCK - upper) {
         file(fs, d, &n);
     }
-}
-
-/// Names (not in [`names`]) whose hash is at or above `split`.
-fn upper_names(split: u32) -> impl Iterator<Item = String> {
-    (0..)
-        .map(|i| format!("u{i:03}"))
-        .filter(move |n| hash(n) >= split)
 }
 
 fn fragmented_file(fs: &mut F) {
@@ -505,14 +511,14 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             // A full entry block gives records to its neighbour and the
-            // separator between them moves; a removal leaves a gap that
-            // the next insert packs away.
+            // separator between them moves; then a removal from it.
             name: "dir-even",
             setup: two_blocks_upper_full,
             ops: &[
                 |fs| {
                     let d = ino(fs, R, "d");
-                    let n = upper_names(0).find(|n| fs.lookup(d, n.as_bytes()).unwrap().is_none());
+                    let absent = |n: &String| fs.lookup(d, n.as_bytes()).unwrap().is_none();
+                    let n = upper_names().find(absent);
                     fs.create(d, n.unwrap().as_bytes(), attr(S_IFREG), at(20))
                         .map(drop)
                 },
