@@ -220,3 +220,41 @@ impl Drop for DaxMapping {
         unsafe { bindings::fs_put_dax(self.dev, self.holder) };
     }
 }
+
+/// The DAX read lock (`dax_read_lock()`, an SRCU read section): held by
+/// every read of the device mapping that takes no filesystem lock, so
+/// that removal of the device waits for it. `kill_dax` first notifies the
+/// holder (which shuts the filesystem down, see [`notify_failure`]), then
+/// synchronises with these sections before the mapping goes: a read that
+/// began before the shutdown finishes first, and one that begins after it
+/// sees the shutdown and does not touch the mapping.
+///
+/// # Invariants
+///
+/// `id` is what `dax_read_lock()` returned on this task, released on drop.
+pub struct DaxReadLock {
+    id: kernel::ffi::c_int,
+    /// SRCU read sections are released by the task that took them.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl DaxReadLock {
+    /// Enter a DAX read section (it may sleep inside; SRCU allows that).
+    pub fn lock() -> Self {
+        // SAFETY: no preconditions; released by `drop`.
+        let id = unsafe { bindings::dax_read_lock() };
+        // INVARIANT: taken just now, on this task.
+        DaxReadLock {
+            id,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for DaxReadLock {
+    fn drop(&mut self) {
+        // SAFETY: `id` came from `dax_read_lock()` on this task (type
+        // invariant).
+        unsafe { bindings::dax_read_unlock(self.id) };
+    }
+}

@@ -9,10 +9,12 @@
 //! `pmem_wmb()`, which orders those stores before later ones.
 
 use crate::fcore::persist::Stage;
-use crate::fcore::{Error, Medium, Result};
+use crate::fcore::{Error, Medium, MediumRead, Result};
+use crate::mm::in_place::InPlaceSeq;
 use crate::vfs::bindings;
 use crate::vfs::dax::DaxMapping;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// A pmem device mapped into the kernel.
 ///
@@ -25,8 +27,36 @@ pub struct PmemMedium {
     base: *mut u8,
     len: u64,
     stage: KBox<Stage>,
+    in_place: Arc<InPlaceSeq>,
     _dax: DaxMapping,
 }
+
+/// A read-only handle on the pmem a [`PmemMedium`] maps: the medium of
+/// the core's lock-free reader (`Fs::reader`).
+///
+/// # Invariants
+///
+/// `base..base + len` is the mapping of the [`PmemMedium`] it came from,
+/// which the mounted superblock keeps beside it until put_super; it is
+/// read only on behalf of that superblock (every read is a VFS operation
+/// on it), inside `dax_read_lock()` so that the device's removal waits
+/// for the read (`kill_dax` synchronises with it after shutting the
+/// filesystem down).
+#[derive(Clone, Copy)]
+pub struct PmemReader {
+    base: *const u8,
+    len: u64,
+}
+
+// SAFETY: a plain handle on memory that is never freed while it is used
+// (type invariant); reads are copies the caller validates.
+unsafe impl Send for PmemReader {}
+// SAFETY: as above: `&PmemReader` only reads.
+unsafe impl Sync for PmemReader {}
+
+/// The stage of a medium that is only read, which never has a
+/// transaction.
+static NO_STAGE: Stage = Stage::EMPTY;
 
 // SAFETY: `Stage` holds only integers and byte arrays, and all zero bytes
 // is `Stage::EMPTY`.
@@ -46,6 +76,7 @@ impl PmemMedium {
             base: dax.base(),
             len: dax.len(),
             stage: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            in_place: Arc::new(InPlaceSeq::default(), GFP_KERNEL)?,
             _dax: dax,
         })
     }
@@ -54,19 +85,35 @@ impl PmemMedium {
         // `Pm` checked `off + len <= self.len` before calling.
         self.base.wrapping_add(off as usize)
     }
+
+    /// A read-only handle on the same mapping, and the seqcount that
+    /// tells its readers whether what they read was committed.
+    pub fn reader(&self) -> (PmemReader, Arc<InPlaceSeq>) {
+        (self.handle(), self.in_place.clone())
+    }
+
+    fn handle(&self) -> PmemReader {
+        // INVARIANT: the handle lives beside this medium in the superblock
+        // (or, inside `read`, no longer than the borrow of it).
+        PmemReader {
+            base: self.base,
+            len: self.len,
+        }
+    }
 }
 
-impl Medium for PmemMedium {
+impl MediumRead for PmemReader {
     fn len(&self) -> u64 {
         self.len
     }
 
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
-        // SAFETY: the range is mapped (type invariant, bounds checked by the
-        // caller) and `buf` is a valid destination of that length.
-        let left = unsafe {
-            bindings::ferrodax_copy_mc(buf.as_mut_ptr().cast(), self.at(off).cast(), buf.len())
-        };
+        // `Pm` checked `off + len <= self.len` before calling.
+        let src = self.base.wrapping_add(off as usize);
+        // SAFETY: the range is mapped (type invariant) and `buf` is a
+        // valid destination of that length.
+        let left =
+            unsafe { bindings::ferrodax_copy_mc(buf.as_mut_ptr().cast(), src.cast(), buf.len()) };
         if left == 0 {
             Ok(())
         } else {
@@ -74,6 +121,26 @@ impl Medium for PmemMedium {
         }
     }
 
+    fn stage_area(&self) -> &Stage {
+        &NO_STAGE
+    }
+}
+
+impl MediumRead for PmemMedium {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        self.handle().read(off, buf)
+    }
+
+    fn stage_area(&self) -> &Stage {
+        &self.stage
+    }
+}
+
+impl Medium for PmemMedium {
     fn store(&mut self, off: u64, data: &[u8]) {
         // SAFETY: the range is mapped and ours to write (type invariant).
         unsafe {
@@ -94,11 +161,15 @@ impl Medium for PmemMedium {
         unsafe { bindings::ferrodax_pmem_fence() };
     }
 
-    fn stage_area(&self) -> &Stage {
-        &self.stage
-    }
-
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.stage
+    }
+
+    fn in_place_begin(&mut self) {
+        self.in_place.begin();
+    }
+
+    fn in_place_end(&mut self) {
+        self.in_place.end();
     }
 }

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The ferrodax filesystem: the VFS's view of a mounted core.
 //!
-//! Every operation takes the core lock (one mutex around the core `Fs`, the
-//! innermost lock, see Documentation/filesystems/ferrodax/locking.rst), runs
-//! one core operation and drops the lock. Nothing here touches user memory
-//! or waits on anything else while holding it.
+//! Every change takes the core lock (a read-write semaphore around the core
+//! `Fs`, the innermost lock, see Documentation/filesystems/ferrodax/locking.rst)
+//! exclusive, runs one core operation and drops the lock. Nothing here
+//! touches user memory or waits on anything else while holding it.
+//!
+//! Lookups, stat, readdir, readlink and block lookups take no filesystem
+//! lock: they run on a read-only view of the core over the same device
+//! (`Fs::reader`), validated by the in-place seqcount (`mm/in_place.rs`),
+//! and take the core lock shared only when transactions keep storing in
+//! place under them.
 
 use crate::fcore::extent::Mapping;
 use crate::fcore::fs::{MountOptions, MountReport};
@@ -13,9 +19,10 @@ use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, NAME_MAX, ROOT_INO};
 use crate::fcore::namei::NewInode;
 use crate::fcore::owner::Owner;
 use crate::fcore::{Error as CoreError, Fs};
-use crate::mm::pmem::PmemMedium;
+use crate::mm::in_place::InPlaceSeq;
+use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
-use crate::vfs::dax::{DaxDev, DaxMapping};
+use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
 use crate::vfs::fs_type::{Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
@@ -23,20 +30,32 @@ use crate::vfs::media_error::{LostData, MediaLoss};
 use crate::vfs::rwsem::RwSem;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 use kernel::{new_mutex, static_lock_class, str::CStr};
 
 /// One mounted ferrodax filesystem.
 pub(crate) struct FerrodaxFs {
-    /// The core: shared by lookups, stat, readdir, readlink and block
-    /// lookups; exclusive for every transaction.
+    /// The core: exclusive for every transaction; shared by the media-error
+    /// owner scan, statfs, and lookups that lost to transactions too often.
     core: Pin<KBox<RwSem<Fs<PmemMedium>>>>,
+    /// The core's read-only view, for lookups without the core lock.
+    reader: Fs<PmemReader>,
+    /// Odd while a transaction stores metadata in place.
+    in_place: Arc<InPlaceSeq>,
+    /// The core refuses changes (mirrored here for the lock-free lookup of
+    /// mapped blocks, whose writes change no metadata).
+    read_only: AtomicBool,
     opts: Pin<KBox<Mutex<Options>>>,
     fsid: u64,
     dax: DaxDev,
     /// The pmem device is going away (or gone): see `shutdown`.
     shut_down: AtomicBool,
 }
+
+/// Lock-free tries of a lookup before it takes the core lock shared (a
+/// window is a transaction's in-place stores: microseconds, unless its
+/// writer was preempted).
+const OPTIMISTIC_TRIES: u32 = 8;
 
 /// Blocks allocated or freed under one hold of the core lock by fallocate
 /// and hole punching, so a huge range does not stall every other operation.
@@ -94,7 +113,7 @@ impl FerrodaxFs {
                 match self.opts.lock().errors {
                     Errors::RemountRo => {
                         pr_err!("remounting read-only (errors=remount-ro)\n");
-                        self.core.write().set_read_only();
+                        self.set_read_only();
                     }
                     Errors::Continue => {}
                     Errors::Panic => crate::vfs::super_block::panic_on_corruption(what),
@@ -122,9 +141,9 @@ impl FerrodaxFs {
         result.map_err(|e| self.err(e))
     }
 
-    /// [`Self::run`] for an operation that changes nothing: it shares the
-    /// core with other readers.
-    fn run_read<R>(
+    /// [`Self::run`] for an operation that changes nothing, with the core
+    /// shared: for the few readers that need the writer's own state.
+    fn run_shared<R>(
         &self,
         op: impl FnOnce(&Fs<PmemMedium>) -> crate::fcore::Result<R>,
     ) -> Result<R> {
@@ -135,6 +154,38 @@ impl FerrodaxFs {
         let result = op(&core);
         drop(core);
         result.map_err(|e| self.err(e))
+    }
+
+    /// Run the lookup `op` on the core's read-only view without the core
+    /// lock: again if a transaction stored metadata in place meanwhile
+    /// (what it read may be torn, so even its errors are discarded), and
+    /// with the core lock shared, which keeps transactions out, after
+    /// [`OPTIMISTIC_TRIES`]. `op` may run several times and must start
+    /// over each time.
+    fn run_read<R>(
+        &self,
+        mut op: impl FnMut(&Fs<PmemReader>) -> crate::fcore::Result<R>,
+    ) -> Result<R> {
+        let _device = DaxReadLock::lock();
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(EIO);
+        }
+        for _ in 0..OPTIMISTIC_TRIES {
+            if let Some(result) = self.in_place.read(|| op(&self.reader)) {
+                return result.map_err(|e| self.err(e));
+            }
+            core::hint::spin_loop();
+        }
+        let core = self.core.read();
+        let result = op(&self.reader);
+        drop(core);
+        result.map_err(|e| self.err(e))
+    }
+
+    /// errors=remount-ro, or a read-only remount: refuse every change.
+    fn set_read_only(&self) {
+        self.core.write().set_read_only();
+        self.read_only.store(true, Ordering::Release);
     }
 }
 
@@ -206,12 +257,18 @@ impl FileSystem for FerrodaxFs {
             uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7],
         ]);
         let oom = |_| (ENOMEM, c"out of memory");
+        let (pmem_reader, in_place) = fs.pm().medium().reader();
+        let reader = fs.reader(pmem_reader);
+        let read_only = AtomicBool::new(fs.is_read_only());
         Ok(FerrodaxFs {
             core: KBox::pin_init(
                 RwSem::new(fs, c"ferrodax_core", static_lock_class!()),
                 GFP_KERNEL,
             )
             .map_err(oom)?,
+            reader,
+            in_place,
+            read_only,
             opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
             fsid,
             dax,
@@ -222,10 +279,12 @@ impl FileSystem for FerrodaxFs {
     fn reconfigure(&self, opts: &Options, read_only: bool) -> Result {
         *self.opts.lock() = *opts;
         if read_only {
-            self.core.write().set_read_only();
+            self.set_read_only();
             Ok(())
         } else {
-            self.run(|fs| fs.set_read_write())
+            self.run(|fs| fs.set_read_write())?;
+            self.read_only.store(false, Ordering::Release);
+            Ok(())
         }
     }
 
@@ -268,8 +327,9 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result {
-        // Entries are copied out in batches under the core lock and emitted
-        // to user memory (which may fault) with the lock dropped. The batch
+        // Entries are copied out in batches (under the core lock, when the
+        // lock-free read loses to transactions) and emitted to user memory
+        // (which may fault) with no lock held. The batch
         // buffers are allocated up front: nothing allocates (and so nothing
         // can enter reclaim) while the core lock is held.
         const BATCH: usize = 32;
@@ -277,9 +337,10 @@ impl FileSystem for FerrodaxFs {
         let mut batch: KVec<(usize, usize, u64, u8, u64)> = KVec::with_capacity(BATCH, GFP_KERNEL)?;
         let mut pos = pos;
         loop {
-            names.clear();
-            batch.clear();
             self.run_read(|fs| {
+                // Again from the start if a transaction interfered.
+                names.clear();
+                batch.clear();
                 fs.readdir(dir, pos, |name, ino, dtype, next| {
                     let start = names.len();
                     if start + name.len() > names.capacity() {
@@ -448,7 +509,7 @@ impl FileSystem for FerrodaxFs {
     fn media_error(&self, blocks: core::ops::Range<u64>) -> Result<MediaLoss> {
         let mut loss = MediaLoss::default();
         let mut no_memory = false;
-        self.run_read(|fs| {
+        self.run_shared(|fs| {
             fs.owners_of(blocks.clone(), |owner| match owner {
                 Owner::Layout | Owner::Structure { .. } => loss.metadata = true,
                 Owner::Data {
@@ -512,22 +573,18 @@ impl FileSystem for FerrodaxFs {
         // errors=remount-ro no byte may be written, file data included
         // (ext4's emergency read-only state: the VFS flag itself is never
         // set without s_umount held).
-        let refuse_write = |fs: &Fs<PmemMedium>| match req.write && fs.is_read_only() {
-            true => Err(CoreError::ReadOnly),
-            false => Ok(()),
-        };
+        if req.write && self.read_only.load(Ordering::Acquire) {
+            return Err(EROFS);
+        }
         // Mapped blocks (every read, fault and overwrite of written data)
-        // are looked up with the core shared; only a hole to fill takes it
-        // exclusive, and looks again there.
-        let found = self.run_read(|fs| {
-            refuse_write(fs)?;
-            fs.lookup_blocks(ino, first, count)
-        })?;
+        // are looked up without the core lock; only a hole to fill takes
+        // it exclusive, and looks again there (the core refuses the change
+        // if the filesystem went read-only meanwhile).
+        let found = self.run_read(|fs| fs.lookup_blocks(ino, first, count))?;
         let m = match found.mapping {
-            Mapping::Hole { .. } if create => self.run(|fs| {
-                refuse_write(fs)?;
-                fs.map_blocks(ino, first, count, true, true)
-            })?,
+            Mapping::Hole { .. } if create => {
+                self.run(|fs| fs.map_blocks(ino, first, count, true, true))?
+            }
             _ => found,
         };
         let blocks = m.blocks;

@@ -34,7 +34,7 @@ use super::error::{Error, Result};
 use super::extent::{Path, EXT_MAGIC, LBLK_END};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 use super::siphash::siphash;
 use super::Fs;
 
@@ -226,170 +226,7 @@ pub fn empty_block(dir_ino: u64) -> [u8; BLOCK_SIZE as usize] {
     b
 }
 
-impl<M: Medium> Fs<M> {
-    /// Hash of `name` in this filesystem.
-    pub(super) fn hash_name(&self, name: &[u8]) -> u32 {
-        name_hash(&self.sb.hash_seed, name)
-    }
-
-    /// Checksum of entry block `blk` with header `h` (as it is or as it
-    /// will be written), its records read as they are now.
-    pub(super) fn block_crc(&self, blk: u64, h: &[u8; HDR as usize]) -> Result<u32> {
-        let mut crc = crc_header(h);
-        let mut chunk = [0u8; 256];
-        let mut off = HDR;
-        while off < BLOCK_SIZE {
-            let n = (BLOCK_SIZE - off).min(chunk.len() as u64) as usize;
-            self.pm.read(rec_off(blk, off), &mut chunk[..n])?;
-            crc = update(crc, &chunk[..n]);
-            off += n as u64;
-        }
-        Ok(!crc)
-    }
-
-    /// The number of entries of entry block `blk` of `dir_ino`, its header
-    /// and checksum validated.
-    pub(super) fn entry_block(&self, blk: u64, dir_ino: u64) -> Result<u16> {
-        let mut h = [0u8; HDR as usize];
-        self.pm.read(Geometry::block_off(blk), &mut h)?;
-        let count = u16_at(&h, H_COUNT);
-        if u32_at(&h, 0) != BLK_MAGIC
-            || u32_at(&h, H_OWNER) != dir_ino as u32
-            || usize::from(count) > MAX_RECORDS
-            || h[H_COUNT + 2..] != [0, 0]
-        {
-            return Err(Error::Corrupt("directory block header"));
-        }
-        if u32_at(&h, H_CRC) != self.block_crc(blk, &h)? {
-            return Err(Error::Corrupt("directory block checksum"));
-        }
-        Ok(count)
-    }
-
-    /// The record at `off` of `blk`, bounds checked (only the block's first
-    /// record may be free).
-    pub(super) fn read_rec(&self, blk: u64, off: u64) -> Result<Rec> {
-        let mut h = [0u8; R_HEAD];
-        if off + R_HEAD as u64 > BLOCK_SIZE {
-            return Err(Error::Corrupt("directory record length"));
-        }
-        self.pm.read(rec_off(blk, off), &mut h)?;
-        let r = Rec {
-            off,
-            ino: u64::from(u32_at(&h, R_INO)),
-            reclen: u64::from(u16_at(&h, R_RECLEN)),
-            name_len: usize::from(h[R_NAMELEN]),
-            dtype: h[R_TYPE_SEQ] & 0xf,
-            seq: h[R_TYPE_SEQ] >> 4,
-            hash8: h[R_HASH8],
-        };
-        let fits = r.reclen >= R_HEAD as u64 && off + r.reclen <= BLOCK_SIZE;
-        let named = match r.live() {
-            true => r.name_len > 0 && r.reclen >= r.size(),
-            false => off == HDR && r.name_len == 0,
-        };
-        if !fits || !named {
-            return Err(Error::Corrupt("directory record length"));
-        }
-        if r.live() {
-            self.geo.check_ino(r.ino, "directory entry inode number")?;
-        }
-        Ok(r)
-    }
-
-    /// The name of record `r` of `blk`, read into `buf`.
-    pub(super) fn rec_name<'a>(
-        &self,
-        blk: u64,
-        r: &Rec,
-        buf: &'a mut [u8; NAME_MAX],
-    ) -> Result<&'a [u8]> {
-        let name = &mut buf[..r.name_len];
-        self.pm.read(rec_off(blk, r.off + R_HEAD as u64), name)?;
-        Ok(name)
-    }
-
-    /// Call `f` with each record of `blk` in block order, free or live,
-    /// without checking the block's checksum, until it returns `Some`.
-    pub(super) fn walk_block<T>(
-        &self,
-        blk: u64,
-        mut f: impl FnMut(&Rec) -> Result<Option<T>>,
-    ) -> Result<Option<T>> {
-        let mut off = HDR;
-        while off < BLOCK_SIZE {
-            let r = self.read_rec(blk, off)?;
-            if let Some(v) = f(&r)? {
-                return Ok(Some(v));
-            }
-            off += r.reclen;
-        }
-        Ok(None)
-    }
-
-    /// Call `f` with each live record of entry block `blk` of `dir_ino`
-    /// (header and checksum checked) until it returns `Some`.
-    pub(super) fn scan_block<T>(
-        &self,
-        blk: u64,
-        dir_ino: u64,
-        mut f: impl FnMut(&Rec) -> Result<Option<T>>,
-    ) -> Result<Option<T>> {
-        self.entry_block(blk, dir_ino)?;
-        self.walk_block(blk, |r| match r.live() {
-            true => f(r),
-            false => Ok(None),
-        })
-    }
-
-    /// The record of `name` (of `hash`) in entry block `blk`.
-    fn find_in_block(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32) -> Result<Option<Rec>> {
-        let mut buf = [0u8; NAME_MAX];
-        self.scan_block(blk, dir_ino, |r| {
-            if r.hash8 != (hash >> 24) as u8 || r.name_len != name.len() {
-                return Ok(None);
-            }
-            Ok((self.rec_name(blk, r, &mut buf)? == name).then_some(*r))
-        })
-    }
-
-    /// Whether the directory's root is its only entry block (else it is
-    /// the root of its index).
-    pub(super) fn dir_is_one_block(&self, dir: &Inode) -> Result<bool> {
-        if dir.root == 0 {
-            return Err(Error::Corrupt("directory without blocks"));
-        }
-        self.geo.check_data_block(dir.root, "directory root")?;
-        let mut magic = [0u8; 4];
-        self.pm.read(Geometry::block_off(dir.root), &mut magic)?;
-        match u32::from_le_bytes(magic) {
-            BLK_MAGIC => Ok(true),
-            EXT_MAGIC => Ok(false),
-            _ => Err(Error::Corrupt("directory root")),
-        }
-    }
-
-    /// The entry block of `dir_ino` whose range holds `hash`.
-    pub(super) fn dir_block(&self, dir: &Inode, dir_ino: u64, hash: u64) -> Result<DirBlock> {
-        if self.dir_is_one_block(dir)? {
-            return Ok(DirBlock {
-                blk: dir.root,
-                lo: 0,
-                hi: LBLK_END,
-                path: None,
-            });
-        }
-        let path = self.descend_to(dir, dir_ino, hash, 1)?;
-        let (node, i) = path.leaf();
-        let (_, blk) = self.index_entry(&node, dir_ino, i)?;
-        Ok(DirBlock {
-            blk,
-            lo: path.lo,
-            hi: path.hi,
-            path: Some(path),
-        })
-    }
-
+impl<M: MediumRead> Fs<M> {
     /// Find `name` in directory `dir_ino`.
     pub fn dir_find(&self, dir: &Inode, dir_ino: u64, name: &[u8]) -> Result<Option<DirEntry>> {
         check_name(name)?;
@@ -405,40 +242,6 @@ impl<M: Medium> Fs<M> {
                     off: r.off,
                 },
             }))
-    }
-
-    /// The entry `name` that readdir listed with next position `next`,
-    /// found by its name and that key whatever the hash byte its record
-    /// stores, so that an entry whose stored hash is damaged can be found
-    /// too (fsck removes such entries).
-    pub fn dir_entry_listed(
-        &self,
-        dir: &Inode,
-        dir_ino: u64,
-        name: &[u8],
-        next: u64,
-    ) -> Result<Option<DirPos>> {
-        // Not check_name(): the name is what the media holds, to be
-        // compared byte for byte, whatever it is.
-        if name.is_empty() || name.len() > NAME_MAX {
-            return Ok(None);
-        }
-        let key = next.checked_sub(FIRST_POS + 1).ok_or(Error::Invalid)?;
-        if key >= KEY_END || u64::from(self.hash_name(name)) != key >> 4 {
-            return Ok(None);
-        }
-        let b = self.dir_block(dir, dir_ino, key >> 4)?;
-        let mut buf = [0u8; NAME_MAX];
-        self.scan_block(b.blk, dir_ino, |r| {
-            if u64::from(r.seq) != key & 0xf || r.name_len != name.len() {
-                return Ok(None);
-            }
-            let pos = DirPos {
-                blk: b.blk,
-                off: r.off,
-            };
-            Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(pos))
-        })
     }
 
     /// Call `f(name, ino, dtype, next_pos)` for each entry at or after
@@ -497,5 +300,204 @@ impl<M: Medium> Fs<M> {
             key = b.hi << 4;
         }
         Ok(())
+    }
+
+    /// The entry block of `dir_ino` whose range holds `hash`.
+    pub(super) fn dir_block(&self, dir: &Inode, dir_ino: u64, hash: u64) -> Result<DirBlock> {
+        if self.dir_is_one_block(dir)? {
+            return Ok(DirBlock {
+                blk: dir.root,
+                lo: 0,
+                hi: LBLK_END,
+                path: None,
+            });
+        }
+        let path = self.descend_to(dir, dir_ino, hash, 1)?;
+        let (node, i) = path.leaf();
+        let (_, blk) = self.index_entry(&node, dir_ino, i)?;
+        Ok(DirBlock {
+            blk,
+            lo: path.lo,
+            hi: path.hi,
+            path: Some(path),
+        })
+    }
+
+    /// The record of `name` (of `hash`) in entry block `blk`.
+    fn find_in_block(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32) -> Result<Option<Rec>> {
+        let mut buf = [0u8; NAME_MAX];
+        self.scan_block(blk, dir_ino, |r| {
+            if r.hash8 != (hash >> 24) as u8 || r.name_len != name.len() {
+                return Ok(None);
+            }
+            Ok((self.rec_name(blk, r, &mut buf)? == name).then_some(*r))
+        })
+    }
+
+    /// Hash of `name` in this filesystem.
+    pub(super) fn hash_name(&self, name: &[u8]) -> u32 {
+        name_hash(&self.sb.hash_seed, name)
+    }
+
+    /// The record at `off` of `blk`, bounds checked (only the block's first
+    /// record may be free).
+    pub(super) fn read_rec(&self, blk: u64, off: u64) -> Result<Rec> {
+        let mut h = [0u8; R_HEAD];
+        if off + R_HEAD as u64 > BLOCK_SIZE {
+            return Err(Error::Corrupt("directory record length"));
+        }
+        self.pm.read(rec_off(blk, off), &mut h)?;
+        let r = Rec {
+            off,
+            ino: u64::from(u32_at(&h, R_INO)),
+            reclen: u64::from(u16_at(&h, R_RECLEN)),
+            name_len: usize::from(h[R_NAMELEN]),
+            dtype: h[R_TYPE_SEQ] & 0xf,
+            seq: h[R_TYPE_SEQ] >> 4,
+            hash8: h[R_HASH8],
+        };
+        let fits = r.reclen >= R_HEAD as u64 && off + r.reclen <= BLOCK_SIZE;
+        let named = match r.live() {
+            true => r.name_len > 0 && r.reclen >= r.size(),
+            false => off == HDR && r.name_len == 0,
+        };
+        if !fits || !named {
+            return Err(Error::Corrupt("directory record length"));
+        }
+        if r.live() {
+            self.geo.check_ino(r.ino, "directory entry inode number")?;
+        }
+        Ok(r)
+    }
+
+    /// The name of record `r` of `blk`, read into `buf`.
+    pub(super) fn rec_name<'a>(
+        &self,
+        blk: u64,
+        r: &Rec,
+        buf: &'a mut [u8; NAME_MAX],
+    ) -> Result<&'a [u8]> {
+        let name = &mut buf[..r.name_len];
+        self.pm.read(rec_off(blk, r.off + R_HEAD as u64), name)?;
+        Ok(name)
+    }
+
+    /// Call `f` with each live record of entry block `blk` of `dir_ino`
+    /// (header and checksum checked) until it returns `Some`.
+    pub(super) fn scan_block<T>(
+        &self,
+        blk: u64,
+        dir_ino: u64,
+        mut f: impl FnMut(&Rec) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        self.entry_block(blk, dir_ino)?;
+        self.walk_block(blk, |r| match r.live() {
+            true => f(r),
+            false => Ok(None),
+        })
+    }
+
+    /// Whether the directory's root is its only entry block (else it is
+    /// the root of its index).
+    pub(super) fn dir_is_one_block(&self, dir: &Inode) -> Result<bool> {
+        if dir.root == 0 {
+            return Err(Error::Corrupt("directory without blocks"));
+        }
+        self.geo.check_data_block(dir.root, "directory root")?;
+        let mut magic = [0u8; 4];
+        self.pm.read(Geometry::block_off(dir.root), &mut magic)?;
+        match u32::from_le_bytes(magic) {
+            BLK_MAGIC => Ok(true),
+            EXT_MAGIC => Ok(false),
+            _ => Err(Error::Corrupt("directory root")),
+        }
+    }
+
+    /// The number of entries of entry block `blk` of `dir_ino`, its header
+    /// and checksum validated.
+    pub(super) fn entry_block(&self, blk: u64, dir_ino: u64) -> Result<u16> {
+        let mut h = [0u8; HDR as usize];
+        self.pm.read(Geometry::block_off(blk), &mut h)?;
+        let count = u16_at(&h, H_COUNT);
+        if u32_at(&h, 0) != BLK_MAGIC
+            || u32_at(&h, H_OWNER) != dir_ino as u32
+            || usize::from(count) > MAX_RECORDS
+            || h[H_COUNT + 2..] != [0, 0]
+        {
+            return Err(Error::Corrupt("directory block header"));
+        }
+        if u32_at(&h, H_CRC) != self.block_crc(blk, &h)? {
+            return Err(Error::Corrupt("directory block checksum"));
+        }
+        Ok(count)
+    }
+
+    /// Call `f` with each record of `blk` in block order, free or live,
+    /// without checking the block's checksum, until it returns `Some`.
+    pub(super) fn walk_block<T>(
+        &self,
+        blk: u64,
+        mut f: impl FnMut(&Rec) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let mut off = HDR;
+        while off < BLOCK_SIZE {
+            let r = self.read_rec(blk, off)?;
+            if let Some(v) = f(&r)? {
+                return Ok(Some(v));
+            }
+            off += r.reclen;
+        }
+        Ok(None)
+    }
+
+    /// Checksum of entry block `blk` with header `h` (as it is or as it
+    /// will be written), its records read as they are now.
+    pub(super) fn block_crc(&self, blk: u64, h: &[u8; HDR as usize]) -> Result<u32> {
+        let mut crc = crc_header(h);
+        let mut chunk = [0u8; 256];
+        let mut off = HDR;
+        while off < BLOCK_SIZE {
+            let n = (BLOCK_SIZE - off).min(chunk.len() as u64) as usize;
+            self.pm.read(rec_off(blk, off), &mut chunk[..n])?;
+            crc = update(crc, &chunk[..n]);
+            off += n as u64;
+        }
+        Ok(!crc)
+    }
+}
+
+impl<M: Medium> Fs<M> {
+    /// The entry `name` that readdir listed with next position `next`,
+    /// found by its name and that key whatever the hash byte its record
+    /// stores, so that an entry whose stored hash is damaged can be found
+    /// too (fsck removes such entries).
+    pub fn dir_entry_listed(
+        &self,
+        dir: &Inode,
+        dir_ino: u64,
+        name: &[u8],
+        next: u64,
+    ) -> Result<Option<DirPos>> {
+        // Not check_name(): the name is what the media holds, to be
+        // compared byte for byte, whatever it is.
+        if name.is_empty() || name.len() > NAME_MAX {
+            return Ok(None);
+        }
+        let key = next.checked_sub(FIRST_POS + 1).ok_or(Error::Invalid)?;
+        if key >= KEY_END || u64::from(self.hash_name(name)) != key >> 4 {
+            return Ok(None);
+        }
+        let b = self.dir_block(dir, dir_ino, key >> 4)?;
+        let mut buf = [0u8; NAME_MAX];
+        self.scan_block(b.blk, dir_ino, |r| {
+            if u64::from(r.seq) != key & 0xf || r.name_len != name.len() {
+                return Ok(None);
+            }
+            let pos = DirPos {
+                blk: b.blk,
+                off: r.off,
+            };
+            Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(pos))
+        })
     }
 }

@@ -27,7 +27,7 @@ use super::crc32c::{crc32c, crc32c_skip};
 use super::error::{Error, Result};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE};
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 use super::owner::Held;
 use super::Fs;
 
@@ -183,32 +183,45 @@ pub(super) fn entry_off(blk: u64, i: u16) -> u64 {
     Geometry::block_off(blk) + 16 + 16 * u64::from(i)
 }
 
-impl<M: Medium> Fs<M> {
-    /// The validated header of node `blk` of `ino`.
-    pub(super) fn node(&self, blk: u64, ino: u64) -> Result<Node> {
-        let mut h = [0u8; 16];
-        self.pm.read(Geometry::block_off(blk), &mut h)?;
-        let node = Node {
-            blk,
-            count: u16_at(&h, 4),
-            level: u16_at(&h, 6),
-        };
-        if u32_at(&h, 0) != EXT_MAGIC
-            || u32_at(&h, 12) != crc32c_skip(&h, 12)
-            || u32_at(&h, 8) != ino as u32
-            || node.count > FANOUT
-            || usize::from(node.level) >= MAX_HEIGHT
-        {
-            return Err(Error::Corrupt("extent block header"));
+impl<M: MediumRead> Fs<M> {
+    /// Map file block `lblk` of `ino`.
+    pub fn map_lookup(&self, inode: &Inode, ino: u64, lblk: u64) -> Result<Mapping> {
+        if inode.root == 0 {
+            return Ok(Mapping::Hole {
+                len: LBLK_END.saturating_sub(lblk),
+            });
         }
-        Ok(node)
+        // `descend` gives `path.lo <= lblk < path.hi` whatever the keys.
+        let path = self.descend(inode, ino, lblk)?;
+        let (leaf, i) = path.leaf();
+        if i == leaf.count {
+            return Ok(Mapping::Hole {
+                len: path.hi - lblk,
+            });
+        }
+        let e = self.leaf_extent(&leaf, ino, i)?;
+        if u64::from(e.lblk) > lblk {
+            return Ok(Mapping::Hole {
+                len: u64::from(e.lblk).min(path.hi) - lblk,
+            });
+        }
+        // `leaf_search` saw entry `i` end after `lblk`; a lock-free reader
+        // (`Fs::reader`) may read it again changed by a transaction in
+        // flight, which its caller discards, but must not trust here.
+        let skip = lblk - u64::from(e.lblk);
+        match u64::from(e.len).checked_sub(skip) {
+            Some(len) if len > 0 => Ok(Mapping::Mapped {
+                pblk: e.pblk + skip,
+                len,
+            }),
+            _ => Err(Error::Corrupt("extent leaf order")),
+        }
     }
 
-    /// Entry `i` of a node, checksum checked, either kind.
-    pub(super) fn raw_entry(&self, node: &Node, ino: u64, i: u16) -> Result<Extent> {
-        let mut b = [0u8; 16];
-        self.pm.read(entry_off(node.blk, i), &mut b)?;
-        Extent::decode_raw(&b, ino)
+    /// The path from `inode`'s root (which must exist) to the leaf whose
+    /// range holds file block `lblk`.
+    pub(super) fn descend(&self, inode: &Inode, ino: u64, lblk: u64) -> Result<Path> {
+        self.descend_to(inode, ino, lblk, 0)
     }
 
     /// Extent `i` of leaf `node`.
@@ -216,51 +229,6 @@ impl<M: Medium> Fs<M> {
         let mut b = [0u8; 16];
         self.pm.read(entry_off(node.blk, i), &mut b)?;
         Extent::decode(&b, ino, &self.geo)
-    }
-
-    /// Index entry `i` of `node`: its key and child block.
-    pub(super) fn index_entry(&self, node: &Node, ino: u64, i: u16) -> Result<(u64, u64)> {
-        let e = self.raw_entry(node, ino, i)?;
-        if e.len != 0 {
-            return Err(Error::Corrupt("extent index entry"));
-        }
-        self.geo.check_data_block(e.pblk, "extent index pointer")?;
-        Ok((u64::from(e.lblk), e.pblk))
-    }
-
-    /// Index of the first extent of leaf `node` ending after `lblk`.
-    fn leaf_search(&self, node: &Node, ino: u64, lblk: u64) -> Result<u16> {
-        let (mut lo, mut hi) = (0u16, node.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.leaf_extent(node, ino, mid)?.end() <= lblk {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(lo)
-    }
-
-    /// Index of the child of index `node` whose range holds `lblk`: the
-    /// last entry whose key is at most `lblk`, entry 0 if none is.
-    fn index_search(&self, node: &Node, ino: u64, lblk: u64) -> Result<u16> {
-        let (mut lo, mut hi) = (1u16, node.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.index_entry(node, ino, mid)?.0 <= lblk {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(lo - 1)
-    }
-
-    /// The path from `inode`'s root (which must exist) to the leaf whose
-    /// range holds file block `lblk`.
-    pub(super) fn descend(&self, inode: &Inode, ino: u64, lblk: u64) -> Result<Path> {
-        self.descend_to(inode, ino, lblk, 0)
     }
 
     /// The path from `inode`'s root (which must exist) down to the node of
@@ -314,34 +282,74 @@ impl<M: Medium> Fs<M> {
         Err(Error::Corrupt("extent tree level"))
     }
 
-    /// Map file block `lblk` of `ino`.
-    pub fn map_lookup(&self, inode: &Inode, ino: u64, lblk: u64) -> Result<Mapping> {
-        if inode.root == 0 {
-            return Ok(Mapping::Hole {
-                len: LBLK_END.saturating_sub(lblk),
-            });
+    /// Index entry `i` of `node`: its key and child block.
+    pub(super) fn index_entry(&self, node: &Node, ino: u64, i: u16) -> Result<(u64, u64)> {
+        let e = self.raw_entry(node, ino, i)?;
+        if e.len != 0 {
+            return Err(Error::Corrupt("extent index entry"));
         }
-        // `descend` gives `path.lo <= lblk < path.hi` whatever the keys.
-        let path = self.descend(inode, ino, lblk)?;
-        let (leaf, i) = path.leaf();
-        if i == leaf.count {
-            return Ok(Mapping::Hole {
-                len: path.hi - lblk,
-            });
-        }
-        let e = self.leaf_extent(&leaf, ino, i)?;
-        if u64::from(e.lblk) > lblk {
-            return Ok(Mapping::Hole {
-                len: u64::from(e.lblk).min(path.hi) - lblk,
-            });
-        }
-        let skip = lblk - u64::from(e.lblk);
-        Ok(Mapping::Mapped {
-            pblk: e.pblk + skip,
-            len: u64::from(e.len) - skip,
-        })
+        self.geo.check_data_block(e.pblk, "extent index pointer")?;
+        Ok((u64::from(e.lblk), e.pblk))
     }
 
+    /// Index of the child of index `node` whose range holds `lblk`: the
+    /// last entry whose key is at most `lblk`, entry 0 if none is.
+    fn index_search(&self, node: &Node, ino: u64, lblk: u64) -> Result<u16> {
+        let (mut lo, mut hi) = (1u16, node.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.index_entry(node, ino, mid)?.0 <= lblk {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo - 1)
+    }
+
+    /// Index of the first extent of leaf `node` ending after `lblk`.
+    fn leaf_search(&self, node: &Node, ino: u64, lblk: u64) -> Result<u16> {
+        let (mut lo, mut hi) = (0u16, node.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.leaf_extent(node, ino, mid)?.end() <= lblk {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// The validated header of node `blk` of `ino`.
+    pub(super) fn node(&self, blk: u64, ino: u64) -> Result<Node> {
+        let mut h = [0u8; 16];
+        self.pm.read(Geometry::block_off(blk), &mut h)?;
+        let node = Node {
+            blk,
+            count: u16_at(&h, 4),
+            level: u16_at(&h, 6),
+        };
+        if u32_at(&h, 0) != EXT_MAGIC
+            || u32_at(&h, 12) != crc32c_skip(&h, 12)
+            || u32_at(&h, 8) != ino as u32
+            || node.count > FANOUT
+            || usize::from(node.level) >= MAX_HEIGHT
+        {
+            return Err(Error::Corrupt("extent block header"));
+        }
+        Ok(node)
+    }
+
+    /// Entry `i` of a node, checksum checked, either kind.
+    pub(super) fn raw_entry(&self, node: &Node, ino: u64, i: u16) -> Result<Extent> {
+        let mut b = [0u8; 16];
+        self.pm.read(entry_off(node.blk, i), &mut b)?;
+        Extent::decode_raw(&b, ino)
+    }
+}
+
+impl<M: Medium> Fs<M> {
     /// Call `f` with every node of `ino`'s extent tree (each once, root
     /// first, in depth-first order) and every extent in file order,
     /// checking what lookups rely on: index keys increasing inside their

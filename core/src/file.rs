@@ -5,7 +5,7 @@ use super::error::{Error, MediaCount, Result};
 use super::extent::{Extent, Mapping, MAX_RUN};
 use super::inode::{Inode, Kind, Time, MAX_FILE_SIZE, S_IFMT};
 use super::layout::{BLOCK_SIZE, HUGE_BLOCKS};
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 use super::orphan::RELEASE_BUDGET;
 use super::Fs;
 
@@ -37,6 +37,28 @@ pub struct BlockMap {
     pub new: bool,
     /// The inode's block count afterwards.
     pub blocks: u64,
+}
+
+impl<M: MediumRead> Fs<M> {
+    /// Look up what file block `lblk` of `ino` maps to (`count` only
+    /// bounds the request), changing nothing: safe alongside other lookups.
+    pub fn lookup_blocks(&self, ino: u64, lblk: u64, count: u64) -> Result<BlockMap> {
+        if lblk
+            .checked_add(count.max(1))
+            .is_none_or(|end| end > MAX_FILE_SIZE / BLOCK_SIZE)
+        {
+            return Err(Error::FileTooBig);
+        }
+        let inode = self.read_inode(ino)?;
+        if inode.kind() != Kind::Regular {
+            return Err(Error::Invalid);
+        }
+        Ok(BlockMap {
+            mapping: self.map_lookup(&inode, ino, lblk)?,
+            new: false,
+            blocks: inode.blocks,
+        })
+    }
 }
 
 impl<M: Medium> Fs<M> {
@@ -91,26 +113,6 @@ impl<M: Medium> Fs<M> {
         };
         let inode = self.setattr(ino, attr)?;
         Ok(self.finish_truncate(ino)?.unwrap_or(inode))
-    }
-
-    /// Look up what file block `lblk` of `ino` maps to (`count` only
-    /// bounds the request), changing nothing: safe alongside other lookups.
-    pub fn lookup_blocks(&self, ino: u64, lblk: u64, count: u64) -> Result<BlockMap> {
-        if lblk
-            .checked_add(count.max(1))
-            .is_none_or(|end| end > MAX_FILE_SIZE / BLOCK_SIZE)
-        {
-            return Err(Error::FileTooBig);
-        }
-        let inode = self.read_inode(ino)?;
-        if inode.kind() != Kind::Regular {
-            return Err(Error::Invalid);
-        }
-        Ok(BlockMap {
-            mapping: self.map_lookup(&inode, ino, lblk)?,
-            new: false,
-            blocks: inode.blocks,
-        })
     }
 
     /// Map `count` blocks of `ino` from file block `lblk`; with `create`,

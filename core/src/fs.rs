@@ -6,8 +6,10 @@
 //! (directories), `namei.rs` (namespace), `file.rs` (sizes and mapping),
 //! `orphan.rs` (unlinked-but-open and mid-truncate inodes).
 //!
-//! Concurrency: `Fs` is a plain `&mut` structure. The kernel module wraps it
-//! in one mutex (the "core lock", see Documentation/.../locking.rst); the
+//! Concurrency: `Fs` is a plain `&mut` structure for changes. The kernel
+//! module wraps the one that changes the filesystem in a lock (the "core
+//! lock", see Documentation/.../locking.rst) and runs lookups on a second,
+//! read-only `Fs` over the same device ([`Fs::reader`]) without it; the
 //! host tests call it directly.
 
 use super::error::{Error, Result};
@@ -16,7 +18,7 @@ use super::journal::Journal;
 use super::layout::{
     Counters, Geometry, Superblock, DYN_OFFSET, DYN_SIZE, HUGE_BLOCKS, ROOT_INO, SB_SIZE,
 };
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 use super::persist::Pm;
 
 /// Options for [`Fs::mount`].
@@ -50,7 +52,7 @@ pub struct MountReport {
 }
 
 /// A mounted ferrodax filesystem over a medium.
-pub struct Fs<M: Medium> {
+pub struct Fs<M: MediumRead> {
     pub(super) pm: Pm<M>,
     pub(super) sb: Superblock,
     pub(super) geo: Geometry,
@@ -59,6 +61,36 @@ pub struct Fs<M: Medium> {
     read_only: bool,
     failed: bool,
     pub(super) huge_phase: u64,
+}
+
+impl<M: MediumRead> Fs<M> {
+    /// The superblock.
+    pub fn superblock(&self) -> &Superblock {
+        &self.sb
+    }
+
+    /// The geometry.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geo
+    }
+
+    /// Whether changes are refused.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The persistence layer, for the tools.
+    pub fn pm(&self) -> &Pm<M> {
+        &self.pm
+    }
+
+    /// Free-space counters as the medium holds them: those of the last
+    /// committed transaction (what a [reader](Fs::reader) reports).
+    pub fn committed_counters(&self) -> Result<Counters> {
+        let mut dynb = [0u8; DYN_SIZE];
+        self.pm.read(DYN_OFFSET, &mut dynb)?;
+        Counters::decode(&dynb, &self.geo)
+    }
 }
 
 impl<M: Medium> Fs<M> {
@@ -108,24 +140,30 @@ impl<M: Medium> Fs<M> {
         Ok((fs, report))
     }
 
-    /// The superblock.
-    pub fn superblock(&self) -> &Superblock {
-        &self.sb
-    }
-
-    /// The geometry.
-    pub fn geometry(&self) -> &Geometry {
-        &self.geo
+    /// A read-only view of this filesystem through `medium`, a second
+    /// handle on the same device that can only read it: lookups on it
+    /// need no access to `self`, so they can run while `self` changes the
+    /// filesystem. They see the medium as transactions leave it in place,
+    /// which is a committed state only outside [`Medium::in_place_begin`]
+    /// .. [`Medium::in_place_end`]: a caller running them alongside
+    /// changes must validate each against those two calls (the kernel
+    /// uses a seqcount, `mm/in_place.rs`) and discard what overlapped them.
+    pub fn reader<R: MediumRead>(&self, medium: R) -> Fs<R> {
+        Fs {
+            pm: Pm::new(medium),
+            sb: self.sb,
+            geo: self.geo,
+            journal: Journal::unused(&self.geo),
+            counters: self.counters,
+            read_only: true,
+            failed: false,
+            huge_phase: self.huge_phase,
+        }
     }
 
     /// Free-space counters, as statfs reports them.
     pub fn counters(&self) -> Counters {
         self.counters
-    }
-
-    /// Whether changes are refused.
-    pub fn is_read_only(&self) -> bool {
-        self.read_only
     }
 
     /// Refuse changes from now on (read-only remount, errors=remount-ro).
@@ -145,11 +183,6 @@ impl<M: Medium> Fs<M> {
         }
         self.read_only = false;
         Ok(())
-    }
-
-    /// The persistence layer, for the tools.
-    pub fn pm(&self) -> &Pm<M> {
-        &self.pm
     }
 
     /// Unmount cleanly (see [`Fs::mark_clean`]), giving the medium back.

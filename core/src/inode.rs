@@ -4,7 +4,7 @@
 use super::crc32c::crc32c_skip;
 use super::error::{Error, Result};
 use super::layout::{le::*, Geometry, INODE_SIZE, SYMLINK_MAX};
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 use super::Fs;
 
 /// File type bits of `mode`.
@@ -226,7 +226,7 @@ impl Inode {
     }
 }
 
-impl<M: Medium> Fs<M> {
+impl<M: MediumRead> Fs<M> {
     /// Read and validate allocated inode `ino`.
     pub fn read_inode(&self, ino: u64) -> Result<Inode> {
         self.geo.check_ino(ino, "inode number")?;
@@ -237,7 +237,9 @@ impl<M: Medium> Fs<M> {
         }
         Inode::decode(&b, ino, &self.geo)
     }
+}
 
+impl<M: Medium> Fs<M> {
     /// Write inode `ino` inside the running transaction.
     pub(super) fn write_inode(&mut self, ino: u64, inode: &Inode) -> Result<()> {
         let off = self.geo.inode_off(ino);

@@ -123,6 +123,12 @@ impl Journal {
         }
     }
 
+    /// The journal of a read-only view (`Fs::reader`), which never runs a
+    /// transaction: transactions are refused before they reach it.
+    pub fn unused(geo: &Geometry) -> Journal {
+        Self::idle(Self::base_of(geo), 0)
+    }
+
     /// Read the journal header, roll back an interrupted transaction if
     /// there is one, and return the journal ready for new transactions.
     pub fn recover<M: Medium>(pm: &mut Pm<M>, geo: &Geometry) -> Result<(Journal, bool)> {
@@ -207,6 +213,7 @@ impl Journal {
             return Ok(());
         }
         let flushed = self.log_stage(pm)?;
+        pm.begin_in_place();
         let logged = pm.fence(flushed);
         self.pending = Some(pm.apply_stage(logged));
         self.freed_last = false; // the header is durable now
@@ -289,9 +296,13 @@ impl Journal {
     /// commit record, one for its in-place stores.
     pub fn commit<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
         let pending = self.pending.take().unwrap_or_else(Flushed::none);
+        if pm.staged_count() > 0 {
+            pm.begin_in_place();
+        }
         let logged = pm.fence(pending);
         let stored = pm.apply_stage(logged);
         pm.fence(stored);
+        pm.end_in_place();
         self.active = false;
         self.next = 0;
         self.freed_last = core::mem::take(&mut self.freeing);
@@ -412,6 +423,12 @@ impl Journal {
         pm.discard_stage();
         let _ = self.pending.take();
         let mut flushed = Flushed::none();
+        if n > 0 {
+            pm.begin_in_place();
+            // Orders the window's start before the restores (the fences
+            // of drain and commit do that on the way to their stores).
+            let _ordered: Fenced = pm.fence(Flushed::none());
+        }
         for i in (0..n).rev() {
             if let Some(Logged::Undo(off, e)) = self.entry(pm, geo, i)? {
                 let len = u16_at(&e, E_LEN) as usize;
@@ -419,7 +436,9 @@ impl Journal {
             }
         }
         let durable = pm.fence(flushed);
-        self.close(pm, durable)
+        let closed = self.close(pm, durable);
+        pm.end_in_place();
+        closed
     }
 
     /// mkfs: write an idle journal.

@@ -14,11 +14,13 @@
 use super::error::Result;
 use super::persist::Stage;
 
-/// Byte-addressable persistent memory.
+/// Byte-addressable persistent memory, as far as reading it goes: what a
+/// reader that takes no lock needs (the kernel's lock-free view of the
+/// mounted device, see `Fs::reader`), and the first half of [`Medium`].
 ///
 /// Offsets passed in are always within `0..len()`: the caller (`persist::Pm`)
 /// checks them before calling.
-pub trait Medium {
+pub trait MediumRead {
     /// Size of the medium in bytes.
     fn len(&self) -> u64;
     /// Whether the medium is empty (never true for a usable device).
@@ -27,6 +29,15 @@ pub trait Medium {
     }
     /// Copy bytes from the medium. Fails with `Error::Io` on a media error.
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()>;
+    /// Where `persist::Pm` keeps a transaction's staged changes: memory the
+    /// medium owns on the heap (the core has no allocator, and 9 KiB must
+    /// not travel across a kernel stack). A medium that is only read
+    /// has no transaction: its stage is [`Stage::EMPTY`].
+    fn stage_area(&self) -> &Stage;
+}
+
+/// Byte-addressable persistent memory that the core writes.
+pub trait Medium: MediumRead {
     /// Store bytes: visible to later reads at once, persistent only after a
     /// flush of those bytes and a subsequent fence.
     fn store(&mut self, off: u64, data: &[u8]);
@@ -34,10 +45,19 @@ pub trait Medium {
     fn flush(&mut self, off: u64, len: u64);
     /// Order all earlier flushes before any later store (sfence).
     fn fence(&mut self);
-    /// Where `persist::Pm` keeps a transaction's staged changes: memory the
-    /// medium owns on the heap (the core has no allocator, and 9 KiB must
-    /// not travel across a kernel stack).
-    fn stage_area(&self) -> &Stage;
-    /// The same, to change.
+    /// The stage, to change.
     fn stage_area_mut(&mut self) -> &mut Stage;
+    /// A transaction is about to store metadata in place: until
+    /// [`Medium::in_place_end`], what the medium holds is no committed
+    /// state. Readers that take no lock (the kernel's `Fs::reader` view)
+    /// validate what they read against these two calls, as against a
+    /// seqcount; the only stores outside them go to the journal and to
+    /// blocks that no committed metadata reaches (newly allocated ones).
+    /// A [`Medium::fence`] always follows before the first in-place
+    /// store: it orders this call's own store before them.
+    fn in_place_begin(&mut self) {}
+    /// The transaction's in-place stores are all done and fenced
+    /// (committed or rolled back): the medium holds a committed state
+    /// again.
+    fn in_place_end(&mut self) {}
 }

@@ -4,7 +4,7 @@
 //! tests, never in the kernel (which includes `mod.rs`, not this file).
 
 use crate::persist::Stage;
-use crate::{Medium, Result};
+use crate::{Medium, MediumRead, Result};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -19,7 +19,7 @@ impl MemMedium {
     }
 }
 
-impl Medium for MemMedium {
+impl MediumRead for MemMedium {
     fn len(&self) -> u64 {
         self.0.len() as u64
     }
@@ -27,14 +27,17 @@ impl Medium for MemMedium {
         buf.copy_from_slice(&self.0[off as usize..off as usize + buf.len()]);
         Ok(())
     }
+    fn stage_area(&self) -> &Stage {
+        &self.1
+    }
+}
+
+impl Medium for MemMedium {
     fn store(&mut self, off: u64, data: &[u8]) {
         self.0[off as usize..off as usize + data.len()].copy_from_slice(data);
     }
     fn flush(&mut self, _off: u64, _len: u64) {}
     fn fence(&mut self) {}
-    fn stage_area(&self) -> &Stage {
-        &self.1
-    }
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.1
     }

@@ -33,4 +33,4 @@ pub mod siphash;
 
 pub use error::{Error, Result};
 pub use fs::Fs;
-pub use medium::Medium;
+pub use medium::{Medium, MediumRead};

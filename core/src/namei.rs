@@ -7,7 +7,7 @@ use super::dir::DirEntry;
 use super::error::{Error, MediaCount, Result};
 use super::inode::{Inode, Kind, Time, LINK_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
 use super::layout::{Geometry, INODE_SIZE, ROOT_INO, SYMLINK_MAX};
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 use super::Fs;
 
 /// Attributes of a new inode.
@@ -43,19 +43,7 @@ pub struct RenameOutcome {
     pub whiteout: Option<u64>,
 }
 
-impl<M: Medium> Fs<M> {
-    /// Read, change and write an inode in the running transaction.
-    pub(super) fn update_inode(
-        &mut self,
-        ino: u64,
-        f: impl FnOnce(&mut Inode) -> Result<()>,
-    ) -> Result<Inode> {
-        let mut inode = self.read_inode(ino)?;
-        f(&mut inode)?;
-        self.write_inode(ino, &inode)?;
-        Ok(inode)
-    }
-
+impl<M: MediumRead> Fs<M> {
     fn read_dir(&self, ino: u64) -> Result<Inode> {
         let d = self.read_inode(ino)?;
         if !d.is_dir() {
@@ -85,6 +73,32 @@ impl<M: Medium> Fs<M> {
             return Err(Error::NotDir);
         }
         self.dir_iterate(&d, dir, pos, f)
+    }
+
+    /// Read a symlink target into `buf`; returns its length.
+    pub fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
+        let inode = self.read_inode(ino)?;
+        if inode.kind() != Kind::Symlink {
+            return Err(Error::Invalid);
+        }
+        let n = (inode.size as usize).min(buf.len());
+        self.pm
+            .read(Geometry::block_off(inode.root), &mut buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl<M: Medium> Fs<M> {
+    /// Read, change and write an inode in the running transaction.
+    pub(super) fn update_inode(
+        &mut self,
+        ino: u64,
+        f: impl FnOnce(&mut Inode) -> Result<()>,
+    ) -> Result<Inode> {
+        let mut inode = self.read_inode(ino)?;
+        f(&mut inode)?;
+        self.write_inode(ino, &inode)?;
+        Ok(inode)
     }
 
     /// Allocate and write a new inode (links as given), in the running
@@ -201,18 +215,6 @@ impl<M: Medium> Fs<M> {
             inode.size = target.len() as u64;
             Ok(())
         })
-    }
-
-    /// Read a symlink target into `buf`; returns its length.
-    pub fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
-        let inode = self.read_inode(ino)?;
-        if inode.kind() != Kind::Symlink {
-            return Err(Error::Invalid);
-        }
-        let n = (inode.size as usize).min(buf.len());
-        self.pm
-            .read(Geometry::block_off(inode.root), &mut buf[..n])?;
-        Ok(n)
     }
 
     /// O_TMPFILE: a new inode with no name and no links, on the orphan list

@@ -34,7 +34,7 @@
 //! entries are durable.
 
 use super::error::{Error, Result};
-use super::medium::Medium;
+use super::medium::{Medium, MediumRead};
 
 /// A store that is visible but not yet written back.
 #[must_use = "a store is not persistent until flushed and fenced"]
@@ -85,7 +85,7 @@ struct Staged {
 }
 
 /// In-place changes not yet stored, in the order they were made. The
-/// medium keeps it ([`Medium::stage_area`]): at 9 KiB it must live on the
+/// medium keeps it ([`MediumRead::stage_area`]): at 9 KiB it must live on the
 /// heap, and the core has no allocator. All zero bytes is the empty stage.
 #[derive(Clone)]
 pub struct Stage {
@@ -110,14 +110,19 @@ impl Stage {
 }
 
 /// The only writer of a [`Medium`]: checks bounds and enforces ordering.
-pub struct Pm<M: Medium> {
+pub struct Pm<M: MediumRead> {
     medium: M,
+    /// Between [`Medium::in_place_begin`] and [`Medium::in_place_end`].
+    in_place: bool,
 }
 
-impl<M: Medium> Pm<M> {
+impl<M: MediumRead> Pm<M> {
     /// Wrap a medium.
     pub fn new(medium: M) -> Self {
-        Pm { medium }
+        Pm {
+            medium,
+            in_place: false,
+        }
     }
 
     /// The wrapped medium, for reads by the tools and tests.
@@ -176,7 +181,9 @@ impl<M: Medium> Pm<M> {
         self.read(off, &mut b)?;
         Ok(u64::from_le_bytes(b))
     }
+}
 
+impl<M: Medium> Pm<M> {
     /// Store `data` at `off`.
     pub fn store(&mut self, off: u64, data: &[u8]) -> Result<Dirty> {
         self.check(off, data.len())?;
@@ -267,6 +274,7 @@ impl<M: Medium> Pm<M> {
     /// Store and write back every staged change, oldest first, and empty
     /// the stage. `_logged` proves their undo entries are durable.
     pub fn apply_stage(&mut self, _logged: Fenced) -> Flushed {
+        debug_assert!(self.in_place || self.staged_count() == 0);
         let mut piece = [0u8; 256];
         for i in 0..self.staged_count() {
             let (off, len) = self.staged_range(i);
@@ -283,6 +291,26 @@ impl<M: Medium> Pm<M> {
         }
         self.discard_stage();
         Flushed::none()
+    }
+
+    /// Metadata is about to be stored in place: from now on until
+    /// [`Pm::end_in_place`] the medium holds no committed state (see
+    /// [`Medium::in_place_begin`]). Once per transaction, however many
+    /// drains it has; called before the fence that precedes the first
+    /// in-place store, which orders it before that store for free.
+    pub fn begin_in_place(&mut self) {
+        if !self.in_place {
+            self.in_place = true;
+            self.medium.in_place_begin();
+        }
+    }
+
+    /// The in-place stores of a transaction are durable and complete: it
+    /// committed, or it rolled back.
+    pub fn end_in_place(&mut self) {
+        if core::mem::take(&mut self.in_place) {
+            self.medium.in_place_end();
+        }
     }
 
     /// Forget every staged change (a transaction rolled back).

@@ -11,10 +11,10 @@
 
 use crate::dump::dump;
 use crate::fsck;
-use crate::media::{stage_in_field, CowMedium, MemMedium, StageBox};
+use crate::media::{CowMedium, MemMedium, StageBox};
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::persist::Stage;
-use ferrodax_core::{Fs, Medium, Result};
+use ferrodax_core::{Fs, Medium, MediumRead, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -153,7 +153,7 @@ fn for_each_state(choices: &[(u64, Vec<u64>)], limit: usize, mut f: impl FnMut(&
     }
 }
 
-impl Medium for RecMedium {
+impl MediumRead for RecMedium {
     fn len(&self) -> u64 {
         self.cur.len() as u64
     }
@@ -161,6 +161,12 @@ impl Medium for RecMedium {
         buf.copy_from_slice(&self.cur[off as usize..off as usize + buf.len()]);
         Ok(())
     }
+    fn stage_area(&self) -> &Stage {
+        &self.stage.0
+    }
+}
+
+impl Medium for RecMedium {
     fn store(&mut self, off: u64, data: &[u8]) {
         self.cur[off as usize..off as usize + data.len()].copy_from_slice(data);
         let (first, last) = (off & !7, (off + data.len() as u64 - 1) & !7);
@@ -197,7 +203,9 @@ impl Medium for RecMedium {
             self.pending.remove(&w);
         }
     }
-    stage_in_field!();
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        &mut self.stage.0
+    }
 }
 
 /// Mount an image (with recovery, on a private copy) and return its dump,

@@ -11,7 +11,7 @@
 
 pub use ferrodax_core::mem::MemMedium;
 use ferrodax_core::persist::Stage;
-use ferrodax_core::{Error, Medium, Result};
+use ferrodax_core::{Error, Medium, MediumRead, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -27,19 +27,6 @@ impl Default for StageBox {
         StageBox(Box::new(Stage::EMPTY))
     }
 }
-
-/// The `Medium` methods that hand out a `stage: StageBox` field.
-macro_rules! stage_in_field {
-    () => {
-        fn stage_area(&self) -> &Stage {
-            &self.stage.0
-        }
-        fn stage_area_mut(&mut self) -> &mut Stage {
-            &mut self.stage.0
-        }
-    };
-}
-pub(crate) use stage_in_field;
 
 /// Size of one cached piece of a [`FileMedium`].
 const CHUNK: u64 = 64 * 1024;
@@ -147,7 +134,7 @@ impl FileMedium {
     }
 }
 
-impl Medium for FileMedium {
+impl MediumRead for FileMedium {
     fn len(&self) -> u64 {
         self.len
     }
@@ -169,6 +156,12 @@ impl Medium for FileMedium {
             Ok(())
         })
     }
+    fn stage_area(&self) -> &Stage {
+        &self.stage.0
+    }
+}
+
+impl Medium for FileMedium {
     fn store(&mut self, off: u64, data: &[u8]) {
         if self.cache.get_mut().len() >= CACHED_CHUNKS {
             self.write_back();
@@ -199,7 +192,9 @@ impl Medium for FileMedium {
     fn fence(&mut self) {
         self.write_back();
     }
-    stage_in_field!();
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        &mut self.stage.0
+    }
 }
 
 /// An in-memory image that counts the persistence work done on it.
@@ -222,13 +217,19 @@ impl CountingMedium {
     }
 }
 
-impl Medium for CountingMedium {
+impl MediumRead for CountingMedium {
     fn len(&self) -> u64 {
         self.image.len()
     }
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
         self.image.read(off, buf)
     }
+    fn stage_area(&self) -> &Stage {
+        self.image.stage_area()
+    }
+}
+
+impl Medium for CountingMedium {
     fn store(&mut self, off: u64, data: &[u8]) {
         self.image.store(off, data);
     }
@@ -237,9 +238,6 @@ impl Medium for CountingMedium {
     }
     fn fence(&mut self) {
         self.fences += 1;
-    }
-    fn stage_area(&self) -> &Stage {
-        self.image.stage_area()
     }
     fn stage_area_mut(&mut self) -> &mut Stage {
         self.image.stage_area_mut()
@@ -282,7 +280,7 @@ impl<'a, B: Medium> CowMedium<'a, B> {
     }
 }
 
-impl<B: Medium> Medium for CowMedium<'_, B> {
+impl<B: Medium> MediumRead for CowMedium<'_, B> {
     fn len(&self) -> u64 {
         self.base.len()
     }
@@ -300,6 +298,12 @@ impl<B: Medium> Medium for CowMedium<'_, B> {
         }
         Ok(())
     }
+    fn stage_area(&self) -> &Stage {
+        &self.stage.0
+    }
+}
+
+impl<B: Medium> Medium for CowMedium<'_, B> {
     fn store(&mut self, off: u64, data: &[u8]) {
         let mut done = 0;
         while done < data.len() {
@@ -312,5 +316,7 @@ impl<B: Medium> Medium for CowMedium<'_, B> {
     }
     fn flush(&mut self, _off: u64, _len: u64) {}
     fn fence(&mut self) {}
-    stage_in_field!();
+    fn stage_area_mut(&mut self) -> &mut Stage {
+        &mut self.stage.0
+    }
 }

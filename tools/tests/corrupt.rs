@@ -6,7 +6,7 @@ use ferrodax_core::bitmap::Map;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::*;
 use ferrodax_core::layout::*;
-use ferrodax_core::{Error, Fs, Medium};
+use ferrodax_core::{Error, Fs, MediumRead};
 use ferrodax_tools::fsck::check;
 use ferrodax_tools::fuzz::{exercise, Outcome};
 use ferrodax_tools::media::MemMedium;

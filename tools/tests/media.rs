@@ -2,7 +2,7 @@
 //! fences and a final sync over a file with prior contents; what is read
 //! and what ends up in the file must be what plain pwrite/pread would give.
 
-use ferrodax_core::Medium;
+use ferrodax_core::{Medium, MediumRead};
 use ferrodax_tools::media::FileMedium;
 use proptest::prelude::*;
 use std::io::Write;

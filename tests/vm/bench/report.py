@@ -49,6 +49,12 @@ def load(path):
             name = metric[:-3] + ".2t/1t"
             runs[(fs, name)] = {r: v / one[r] for r, v in reps.items() if one.get(r)}
             units[name] = "x"
+        # Lookups beside changes / lookups alone (1.0: changes hold up no stat).
+        if metric == "mixed.stat.beside-creat":
+            alone = runs.get((fs, "mixed.stat.alone"), {})
+            name = "mixed.stat.beside/alone"
+            runs[(fs, name)] = {r: v / alone[r] for r, v in reps.items() if alone.get(r)}
+            units[name] = "x"
     return runs, units
 
 

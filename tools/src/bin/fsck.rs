@@ -3,7 +3,7 @@
 //! Exit codes as e2fsck: 0 clean, 1 errors corrected, 4 errors left,
 //! 8 operational error, 16 usage error.
 
-use ferrodax_core::Medium;
+use ferrodax_core::{Medium, MediumRead};
 use ferrodax_tools::device::{self, mount_point};
 use ferrodax_tools::fsck::{fsck, Options, Outcome};
 use ferrodax_tools::media::{CowMedium, FileMedium};

@@ -10,7 +10,7 @@
 //!                                   (e.g. `dir_block[448].magic 0`: an
 //!                                   image that mounts and fails later)
 
-use ferrodax_core::Medium;
+use ferrodax_core::{Medium, MediumRead};
 use ferrodax_tools::device;
 use ferrodax_tools::fuzz::Image;
 use ferrodax_tools::media::MemMedium;

@@ -3,7 +3,7 @@
 use ferrodax_core::layout::{Geometry, BLOCK_SIZE};
 use ferrodax_core::mkfs::{format, MkfsParams};
 use ferrodax_core::persist::Pm;
-use ferrodax_core::Medium;
+use ferrodax_core::MediumRead;
 use ferrodax_tools::device::{self, mount_point, parse_uuid, uuid_string};
 use std::io::BufRead;
 use std::process::exit;
@@ -17,7 +17,7 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 }
 
 /// Name of a filesystem already on the device, if any.
-fn existing_fs(m: &impl Medium) -> Option<&'static str> {
+fn existing_fs(m: &impl MediumRead) -> Option<&'static str> {
     let mut b = [0u8; 2048];
     m.read(0, &mut b[..(m.len() as usize).min(2048)]).ok()?;
     if &b[..8] == b"FERRODAX" {

@@ -21,6 +21,7 @@ const USAGE: &str = "usage: ferrodax-bench COMMAND DIR [ARGS]
   faults DIR MIB              first-touch write faults, 2 MiB aligned and not
   workload DIR NAME LOOPS     fileserver or varmail mix, ops/s
   scale DIR THREADS OPS       creat/append/unlink, THREADS in their own directories
+                              (2 threads: also stat alone and beside creat/unlink)
   populate DIR FILES          FILES empty files in 100 directories (for the remount time)";
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
