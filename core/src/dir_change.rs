@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Changing directories: adding entries (packing, sharing with a
 //! neighbour or splitting a full entry block), removing them (freeing
-//! emptied blocks), creating and releasing a directory's blocks, and
+//! emptied blocks, joining nearly empty ones with a neighbour), creating and releasing a directory's blocks, and
 //! walking them for fsck.
 //!
 //! Everything here runs inside the caller's transaction: a split that
@@ -24,7 +24,7 @@ use super::dir::{
     HDR, H_CRC, MAX_RECORDS, R_HEAD, SEQS,
 };
 use super::error::{Error, MediaCount, Result};
-use super::extent::{Extent, LBLK_END, MAX_HEIGHT};
+use super::extent::{Extent, Node, Path, LBLK_END, MAX_HEIGHT};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
 use super::medium::Medium;
@@ -304,6 +304,28 @@ impl<M: Medium> Fs<M> {
         Ok(bytes)
     }
 
+    /// The emptier of the entry blocks beside entry `i` of index node
+    /// `node`: its index there, the block and the bytes its entries need.
+    fn emptier_neighbour(
+        &self,
+        node: &Node,
+        dir_ino: u64,
+        i: u16,
+    ) -> Result<Option<(u16, u64, u64)>> {
+        let mut best: Option<(u16, u64, u64)> = None;
+        for j in [i.wrapping_sub(1), i + 1] {
+            if j >= node.count {
+                continue;
+            }
+            let (_, blk) = self.index_entry(node, dir_ino, j)?;
+            let used = self.bytes_used(blk, dir_ino)?;
+            if best.is_none_or(|(_, _, u)| used < u) {
+                best = Some((j, blk, used));
+            }
+        }
+        Ok(best)
+    }
+
     /// Even out full block `b` with the emptier of its neighbours under
     /// the same index node, if that leaves room for a `want`-byte record
     /// in both (wherever its hash falls). Returns whether it did.
@@ -312,18 +334,7 @@ impl<M: Medium> Fs<M> {
             return Ok(false);
         };
         let (node, i) = path.leaf();
-        let mut best: Option<(u16, u64, u64)> = None;
-        for j in [i.wrapping_sub(1), i + 1] {
-            if j >= node.count {
-                continue;
-            }
-            let (_, blk) = self.index_entry(&node, dir_ino, j)?;
-            let used = self.bytes_used(blk, dir_ino)?;
-            if best.is_none_or(|(_, _, u)| used < u) {
-                best = Some((j, blk, used));
-            }
-        }
-        let Some((j, sib, sib_used)) = best else {
+        let Some((j, sib, sib_used)) = self.emptier_neighbour(&node, dir_ino, i)? else {
             return Ok(false);
         };
         // Not for a few bytes: evening out rewrites both blocks, so a
@@ -453,18 +464,78 @@ impl<M: Medium> Fs<M> {
             .checked_sub(1)
             .ok_or(Error::Corrupt("directory block entry count"))?;
         self.seal_block(pos.blk, dir_ino, count)?;
-        if count > 0 || self.dir_is_one_block(dir)? {
+        if self.dir_is_one_block(dir)? {
             return Ok(());
         }
         let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
         let Some(path) = b.path.filter(|_| b.blk == pos.blk) else {
             return Err(Error::Corrupt("directory entry outside its block's range"));
         };
-        self.remove_entry(dir, dir_ino, &path, path.leaf_depth())?;
-        self.free_blocks(pos.blk, 1)?;
+        match count {
+            0 => self.drop_block(dir, dir_ino, &path, pos.blk),
+            _ => self.join_neighbour(dir, dir_ino, &path, pos.blk, count),
+        }
+    }
+
+    /// Take entry block `blk`, which `path` leads to, out of the index of
+    /// `dir_ino` and free it; its range goes to the block before it (or,
+    /// for the first under its index node, after it). Updates `dir`.
+    fn drop_block(&mut self, dir: &mut Inode, dir_ino: u64, path: &Path, blk: u64) -> Result<()> {
+        self.remove_entry(dir, dir_ino, path, path.leaf_depth())?;
+        self.free_blocks(blk, 1)?;
         dir.blocks = dir.blocks.minus(1, "directory block count")?;
         dir.size = dir.blocks * BLOCK_SIZE;
         Ok(())
+    }
+
+    /// A removal left entry block `blk` (`count` entries, `path` leading
+    /// to it) at most a quarter full: if it and the emptier of its
+    /// neighbours under the same index node need at most half a block
+    /// together, the right one's records move into the left one and the
+    /// right one is dropped, its range joining the left one's. Keys do not
+    /// change, so readdir cookies stay valid; the half-block bound keeps a
+    /// joined block far from the next split. Updates `dir`.
+    fn join_neighbour(
+        &mut self,
+        dir: &mut Inode,
+        dir_ino: u64,
+        path: &Path,
+        blk: u64,
+        count: u16,
+    ) -> Result<()> {
+        // No entry is smaller than a one-byte name's record: a block of
+        // many entries is not worth the walk.
+        if u64::from(count) * record_size(1) > CAPACITY / 4 {
+            return Ok(());
+        }
+        let used = self.bytes_used(blk, dir_ino)?;
+        if used > CAPACITY / 4 {
+            return Ok(());
+        }
+        let (node, i) = path.leaf();
+        let Some((j, sib, sib_used)) = self.emptier_neighbour(&node, dir_ino, i)? else {
+            return Ok(());
+        };
+        if used + sib_used > CAPACITY / 2 {
+            return Ok(());
+        }
+        let (left, right, right_path) = match j < i {
+            true => (sib, blk, *path),
+            false => {
+                let (key, _) = self.index_entry(&node, dir_ino, j)?;
+                let b = self.dir_block(dir, dir_ino, key)?;
+                let p = b.path.filter(|_| b.blk == sib);
+                (blk, sib, p.ok_or(Error::Corrupt("directory index key"))?)
+            }
+        };
+        let to = Target {
+            blk: left,
+            fresh: false,
+            // every hash is at or above 0: all of them
+            moving: Moving::From(0),
+        };
+        self.repack(dir_ino, right, Some(to))?;
+        self.drop_block(dir, dir_ino, &right_path, right)
     }
 
     /// Free up to `budget` blocks of a dead (so empty) directory, entry

@@ -83,14 +83,6 @@ fn hash(name: &str) -> u32 {
     name_hash(&HASH_SEED, name.as_bytes())
 }
 
-/// Of [`names`]`(n)`, the names with the lowest and the highest hash: after
-/// a split they lie in the first and the last entry block.
-fn hash_extremes(n: usize) -> (String, String) {
-    let mut all = names(n);
-    all.sort_by_key(|s| hash(s));
-    (all[0].clone(), all[n - 1].clone())
-}
-
 /// The hash at which [`names`]`(FULL_BLOCK + 1)` split: the lowest of the
 /// upper block's.
 fn first_split() -> u32 {
@@ -106,6 +98,47 @@ fn upper_names() -> impl Iterator<Item = String> {
     (0..)
         .map(|i| format!("u{i:03}"))
         .filter(move |n| hash(n) >= split)
+}
+
+/// Of [`names`]`(FULL_BLOCK + 1)`, those of the lower and of the upper
+/// block after the first split.
+fn split_halves() -> (Vec<String>, Vec<String>) {
+    names(FULL_BLOCK + 1)
+        .into_iter()
+        .partition(|n| hash(n) < first_split())
+}
+
+/// Records of [`names`] that fill a quarter of an entry block: the most a
+/// block may keep to join a neighbour.
+const QUARTER_BLOCK: usize = 4080 / 4 / 13;
+
+/// A directory "d" of two entry blocks that have not joined, with `lower`
+/// and `upper` (at most) of their names left: when
+/// either is 1 more than [`QUARTER_BLOCK`], the next removal from that
+/// block joins the two.
+fn two_blocks_left(fs: &mut F, lower: usize, upper: usize) {
+    let d = mkdir(fs, R, "d");
+    for n in names(FULL_BLOCK + 1) {
+        file(fs, d, &n);
+    }
+    // The block to end emptier shrinks first: while the other is still
+    // half full, the two need more than half a block and do not join.
+    let (low, high) = split_halves();
+    let (first, second) = match lower < upper {
+        true => ((low, lower), (high, upper)),
+        false => ((high, upper), (low, lower)),
+    };
+    for (half, keep) in [first, second] {
+        for n in half.iter().skip(keep) {
+            let (gone, _) = fs.unlink(d, n.as_bytes(), at(19)).unwrap();
+            fs.release_inode(gone).unwrap();
+        }
+    }
+    assert_eq!(
+        fs.read_inode(d).unwrap().blocks,
+        3,
+        "two entry blocks, one index"
+    );
 }
 
 /// A directory "d" of two entry blocks, the upper one full and the lower
@@ -529,34 +562,58 @@ pub fn all() -> Vec<Scenario> {
             ],
         },
         Scenario {
-            // The last entry of the last block goes: the block is freed
-            // and the index gives way to the one block left.
-            name: "dir-merge",
+            // The last entry of the upper block goes (the lower one is too
+            // full to have joined it): the block is freed and the index
+            // gives way to the one block left.
+            name: "dir-free",
             setup: |fs| {
-                let d = mkdir(fs, R, "d");
-                for n in names(FULL_BLOCK + 1) {
-                    file(fs, d, &n);
-                }
-                let (low, high) = hash_extremes(FULL_BLOCK + 1);
-                for n in names(FULL_BLOCK + 1)
-                    .into_iter()
-                    .filter(|n| *n != low && *n != high)
-                {
-                    let (gone, _) = fs.unlink(d, n.as_bytes(), at(19)).unwrap();
-                    fs.release_inode(gone).unwrap();
-                }
+                two_blocks_left(fs, FULL_BLOCK, 1);
             },
             ops: &[
                 |fs| {
                     let d = ino(fs, R, "d");
-                    let (_, high) = hash_extremes(FULL_BLOCK + 1);
-                    fs.unlink(d, high.as_bytes(), at(20)).map(drop)
+                    let last = split_halves().1.swap_remove(0);
+                    let r = fs.unlink(d, last.as_bytes(), at(20)).map(drop);
+                    assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
+                    r
                 },
                 |fs| {
                     let d = ino(fs, R, "d");
                     fs.create(d, b"again", attr(S_IFREG), at(21)).map(drop)
                 },
             ],
+        },
+        Scenario {
+            // A removal leaves the upper block a quarter full: the lower
+            // one takes its records and the index gives way to it.
+            name: "dir-join-upper",
+            setup: |fs| two_blocks_left(fs, QUARTER_BLOCK, QUARTER_BLOCK + 1),
+            ops: &[
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    let n = split_halves().1.swap_remove(0);
+                    let r = fs.unlink(d, n.as_bytes(), at(20)).map(drop);
+                    assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
+                    r
+                },
+                |fs| {
+                    let d = ino(fs, R, "d");
+                    fs.create(d, b"again", attr(S_IFREG), at(21)).map(drop)
+                },
+            ],
+        },
+        Scenario {
+            // The same from the lower block: it takes the upper one's
+            // records, and the upper one's index entry goes.
+            name: "dir-join-lower",
+            setup: |fs| two_blocks_left(fs, QUARTER_BLOCK + 1, QUARTER_BLOCK),
+            ops: &[|fs| {
+                let d = ino(fs, R, "d");
+                let n = split_halves().0.swap_remove(0);
+                let r = fs.unlink(d, n.as_bytes(), at(20)).map(drop);
+                assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
+                r
+            }],
         },
         Scenario {
             name: "sequence",
