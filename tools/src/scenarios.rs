@@ -155,6 +155,15 @@ fn two_blocks_upper_full(fs: &mut F) {
     }
 }
 
+/// Unlink `name` from [`two_blocks_left`]'s "d", which must leave it one
+/// block.
+fn unlink_to_one_block(fs: &mut F, name: &str) -> Result<()> {
+    let d = ino(fs, R, "d");
+    let r = fs.unlink(d, name.as_bytes(), at(20)).map(drop);
+    assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
+    r
+}
+
 fn fragmented_file(fs: &mut F) {
     let f = file(fs, R, "frag");
     for i in 0..40 {
@@ -566,17 +575,9 @@ pub fn all() -> Vec<Scenario> {
             // full to have joined it): the block is freed and the index
             // gives way to the one block left.
             name: "dir-free",
-            setup: |fs| {
-                two_blocks_left(fs, FULL_BLOCK, 1);
-            },
+            setup: |fs| two_blocks_left(fs, FULL_BLOCK, 1),
             ops: &[
-                |fs| {
-                    let d = ino(fs, R, "d");
-                    let last = split_halves().1.swap_remove(0);
-                    let r = fs.unlink(d, last.as_bytes(), at(20)).map(drop);
-                    assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
-                    r
-                },
+                |fs| unlink_to_one_block(fs, &split_halves().1[0]),
                 |fs| {
                     let d = ino(fs, R, "d");
                     fs.create(d, b"again", attr(S_IFREG), at(21)).map(drop)
@@ -588,32 +589,14 @@ pub fn all() -> Vec<Scenario> {
             // one takes its records and the index gives way to it.
             name: "dir-join-upper",
             setup: |fs| two_blocks_left(fs, QUARTER_BLOCK, QUARTER_BLOCK + 1),
-            ops: &[
-                |fs| {
-                    let d = ino(fs, R, "d");
-                    let n = split_halves().1.swap_remove(0);
-                    let r = fs.unlink(d, n.as_bytes(), at(20)).map(drop);
-                    assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
-                    r
-                },
-                |fs| {
-                    let d = ino(fs, R, "d");
-                    fs.create(d, b"again", attr(S_IFREG), at(21)).map(drop)
-                },
-            ],
+            ops: &[|fs| unlink_to_one_block(fs, &split_halves().1[0])],
         },
         Scenario {
             // The same from the lower block: it takes the upper one's
             // records, and the upper one's index entry goes.
             name: "dir-join-lower",
             setup: |fs| two_blocks_left(fs, QUARTER_BLOCK + 1, QUARTER_BLOCK),
-            ops: &[|fs| {
-                let d = ino(fs, R, "d");
-                let n = split_halves().0.swap_remove(0);
-                let r = fs.unlink(d, n.as_bytes(), at(20)).map(drop);
-                assert_eq!(fs.read_inode(d).unwrap().blocks, 1, "one block left");
-                r
-            }],
+            ops: &[|fs| unlink_to_one_block(fs, &split_halves().0[0])],
         },
         Scenario {
             name: "sequence",

@@ -31,6 +31,32 @@ fn list(fs: &Fs<MemMedium>, dir: u64) -> Vec<(Vec<u8>, u64)> {
     out
 }
 
+/// The names readdir of `dir` returns in batches of `batch` (each resumed
+/// at the last one's cookie), with `between(fs, round)` run after each.
+fn list_in_batches(
+    fs: &mut Fs<MemMedium>,
+    dir: u64,
+    batch: usize,
+    mut between: impl FnMut(&mut Fs<MemMedium>, usize),
+) -> Vec<String> {
+    let (mut pos, mut seen) = (0, Vec::new());
+    for round in 0.. {
+        let mut n = 0;
+        fs.readdir(dir, pos, |name, _, _, next| {
+            seen.push(String::from_utf8(name.to_vec()).unwrap());
+            pos = next;
+            n += 1;
+            n < batch
+        })
+        .unwrap();
+        if n == 0 {
+            break;
+        }
+        between(fs, round);
+    }
+    seen
+}
+
 fn blocks(fs: &Fs<MemMedium>, dir: u64) -> u64 {
     fs.read_inode(dir).unwrap().blocks
 }
@@ -152,24 +178,12 @@ fn nearly_empty_blocks_join_their_neighbours_under_a_listing() {
     // so blocks empty all over the hash space while a listing runs.
     let stay = |i: u64| i % 20 == 0;
     let mut gone = (0..n).filter(|&i| !stay(i));
-    let (mut pos, mut seen) = (0, Vec::new());
-    loop {
-        let mut batch = 0;
-        fs.readdir(d, pos, |name, _, _, next| {
-            seen.push(String::from_utf8(name.to_vec()).unwrap());
-            pos = next;
-            batch += 1;
-            batch < 50
-        })
-        .unwrap();
-        if batch == 0 {
-            break;
-        }
+    let seen = list_in_batches(&mut fs, d, 50, |fs, _| {
         for i in gone.by_ref().take(400) {
             let (ino, _) = fs.unlink(d, name(i).as_bytes(), at(3)).unwrap();
             fs.release_inode(ino).unwrap();
         }
-    }
+    });
     for i in gone {
         let (ino, _) = fs.unlink(d, name(i).as_bytes(), at(3)).unwrap();
         fs.release_inode(ino).unwrap();
@@ -260,29 +274,14 @@ fn cookies_survive_inserts_removals_and_splits() {
     }
     // readdir in batches of 100; between batches, add 100 names (splits)
     // and remove 25 that are not in `stay`
-    let (mut pos, mut seen, mut round) = (0, Vec::new(), 0);
-    loop {
-        let mut batch = 0;
-        let mut next_pos = pos;
-        fs.readdir(d, pos, |name, _, _, next| {
-            seen.push(String::from_utf8(name.to_vec()).unwrap());
-            next_pos = next;
-            batch += 1;
-            batch < 100
-        })
-        .unwrap();
-        if batch == 0 {
-            break;
-        }
-        pos = next_pos;
+    let seen = list_in_batches(&mut fs, d, 100, |fs, round| {
         for i in 0..100 {
-            create(&mut fs, d, &format!("new{round}-{i}"));
+            create(fs, d, &format!("new{round}-{i}"));
         }
         for i in (round * 25..round * 25 + 25).filter(|i| *i < 500) {
             fs.unlink(d, format!("go{i}").as_bytes(), at(3)).unwrap();
         }
-        round += 1;
-    }
+    });
     for n in &stay {
         assert_eq!(seen.iter().filter(|s| *s == n).count(), 1, "{n}");
     }
