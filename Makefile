@@ -10,6 +10,7 @@
 #   make fstests FSTESTS=DIR [FSTYP=ferrodax|ext4] [GROUP=quick] [TESTS="generic/001 ..."]
 #                   run a built fstests tree in the VM (scripts/fstests.sh)
 #   make fstests-compare   ferrodax vs ext4-DAX fstests results side by side
+#   make fstests-record    add build/fstests results to tests/fstests-harness/results
 #   make kernel     build (or find) the cached debug kernel; FLAVOUR=perf for benchmarks
 #   make clean
 #
@@ -63,5 +64,8 @@ fstests:
 fstests-compare:
 	scripts/fstests-report.py compare
 
-.PHONY: all modules clean kernel tools demo check check-long bench power-cuts fstests fstests-compare
+fstests-record:
+	scripts/fstests-report.py record
+
+.PHONY: all modules clean kernel tools demo check check-long bench power-cuts fstests fstests-compare fstests-record
 endif
