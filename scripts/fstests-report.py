@@ -15,6 +15,11 @@
       (default build/fstests); a test run in several runs counts with its
       newest result.
 
+  fstests-report.py pending FSTESTS GROUP FSTYP N
+      The first N generic tests of GROUP (group-list order) that neither
+      tests/fstests-harness/results nor build/fstests holds a result of
+      for FSTYP: the next part of a long group.
+
   fstests-report.py record [BUILD_DIR]
       Add every result under BUILD_DIR to tests/fstests-harness/results
       (newest wins), so that a long group run in parts over several
@@ -208,6 +213,19 @@ def record(build_dir):
     print(f"{RECORD}: {len(tests)} tests")
 
 
+def pending(fstests, group, fstyp, n):
+    done = all_results(os.path.join(ROOT, "build", "fstests"))[fstyp]
+    todo = []
+    with open(os.path.join(fstests, "tests", "generic", "group.list")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            num, *groups = line.split()
+            if group in groups and f"generic/{num}" not in done:
+                todo.append(f"generic/{num}")
+    print(" ".join(todo[:n]))
+
+
 def compare(build_dir):
     sides = all_results(build_dir)
     fdx, ext4 = sides["ferrodax"], sides["ext4"]
@@ -235,6 +253,9 @@ def main():
     if len(sys.argv) >= 2 and sys.argv[1] in ("compare", "record") and len(sys.argv) <= 3:
         build_dir = sys.argv[2] if len(sys.argv) == 3 else os.path.join(ROOT, "build", "fstests")
         (compare if sys.argv[1] == "compare" else record)(build_dir)
+        return
+    if len(sys.argv) == 6 and sys.argv[1] == "pending":
+        pending(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
         return
     sys.exit(__doc__)
 

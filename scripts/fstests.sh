@@ -11,6 +11,9 @@
 #   TESTS=        tests for ./check ("generic/001 generic/091 ..."), with
 #                 GROUP or alone; neither: the curated selection of
 #                 tests/fstests-harness/curated (what `make check` runs)
+#   PENDING=N     with GROUP: only the first N tests of the group that
+#                 neither tests/fstests-harness/results nor build/fstests
+#                 has a result of for FSTYP (the next part of a long group)
 #   EXCLUDE=      tests to leave out (./check -e)
 #   RUN=          name of this run (default: latest); results land in
 #                 build/fstests/FSTYP/RUN/, so a long group can be run in
@@ -28,6 +31,12 @@ case $FSTYP in ferrodax | ext4) ;; *) die "FSTYP must be ferrodax or ext4" ;; es
 RUN=${RUN:-latest}
 case $RUN in */* | "" | .*) die "RUN must be a plain name" ;; esac
 
+if [ -n "${PENDING:-}" ]; then
+	[ -n "${GROUP:-}" ] && [ -z "${TESTS:-}" ] || die "PENDING=N needs GROUP and no TESTS"
+	TESTS=$(scripts/fstests-report.py pending "$FSTESTS" "$GROUP" "$FSTYP" "$PENDING")
+	[ -n "$TESTS" ] || die "every test of -g $GROUP has a result on $FSTYP"
+	GROUP=
+fi
 check_args="${GROUP:+-g $GROUP} ${TESTS:-}"
 if [ -z "${GROUP:-}${TESTS:-}" ]; then
 	check_args=$(grep -v '^#' tests/fstests-harness/curated | paste -sd' ' -)
