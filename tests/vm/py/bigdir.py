@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A directory of N files: built, listed while names come and go, renamed
-within itself, emptied back to one block, removed."""
+within itself, thinned (its blocks join), emptied back to one block,
+removed."""
 import os
 import sys
 
@@ -53,7 +54,19 @@ for i in range(0, n, 7):
 if len(os.listdir(top)) != n:
     fail("names lost by renames")
 
+# Nineteen of every twenty names go: nearly empty blocks join their
+# neighbours, so the directory shrinks long before it is empty (without
+# joins every block would keep its one name in twenty).
 for i in range(n):
+    if i % 20:
+        os.unlink(f"f{i}", dir_fd=d)
+thinned = os.stat(top)
+print(f"1 name in 20 left: directory size {thinned.st_size}")
+if thinned.st_size * 3 > grown.st_size:
+    fail(f"1 name in 20 left, the directory keeps {thinned.st_size} of {grown.st_size} bytes")
+if sorted(os.listdir(top)) != sorted(f"f{i}" for i in range(0, n, 20)):
+    fail("names lost when blocks joined")
+for i in range(0, n, 20):
     os.unlink(f"f{i}", dir_fd=d)
 if os.listdir(top):
     fail("names left after removing them all")
