@@ -290,6 +290,35 @@ fn cookies_survive_inserts_removals_and_splits() {
     clean(&fs);
 }
 
+/// Every directory of `dirs` lists and looks up exactly the names `model`
+/// gives it, and its size is its blocks.
+fn agrees_with_model(fs: &Fs<MemMedium>, dirs: &[u64], model: &BTreeMap<(u64, String), u64>) {
+    for &dir in dirs {
+        let listed: BTreeMap<String, u64> = {
+            let mut m = BTreeMap::new();
+            fs.readdir(dir, 0, |name, ino, _, _| {
+                m.insert(String::from_utf8(name.to_vec()).unwrap(), ino);
+                true
+            })
+            .unwrap();
+            m
+        };
+        let expect: BTreeMap<String, u64> = model
+            .iter()
+            .filter(|((d, _), _)| *d == dir)
+            .map(|((_, n), i)| (n.clone(), *i))
+            .collect();
+        assert_eq!(listed, expect);
+        for (n, ino) in &expect {
+            assert_eq!(fs.lookup(dir, n.as_bytes()).unwrap().unwrap().ino, *ino);
+        }
+        assert_eq!(
+            fs.read_inode(dir).unwrap().size,
+            blocks(fs, dir) * BLOCK_SIZE
+        );
+    }
+}
+
 #[test]
 fn random_creates_renames_and_unlinks_agree_with_a_model() {
     let mut fs = mem_fs(32768);
@@ -309,11 +338,24 @@ fn random_creates_renames_and_unlinks_agree_with_a_model() {
         rng ^= rng << 17;
         rng
     };
-    for step in 0..6000 {
-        let dir = dirs[(next() % 3) as usize];
-        let name = format!("n{}", next() % 3000);
-        let key = (dir, name.clone());
-        match next() % 4 {
+    // Creates outnumber removals two to one for 6,000 steps (blocks
+    // split and even out); then three in four steps remove a name present
+    // (blocks join and free) and the rest rename one, until none is left.
+    for step in 0..12_000 {
+        let drain = step >= 6000 && !model.is_empty();
+        let key = match drain {
+            true => {
+                let i = (next() % model.len() as u64) as usize;
+                model.keys().nth(i).unwrap().clone()
+            }
+            false => (dirs[(next() % 3) as usize], format!("n{}", next() % 3000)),
+        };
+        let (dir, name) = key.clone();
+        let op = match next() % 4 {
+            0 | 1 if drain => 2,
+            op => op,
+        };
+        match op {
             0 | 1 if !model.contains_key(&key) => {
                 let ino = create(&mut fs, dir, &name);
                 model.insert(key, ino);
@@ -349,31 +391,11 @@ fn random_creates_renames_and_unlinks_agree_with_a_model() {
         if step % 1500 == 0 {
             clean(&fs);
         }
-    }
-    for &dir in &dirs {
-        let listed: BTreeMap<String, u64> = {
-            let mut m = BTreeMap::new();
-            fs.readdir(dir, 0, |name, ino, _, _| {
-                m.insert(String::from_utf8(name.to_vec()).unwrap(), ino);
-                true
-            })
-            .unwrap();
-            m
-        };
-        let expect: BTreeMap<String, u64> = model
-            .iter()
-            .filter(|((d, _), _)| *d == dir)
-            .map(|((_, n), i)| (n.clone(), *i))
-            .collect();
-        assert_eq!(listed, expect);
-        for (n, ino) in &expect {
-            assert_eq!(fs.lookup(dir, n.as_bytes()).unwrap().unwrap().ino, *ino);
+        if step == 6000 || step == 8000 {
+            agrees_with_model(&fs, &dirs, &model);
         }
-        assert_eq!(
-            fs.read_inode(dir).unwrap().size,
-            blocks(&fs, dir) * BLOCK_SIZE
-        );
     }
+    agrees_with_model(&fs, &dirs, &model);
     clean(&fs);
 }
 
