@@ -63,6 +63,9 @@ pub const FIRST_POS: u64 = 2;
 const KEY_END: u64 = LBLK_END << 4;
 /// Entries readdir takes from one scan of a block.
 const LIST_BATCH: usize = 64;
+/// Bytes of an entry block a walk or a checksum reads at a time (on the
+/// stack, so a kernel stack can afford it).
+const WALK_WINDOW: usize = 512;
 
 /// A record's head and name, as written.
 pub(super) type RecordBytes = [u8; R_HEAD + NAME_MAX];
@@ -347,10 +350,16 @@ impl<M: MediumRead> Fs<M> {
             return Err(Error::Corrupt("directory record length"));
         }
         self.pm.read(rec_off(blk, off), &mut h)?;
+        self.parse_rec(off, &h)
+    }
+
+    /// The record at `off` whose head is `h`, checked as [`Fs::read_rec`]
+    /// says.
+    fn parse_rec(&self, off: u64, h: &[u8]) -> Result<Rec> {
         let r = Rec {
             off,
-            ino: u64::from(u32_at(&h, R_INO)),
-            reclen: u64::from(u16_at(&h, R_RECLEN)),
+            ino: u64::from(u32_at(h, R_INO)),
+            reclen: u64::from(u16_at(h, R_RECLEN)),
             name_len: usize::from(h[R_NAMELEN]),
             dtype: h[R_TYPE_SEQ] & 0xf,
             seq: h[R_TYPE_SEQ] >> 4,
@@ -439,9 +448,23 @@ impl<M: MediumRead> Fs<M> {
         blk: u64,
         mut f: impl FnMut(&Rec) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
+        // The heads are read WALK_WINDOW bytes at a time (one medium read
+        // and one pass over the stage per window instead of per record:
+        // most of a walk's cost when it was per record).
+        let mut window = [0u8; WALK_WINDOW];
+        let (mut start, mut end) = (0, 0);
         let mut off = HDR;
         while off < BLOCK_SIZE {
-            let r = self.read_rec(blk, off)?;
+            if off + R_HEAD as u64 > BLOCK_SIZE {
+                return Err(Error::Corrupt("directory record length"));
+            }
+            if off < start || off + R_HEAD as u64 > end {
+                (start, end) = (off, (off + WALK_WINDOW as u64).min(BLOCK_SIZE));
+                self.pm
+                    .read(rec_off(blk, start), &mut window[..(end - start) as usize])?;
+            }
+            let at = (off - start) as usize;
+            let r = self.parse_rec(off, &window[at..at + R_HEAD])?;
             if let Some(v) = f(&r)? {
                 return Ok(Some(v));
             }
@@ -454,7 +477,7 @@ impl<M: MediumRead> Fs<M> {
     /// will be written), its records read as they are now.
     pub(super) fn block_crc(&self, blk: u64, h: &[u8; HDR as usize]) -> Result<u32> {
         let mut crc = crc_header(h);
-        let mut chunk = [0u8; 256];
+        let mut chunk = [0u8; WALK_WINDOW];
         let mut off = HDR;
         while off < BLOCK_SIZE {
             let n = (BLOCK_SIZE - off).min(chunk.len() as u64) as usize;
