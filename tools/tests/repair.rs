@@ -193,3 +193,26 @@ fn check_only_reports_everything() {
     let fs = mount(after);
     assert_eq!(fs.lookup(img.dir, b"file").unwrap().unwrap().ino, img.file);
 }
+
+#[test]
+fn a_reconnect_never_adds_a_second_entry_of_one_name() {
+    let mut fs = mem_fs(2048);
+    let (ino, _) = fs.create(R, b"x", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let (lost, _) = fs
+        .create(R, LOST_FOUND, attr(S_IFDIR | 0o700), at(1))
+        .unwrap();
+    let taken = format!("#{ino}");
+    fs.create(lost, taken.as_bytes(), attr(S_IFREG | 0o644), at(1))
+        .unwrap();
+    assert_eq!(
+        fs.reconnect(ino, at(2)),
+        Err(ferrodax_core::error::Error::Exists)
+    );
+    let mut names = Vec::new();
+    fs.readdir(lost, 0, |name, _, _, _| {
+        names.push(name.to_vec());
+        true
+    })
+    .unwrap();
+    assert_eq!(names, [taken.into_bytes()], "lost+found unchanged");
+}
