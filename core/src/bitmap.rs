@@ -12,7 +12,7 @@
 
 use super::crc32c;
 use super::error::{Error, MediaCount, Result};
-use super::layout::{Geometry, BLOCK_SIZE, HUGE_BLOCKS};
+use super::layout::{le::u64_at, Geometry, BLOCK_SIZE, HUGE_BLOCKS};
 use super::medium::Medium;
 use super::persist::Pm;
 use super::Fs;
@@ -133,16 +133,17 @@ impl<M: Medium> Fs<M> {
     fn find_clear(&self, map: Map, hint: u64, want: u64) -> Result<Option<(u64, u64)>> {
         let (_, nbits, _) = self.map_geometry(map);
         let nwords = nbits.div_ceil(64);
-        let mut words = [0u64; CHUNK_WORDS];
+        // A chunk of words in one read: the words of a map are contiguous.
+        let mut bytes = [0u8; CHUNK_WORDS * 8];
         let mut scanned = 0;
         let mut w = hint.min(nbits - 1) / 64;
         while scanned < nwords {
             let base = w;
             let n = (CHUNK_WORDS as u64).min(nwords - base);
-            for (i, slot) in words.iter_mut().enumerate().take(n as usize) {
-                *slot = self.pm.read_u64(self.word_off(map, base + i as u64))?;
-            }
-            for (i, &word) in words.iter().enumerate().take(n as usize) {
+            let chunk = &mut bytes[..n as usize * 8];
+            self.pm.read(self.word_off(map, base), chunk)?;
+            let words = chunk.chunks_exact(8).map(|b| u64_at(b, 0));
+            for (i, word) in words.enumerate() {
                 if word == !0 {
                     continue;
                 }
