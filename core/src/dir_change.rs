@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Changing directories: adding entries (packing, sharing with a
 //! neighbour or splitting a full entry block), removing them (freeing
-//! emptied blocks, joining nearly empty ones with a neighbour), creating and releasing a directory's blocks, and
-//! walking them for fsck.
+//! emptied blocks, joining nearly empty ones with a neighbour), creating
+//! and releasing a directory's blocks, and walking them for fsck.
 //!
 //! Everything here runs inside the caller's transaction: a split that
 //! moves half a block's records and grows the index by a level is as

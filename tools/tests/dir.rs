@@ -1,8 +1,8 @@
 //! Directories: one block while small, an index above entry blocks when
 //! big, blocks freed as they empty and joined as they nearly do, hash
-//! collisions, readdir cookies that
-//! stay valid across inserts and removals, and agreement with a model
-//! under random creates, renames and unlinks.
+//! collisions, readdir cookies that stay valid across inserts and
+//! removals, and agreement with a model under random creates, renames
+//! and unlinks.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
