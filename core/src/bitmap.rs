@@ -1,24 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Persistent free-space state: inode and block bitmaps.
 //!
-//! One bit per inode / per block, set when in use. Each 4 KiB bitmap block
-//! has a CRC-32C in the bitmap checksum table (inode bitmap blocks first,
-//! then block bitmap blocks). Mount reads none of this: allocation reads
-//! the bitmap words it searches and checks the checksum of each bitmap block
-//! it changes, so mount time does not grow with the device.
+//! One bit per inode / per block, set when in use. Each 64-byte line of a
+//! bitmap ([`CHUNK_BITS`] bits) has a CRC-32C in the bitmap checksum table
+//! (inode bitmap lines first, then block bitmap lines). Mount reads none of
+//! this: allocation reads the bitmap words it searches and checks the
+//! checksum of each line it changes, so mount time does not grow with the
+//! device.
+//!
+//! Both bitmaps are split into allocation groups (`group.rs`): an
+//! allocation searches one group at a time and never crosses a group's
+//! end, and each group counts its own free bits.
 //!
 //! Blocks are zeroed as part of their allocation, inside the allocating
 //! transaction, so no path can ever map a block with stale contents.
 
 use super::crc32c;
 use super::error::{Error, MediaCount, Result};
-use super::layout::{le::u64_at, Geometry, BLOCK_SIZE, HUGE_BLOCKS};
+use super::layout::{le::u64_at, Geometry, BLOCK_SIZE, CHUNK_BITS, HUGE_BLOCKS};
 use super::medium::Medium;
 use super::persist::Pm;
 use super::Fs;
+use core::ops::Range;
 
-const BITS_PER_BLOCK: u64 = BLOCK_SIZE * 8;
-const CHUNK_WORDS: usize = 64;
+/// Checksummed lines per bitmap block.
+const CHUNKS_PER_BLOCK: u64 = BLOCK_SIZE * 8 / CHUNK_BITS;
+/// Bytes of one checksummed line.
+const CHUNK_BYTES: usize = (CHUNK_BITS / 8) as usize;
+/// Words a free-bit search reads at once.
+const SEARCH_WORDS: usize = 64;
 
 /// Which bitmap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,17 +39,26 @@ pub enum Map {
     Blocks,
 }
 
-/// CRC-32C of block `blk` as it is on the media.
-pub fn block_crc<M: Medium>(pm: &Pm<M>, blk: u64) -> Result<u32> {
-    let off = Geometry::block_off(blk);
-    let mut crc = !0;
-    let mut chunk = [0u8; 512];
-    for i in 0..BLOCK_SIZE / 512 {
-        pm.read(off + i * 512, &mut chunk)?;
-        crc = crc32c::update(crc, &chunk);
-    }
-    Ok(!crc)
+/// CRC-32C of the bitmap line at byte offset `off`, as it is on the media.
+fn line_crc<M: Medium>(pm: &Pm<M>, off: u64) -> Result<u32> {
+    let mut line = [0u8; CHUNK_BYTES];
+    pm.read(off, &mut line)?;
+    Ok(crc32c::crc32c(&line))
 }
+
+/// The checksums of the lines of bitmap block `blk`, as the checksum table
+/// holds them (mkfs).
+pub fn block_line_crcs<M: Medium>(pm: &Pm<M>, blk: u64) -> Result<[u8; LINE_CRCS_BYTES]> {
+    let mut crcs = [0u8; LINE_CRCS_BYTES];
+    for (i, slot) in crcs.chunks_exact_mut(4).enumerate() {
+        let crc = line_crc(pm, Geometry::block_off(blk) + (i * CHUNK_BYTES) as u64)?;
+        slot.copy_from_slice(&crc.to_le_bytes());
+    }
+    Ok(crcs)
+}
+
+/// Bytes of checksum table per bitmap block.
+pub const LINE_CRCS_BYTES: usize = CHUNKS_PER_BLOCK as usize * 4;
 
 impl<M: Medium> Fs<M> {
     fn map_geometry(&self, map: Map) -> (u64, u64, u64) {
@@ -64,20 +83,30 @@ impl<M: Medium> Fs<M> {
         self.pm.read_u64(self.word_off(map, word))
     }
 
-    /// CRC-32C of bitmap block `idx` of `map`, as it is on the media.
-    pub fn bitmap_block_crc(&self, map: Map, idx: u64) -> Result<u32> {
-        block_crc(&self.pm, self.map_geometry(map).0 + idx)
+    /// CRC-32C of line `chunk` of `map` (bits `chunk * CHUNK_BITS..`), as
+    /// it is on the media.
+    pub fn bitmap_chunk_crc(&self, map: Map, chunk: u64) -> Result<u32> {
+        line_crc(&self.pm, self.word_off(map, chunk * (CHUNK_BITS / 64)))
     }
 
-    fn crc_slot_off(&self, map: Map, idx: u64) -> u64 {
-        Geometry::block_off(self.geo.bitmap_crc_start) + (self.map_geometry(map).2 + idx) * 4
+    fn crc_slot_off(&self, map: Map, chunk: u64) -> u64 {
+        let first = self.map_geometry(map).2 * CHUNKS_PER_BLOCK;
+        Geometry::block_off(self.geo.bitmap_crc_start) + (first + chunk) * 4
     }
 
-    /// The stored checksum of bitmap block `idx` of `map`.
-    pub fn bitmap_stored_crc(&self, map: Map, idx: u64) -> Result<u32> {
+    /// The stored checksum of line `chunk` of `map`.
+    pub fn bitmap_stored_crc(&self, map: Map, chunk: u64) -> Result<u32> {
         let mut b = [0u8; 4];
-        self.pm.read(self.crc_slot_off(map, idx), &mut b)?;
+        self.pm.read(self.crc_slot_off(map, chunk), &mut b)?;
         Ok(u32::from_le_bytes(b))
+    }
+
+    /// Lines of `map`, checksummed or not (the bitmap's whole blocks).
+    pub fn bitmap_chunks(&self, map: Map) -> u64 {
+        match map {
+            Map::Inodes => self.geo.inode_bitmap_blocks * CHUNKS_PER_BLOCK,
+            Map::Blocks => self.geo.block_bitmap_blocks * CHUNKS_PER_BLOCK,
+        }
     }
 
     /// Set (`used`) or clear `len` bits from `start`, in the running
@@ -91,12 +120,12 @@ impl<M: Medium> Fs<M> {
         };
         let mut bit = start;
         let end = start + len;
-        let mut checked_block = u64::MAX;
+        let mut checked = u64::MAX;
         while bit < end {
-            let idx = bit / BITS_PER_BLOCK;
-            if idx != checked_block {
-                self.check_bitmap_block(map, idx, what)?;
-                checked_block = idx;
+            let chunk = bit / CHUNK_BITS;
+            if chunk != checked {
+                self.check_bitmap_chunk(map, chunk, what)?;
+                checked = chunk;
             }
             let word = bit / 64;
             let lo = bit % 64;
@@ -111,70 +140,89 @@ impl<M: Medium> Fs<M> {
             let new = if used { old | mask } else { old & !mask };
             self.tx_write(off, &new.to_le_bytes())?;
             bit += n;
-            let next_idx = bit / BITS_PER_BLOCK;
-            if next_idx != idx || bit >= end {
-                let crc = self.bitmap_block_crc(map, idx)?;
-                let slot = self.crc_slot_off(map, idx);
+            if bit % CHUNK_BITS == 0 || bit >= end {
+                let crc = self.bitmap_chunk_crc(map, chunk)?;
+                let slot = self.crc_slot_off(map, chunk);
                 self.tx_write(slot, &crc.to_le_bytes())?;
             }
         }
         Ok(())
     }
 
-    fn check_bitmap_block(&self, map: Map, idx: u64, what: &'static str) -> Result<()> {
-        if self.bitmap_block_crc(map, idx)? != self.bitmap_stored_crc(map, idx)? {
+    fn check_bitmap_chunk(&self, map: Map, chunk: u64, what: &'static str) -> Result<()> {
+        if self.bitmap_chunk_crc(map, chunk)? != self.bitmap_stored_crc(map, chunk)? {
             return Err(Error::Corrupt(what));
         }
         Ok(())
     }
 
-    /// Find up to `want` clear bits in a row, searching from `hint` and
-    /// wrapping once.
-    fn find_clear(&self, map: Map, hint: u64, want: u64) -> Result<Option<(u64, u64)>> {
-        let (_, nbits, _) = self.map_geometry(map);
-        let nwords = nbits.div_ceil(64);
-        // A chunk of words in one read: the words of a map are contiguous.
-        let mut bytes = [0u8; CHUNK_WORDS * 8];
+    /// Find up to `want` clear bits in a row inside `bits` (a group's
+    /// share of `map`: a run never crosses its end), searching from `hint`
+    /// and wrapping once.
+    fn find_clear(
+        &self,
+        map: Map,
+        bits: Range<u64>,
+        hint: u64,
+        want: u64,
+    ) -> Result<Option<(u64, u64)>> {
+        // Groups start at whole lines, so at whole words.
+        let (first_word, end_word) = (bits.start / 64, bits.end.div_ceil(64));
+        let nwords = end_word - first_word;
+        let mut bytes = [0u8; SEARCH_WORDS * 8];
         let mut scanned = 0;
-        let mut w = hint.min(nbits - 1) / 64;
+        let mut w = if bits.contains(&hint) {
+            hint / 64
+        } else {
+            first_word
+        };
         while scanned < nwords {
             let base = w;
-            let n = (CHUNK_WORDS as u64).min(nwords - base);
-            let chunk = &mut bytes[..n as usize * 8];
-            self.pm.read(self.word_off(map, base), chunk)?;
-            let words = chunk.chunks_exact(8).map(|b| u64_at(b, 0));
+            let n = (SEARCH_WORDS as u64).min(end_word - base);
+            // Words in one read: the words of a map are contiguous.
+            let read = &mut bytes[..n as usize * 8];
+            self.pm.read(self.word_off(map, base), read)?;
+            let words = read.chunks_exact(8).map(|b| u64_at(b, 0));
             for (i, word) in words.enumerate() {
                 if word == !0 {
                     continue;
                 }
                 let first = (base + i as u64) * 64 + u64::from((!word).trailing_zeros());
-                if first >= nbits {
+                if first >= bits.end {
                     break;
                 }
                 let mut len = 1;
-                while len < want && first + len < nbits && !self.bit_is_set(map, first + len)? {
+                while len < want && first + len < bits.end && !self.bit_is_set(map, first + len)? {
                     len += 1;
                 }
                 return Ok(Some((first, len)));
             }
             scanned += n;
-            w = if base + n >= nwords { 0 } else { base + n };
+            w = if base + n >= end_word {
+                first_word
+            } else {
+                base + n
+            };
         }
         Ok(None)
     }
 
-    /// Find a clear run of [`HUGE_BLOCKS`] blocks that starts 2 MiB-aligned
-    /// in physical memory (at a block `== huge_phase` modulo 512),
-    /// searching from `hint` and wrapping once.
-    fn find_clear_huge(&self, hint: u64) -> Result<Option<u64>> {
-        let (_, nbits, _) = self.map_geometry(Map::Blocks);
+    /// Find a clear run of [`HUGE_BLOCKS`] blocks inside `blocks` (a
+    /// group's) that starts 2 MiB-aligned in physical memory (at a block
+    /// `== huge_phase` modulo 512), searching from `hint` and wrapping once.
+    fn find_clear_huge(&self, blocks: Range<u64>, hint: u64) -> Result<Option<u64>> {
         let phase = self.huge_phase;
-        let Some(room) = nbits.checked_sub(phase + HUGE_BLOCKS) else {
+        // Runs k = first_run.. start at k * HUGE_BLOCKS + phase.
+        let first_run = blocks.start.saturating_sub(phase).div_ceil(HUGE_BLOCKS);
+        let Some(room) = blocks.end.checked_sub(phase + HUGE_BLOCKS) else {
             return Ok(None);
         };
-        let runs = room / HUGE_BLOCKS + 1;
-        let first = (hint.saturating_sub(phase) / HUGE_BLOCKS).min(runs - 1);
-        for k in (first..runs).chain(0..first) {
+        let end_run = room / HUGE_BLOCKS + 1;
+        if first_run >= end_run {
+            return Ok(None);
+        }
+        let from = (hint.saturating_sub(phase) / HUGE_BLOCKS).clamp(first_run, end_run - 1);
+        for k in (from..end_run).chain(first_run..from) {
             let start = k * HUGE_BLOCKS + phase;
             if self.run_is_clear(Map::Blocks, start, HUGE_BLOCKS)? {
                 return Ok(Some(start));
@@ -198,41 +246,50 @@ impl<M: Medium> Fs<M> {
         Ok(true)
     }
 
-    /// Whether device block `b` starts a 2 MiB-aligned physical run.
+    /// Whether device block `b` starts a 2 MiB-aligned physical run that
+    /// one allocation can take whole (inside one group).
     pub(super) fn is_huge_aligned(&self, b: u64) -> bool {
         b % HUGE_BLOCKS == self.huge_phase
+            && self.geo.block_group(b) == self.geo.block_group(b + HUGE_BLOCKS - 1)
     }
 
     /// Allocate up to `want` contiguous blocks, zeroed, in the running
-    /// transaction. With `huge`, allocate exactly one 2 MiB-aligned run of
-    /// 512 blocks or fail with `NoSpace`.
+    /// transaction, from the first group that has them. With `huge`,
+    /// allocate exactly one 2 MiB-aligned run of 512 blocks or fail with
+    /// `NoSpace`.
     pub(super) fn alloc_blocks(&mut self, want: u64, huge: bool) -> Result<(u64, u64)> {
-        let hint = self.counters.block_hint;
-        let run = if huge {
-            if self.counters.free_blocks < HUGE_BLOCKS {
-                return Err(Error::NoSpace);
+        let need = if huge { HUGE_BLOCKS } else { 1 };
+        for g in 0..self.geo.groups {
+            let group = self.group(g);
+            if group.free_blocks < need {
+                continue;
             }
-            self.find_clear_huge(hint)?
-                .map(|start| (start, HUGE_BLOCKS))
-        } else {
-            if self.counters.free_blocks == 0 {
-                return Err(Error::NoSpace);
+            let blocks = self.geo.group_blocks(g);
+            let run = if huge {
+                self.find_clear_huge(blocks, group.block_hint)?
+                    .map(|start| (start, HUGE_BLOCKS))
+            } else {
+                self.find_clear(Map::Blocks, blocks, group.block_hint, want.max(1))?
+            };
+            if let Some((start, len)) = run {
+                return self.claim_blocks(start, len);
             }
-            self.find_clear(Map::Blocks, hint, want.max(1))?
-        };
-        let (start, len) = run.ok_or(Error::NoSpace)?;
-        self.claim_blocks(start, len)
+        }
+        Err(Error::NoSpace)
     }
 
     /// Allocate up to `want` free blocks starting exactly at `goal` (a
     /// file's next physical block, so the new blocks extend its extent), in
-    /// the running transaction; `None` if `goal` is not a free data block.
+    /// the running transaction, up to the end of `goal`'s group; `None` if
+    /// `goal` is not a free data block.
     pub(super) fn alloc_blocks_at(&mut self, goal: u64, want: u64) -> Result<Option<(u64, u64)>> {
         if !self.geo.is_data_block(goal) || self.bit_is_set(Map::Blocks, goal)? {
             return Ok(None);
         }
+        let end = self.geo.group_blocks(self.geo.block_group(goal)).end;
         let mut len = 1;
         while len < want
+            && goal + len < end
             && self.geo.is_data_block(goal + len)
             && !self.bit_is_set(Map::Blocks, goal + len)?
         {
@@ -260,42 +317,57 @@ impl<M: Medium> Fs<M> {
         let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
-        self.counters.free_blocks = self.counters.free_blocks.minus(len, "free block count")?;
-        self.counters.block_hint = start + len;
+        let group = self.group_mut(self.geo.block_group(start));
+        group.free_blocks = group.free_blocks.minus(len, "group free block count")?;
+        group.block_hint = start + len;
         Ok((start, len))
     }
 
-    /// Free `len` blocks from `start` in the running transaction.
+    /// Free `len` blocks from `start` in the running transaction (an
+    /// extent may span groups: blocks allocated in two groups merge).
     pub(super) fn free_blocks(&mut self, start: u64, len: u64) -> Result<()> {
         self.geo.check_data_block(start, "block pointer")?;
         self.geo
             .check_data_block(start + len - 1, "block pointer")?;
-        self.set_bits(Map::Blocks, start, len, false)?;
+        let (mut from, end) = (start, start + len);
+        while from < end {
+            let g = self.geo.block_group(from);
+            let to = end.min(self.geo.group_blocks(g).end);
+            self.set_bits(Map::Blocks, from, to - from, false)?;
+            self.group_mut(g).free_blocks += to - from;
+            from = to;
+        }
         self.journal.note_free();
-        self.counters.free_blocks += len;
         Ok(())
     }
 
-    /// Allocate an inode number in the running transaction.
+    /// Allocate an inode number in the running transaction, from the
+    /// first group that has one.
     pub(super) fn alloc_ino(&mut self) -> Result<u64> {
-        if self.counters.free_inodes == 0 {
-            return Err(Error::NoSpace);
+        for g in 0..self.geo.groups {
+            let group = self.group(g);
+            if group.free_inodes == 0 {
+                continue;
+            }
+            let inodes = self.geo.group_inodes(g);
+            let Some((ino, _)) = self.find_clear(Map::Inodes, inodes, group.ino_hint, 1)? else {
+                continue;
+            };
+            self.geo
+                .check_ino(ino, "inode bitmap (reserved inode marked free)")?;
+            self.set_bits(Map::Inodes, ino, 1, true)?;
+            let group = self.group_mut(g);
+            group.free_inodes = group.free_inodes.minus(1, "group free inode count")?;
+            group.ino_hint = ino + 1;
+            return Ok(ino);
         }
-        let (ino, _) = self
-            .find_clear(Map::Inodes, self.counters.ino_hint, 1)?
-            .ok_or(Error::NoSpace)?;
-        self.geo
-            .check_ino(ino, "inode bitmap (reserved inode marked free)")?;
-        self.set_bits(Map::Inodes, ino, 1, true)?;
-        self.counters.free_inodes = self.counters.free_inodes.minus(1, "free inode count")?;
-        self.counters.ino_hint = ino + 1;
-        Ok(ino)
+        Err(Error::NoSpace)
     }
 
     /// Free inode number `ino` in the running transaction.
     pub(super) fn free_ino(&mut self, ino: u64) -> Result<()> {
         self.set_bits(Map::Inodes, ino, 1, false)?;
-        self.counters.free_inodes += 1;
+        self.group_mut(self.geo.inode_group(ino)).free_inodes += 1;
         Ok(())
     }
 }

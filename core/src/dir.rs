@@ -111,12 +111,12 @@ pub(super) struct Rec {
 
 impl Rec {
     /// Whether it holds an entry.
-    pub fn live(&self) -> bool {
+    pub(super) fn live(&self) -> bool {
         self.ino != 0
     }
 
     /// Bytes the record needs (0 for the free record).
-    pub fn size(&self) -> u64 {
+    pub(super) fn size(&self) -> u64 {
         match self.live() {
             true => record_size(self.name_len),
             false => 0,
@@ -124,7 +124,7 @@ impl Rec {
     }
 
     /// Bytes a new record could take at its end.
-    pub fn slack(&self) -> u64 {
+    pub(super) fn slack(&self) -> u64 {
         self.reclen - self.size()
     }
 }

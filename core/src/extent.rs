@@ -168,12 +168,12 @@ pub(super) struct Path {
 
 impl Path {
     /// The leaf and the index found in it.
-    pub fn leaf(&self) -> (Node, u16) {
+    pub(super) fn leaf(&self) -> (Node, u16) {
         (self.node[self.height - 1], self.idx[self.height - 1])
     }
 
     /// Depth of the leaf.
-    pub fn leaf_depth(&self) -> usize {
+    pub(super) fn leaf_depth(&self) -> usize {
         self.height - 1
     }
 }

@@ -4,7 +4,8 @@
 //! Operations live in their own files as further `impl Fs` blocks:
 //! `bitmap.rs` (allocation), `extent.rs` (file block mapping), `dir.rs`
 //! (directories), `namei.rs` (namespace), `file.rs` (sizes and mapping),
-//! `orphan.rs` (unlinked-but-open and mid-truncate inodes).
+//! `orphan.rs` (unlinked-but-open and mid-truncate inodes), `group.rs`
+//! (allocation groups' counters).
 //!
 //! Concurrency: `Fs` is a plain `&mut` structure for changes. The kernel
 //! module wraps the one that changes the filesystem in a lock (the "core
@@ -13,11 +14,10 @@
 //! host tests call it directly.
 
 use super::error::{Error, Result};
+use super::group::load_groups;
 use super::inode::{Inode, Kind};
 use super::journal::Journal;
-use super::layout::{
-    Counters, Geometry, Superblock, DYN_OFFSET, DYN_SIZE, HUGE_BLOCKS, ROOT_INO, SB_SIZE,
-};
+use super::layout::{Geometry, Group, Superblock, HUGE_BLOCKS, MAX_GROUPS, ROOT_INO, SB_SIZE};
 use super::medium::{Medium, MediumRead};
 use super::persist::Pm;
 
@@ -57,7 +57,10 @@ pub struct Fs<M: MediumRead> {
     pub(super) sb: Superblock,
     pub(super) geo: Geometry,
     pub(super) journal: Journal,
-    pub(super) counters: Counters,
+    /// Every group's counters (the first `geo.groups` are used).
+    pub(super) groups: [Group; MAX_GROUPS],
+    /// Groups the running transaction changed (bit `g`).
+    pub(super) dirty_groups: u16,
     read_only: bool,
     failed: bool,
     pub(super) huge_phase: u64,
@@ -83,14 +86,6 @@ impl<M: MediumRead> Fs<M> {
     pub fn pm(&self) -> &Pm<M> {
         &self.pm
     }
-
-    /// Free-space counters as the medium holds them: those of the last
-    /// committed transaction (what a [reader](Fs::reader) reports).
-    pub fn committed_counters(&self) -> Result<Counters> {
-        let mut dynb = [0u8; DYN_SIZE];
-        self.pm.read(DYN_OFFSET, &mut dynb)?;
-        Counters::decode(&dynb, &self.geo)
-    }
 }
 
 impl<M: Medium> Fs<M> {
@@ -114,15 +109,14 @@ impl<M: Medium> Fs<M> {
             report.rolled_back = rolled_back;
             j
         };
-        let mut dynb = [0u8; DYN_SIZE];
-        pm.read(DYN_OFFSET, &mut dynb)?;
-        let counters = Counters::decode(&dynb, &geo)?;
+        let groups = load_groups(&pm, &geo)?;
         let mut fs = Fs {
             pm,
             sb,
             geo,
             journal,
-            counters,
+            groups,
+            dirty_groups: 0,
             read_only: false,
             failed: false,
             huge_phase: opts.huge_phase % HUGE_BLOCKS,
@@ -154,16 +148,12 @@ impl<M: Medium> Fs<M> {
             sb: self.sb,
             geo: self.geo,
             journal: Journal::unused(&self.geo),
-            counters: self.counters,
+            groups: self.groups,
+            dirty_groups: 0,
             read_only: true,
             failed: false,
             huge_phase: self.huge_phase,
         }
-    }
-
-    /// Free-space counters, as statfs reports them.
-    pub fn counters(&self) -> Counters {
-        self.counters
     }
 
     /// Refuse changes from now on (read-only remount, errors=remount-ro).
@@ -215,20 +205,20 @@ impl<M: Medium> Fs<M> {
         if self.journal.is_active() {
             return op(self);
         }
-        let saved = self.counters;
+        self.dirty_groups = 0;
         self.journal.begin(&mut self.pm)?;
         // The log is sealed here, not in commit: if it cannot log (the
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
         let result = op(self)
-            .and_then(|v| self.write_counters().map(|()| v))
+            .and_then(|v| self.write_groups().map(|()| v))
             .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
         let end = match result {
             Ok(_) => self.journal.commit(&mut self.pm),
-            Err(_) => {
-                self.counters = saved;
-                self.journal.abort(&mut self.pm, &self.geo)
-            }
+            Err(_) => self
+                .journal
+                .abort(&mut self.pm, &self.geo)
+                .and_then(|()| self.reload_groups()),
         };
         if let Err(e) = end {
             // The medium failed under us; nothing more can be trusted.
@@ -266,15 +256,5 @@ impl<M: Medium> Fs<M> {
     pub(super) fn tx_write(&mut self, off: u64, data: &[u8]) -> Result<()> {
         debug_assert!(self.journal.is_active());
         self.journal.write(&mut self.pm, off, data)
-    }
-
-    fn write_counters(&mut self) -> Result<()> {
-        let mut cur = [0u8; DYN_SIZE];
-        self.pm.read(DYN_OFFSET, &mut cur)?;
-        let new = self.counters.encode();
-        if cur != new {
-            self.tx_write(DYN_OFFSET, &new)?;
-        }
-        Ok(())
     }
 }

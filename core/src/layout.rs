@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! On-media layout: geometry, the superblock and the dynamic counters.
+//! On-media layout: geometry, the superblock and the allocation groups'
+//! counters.
 //!
 //! All integers are little-endian. The byte-level tables live in
 //! `Documentation/filesystems/ferrodax/format.rst`; keep both in step.
@@ -20,7 +21,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).
@@ -33,15 +34,20 @@ pub const INODE_SIZE: u64 = 128;
 pub const JOURNAL_BLOCKS: u64 = 32;
 /// Smallest device mkfs accepts: 4 MiB.
 pub const MIN_BLOCKS: u64 = 1024;
-/// Largest device: bitmap checksums of one 4 KiB table block each cover
-/// 1024 bitmap blocks; allow up to 64 table blocks (8 TiB of 4 KiB blocks).
+/// Largest device: 8 TiB of 4 KiB blocks (block numbers fit 31 bits).
 pub const MAX_BLOCKS: u64 = 1 << 31;
-/// Offset of the dynamic counters record in block 0.
-pub const DYN_OFFSET: u64 = 1024;
+/// Bits of bitmap under one checksum: a 64-byte line (a cache line, so a
+/// change writes one line and one checksum), and the unit allocation groups
+/// are made of (two groups never share a checksum).
+pub const CHUNK_BITS: u64 = 512;
+/// Most allocation groups a filesystem has.
+pub const MAX_GROUPS: usize = 16;
+/// Offset of group 0's counters record in block 0.
+pub const GROUP_OFFSET: u64 = 1024;
 /// Size of the superblock's static part (covered by its checksum).
 pub const SB_SIZE: usize = 256;
-/// Size of the dynamic counters record.
-pub const DYN_SIZE: usize = 64;
+/// Size of one group's counters record.
+pub const GROUP_SIZE: usize = 64;
 
 /// Little-endian field access on byte buffers.
 pub mod le {
@@ -96,6 +102,8 @@ pub struct Geometry {
     pub bitmap_crc_start: u64,
     /// Blocks of bitmap checksum table.
     pub bitmap_crc_blocks: u64,
+    /// Allocation groups.
+    pub groups: u64,
     /// First block of the inode table.
     pub inode_table_start: u64,
     /// Number of inodes (inode 0 is never used).
@@ -106,6 +114,36 @@ pub struct Geometry {
 
 fn div_ceil(a: u64, b: u64) -> u64 {
     a.div_ceil(b)
+}
+
+/// Checksum table blocks for `bitmap_blocks` blocks of bitmaps: one
+/// 4-byte checksum per [`CHUNK_BITS`] bits.
+fn crc_table_blocks(bitmap_blocks: u64) -> u64 {
+    div_ceil(
+        bitmap_blocks * (BLOCK_SIZE * 8 / CHUNK_BITS) * 4,
+        BLOCK_SIZE,
+    )
+}
+
+/// Allocation groups: [`MAX_GROUPS`], fewer if a bitmap has fewer chunks
+/// (every group has at least one chunk of each).
+fn group_count(inode_count: u64, total_blocks: u64) -> u64 {
+    (MAX_GROUPS as u64)
+        .min(div_ceil(inode_count, CHUNK_BITS))
+        .min(div_ceil(total_blocks, CHUNK_BITS))
+}
+
+/// Group `g`'s share of `count` bits: whole chunks, split evenly.
+fn group_range(g: u64, groups: u64, count: u64) -> core::ops::Range<u64> {
+    let chunks = div_ceil(count, CHUNK_BITS);
+    let first = |g: u64| (g * chunks / groups * CHUNK_BITS).min(count);
+    first(g)..first(g + 1)
+}
+
+/// The group whose share of `count` bits holds `bit`.
+fn group_of(bit: u64, groups: u64, count: u64) -> u64 {
+    let chunks = div_ceil(count, CHUNK_BITS);
+    ((bit / CHUNK_BITS + 1) * groups - 1) / chunks
 }
 
 impl Geometry {
@@ -127,7 +165,8 @@ impl Geometry {
         let block_bitmap_start = inode_bitmap_start + inode_bitmap_blocks;
         let block_bitmap_blocks = div_ceil(total_blocks, bits);
         let bitmap_crc_start = block_bitmap_start + block_bitmap_blocks;
-        let bitmap_crc_blocks = div_ceil(inode_bitmap_blocks + block_bitmap_blocks, BLOCK_SIZE / 4);
+        let bitmap_crc_blocks = crc_table_blocks(inode_bitmap_blocks + block_bitmap_blocks);
+        let groups = group_count(inode_count, total_blocks);
         let inode_table_start = bitmap_crc_start + bitmap_crc_blocks;
         let data_start = inode_table_start + inode_count / per_block;
         let g = Geometry {
@@ -139,6 +178,7 @@ impl Geometry {
             block_bitmap_blocks,
             bitmap_crc_start,
             bitmap_crc_blocks,
+            groups,
             inode_table_start,
             inode_count,
             data_start,
@@ -164,7 +204,8 @@ impl Geometry {
             && self.block_bitmap_blocks == div_ceil(self.total_blocks, bits)
             && self.bitmap_crc_start == self.block_bitmap_start + self.block_bitmap_blocks
             && self.bitmap_crc_blocks
-                == div_ceil(self.inode_bitmap_blocks + self.block_bitmap_blocks, BLOCK_SIZE / 4)
+                == crc_table_blocks(self.inode_bitmap_blocks + self.block_bitmap_blocks)
+            && self.groups == group_count(self.inode_count, self.total_blocks)
             && self.inode_table_start == self.bitmap_crc_start + self.bitmap_crc_blocks
             && self.data_start == self.inode_table_start + self.inode_count / per_block
             // at least the backup superblock and a few data blocks remain
@@ -207,6 +248,33 @@ impl Geometry {
         } else {
             Err(Error::Corrupt(what))
         }
+    }
+
+    /// Inode numbers of allocation group `g` (group 0 starts with the
+    /// reserved inode 0 and the root).
+    pub fn group_inodes(&self, g: u64) -> core::ops::Range<u64> {
+        group_range(g, self.groups, self.inode_count)
+    }
+
+    /// Blocks of allocation group `g` (group 0 starts with the metadata
+    /// regions, the last ends with the backup superblock).
+    pub fn group_blocks(&self, g: u64) -> core::ops::Range<u64> {
+        group_range(g, self.groups, self.total_blocks)
+    }
+
+    /// The allocation group of inode `ino` (which must be valid).
+    pub fn inode_group(&self, ino: u64) -> u64 {
+        group_of(ino, self.groups, self.inode_count)
+    }
+
+    /// The allocation group of block `b` (which must be on the device).
+    pub fn block_group(&self, b: u64) -> u64 {
+        group_of(b, self.groups, self.total_blocks)
+    }
+
+    /// Byte offset of group `g`'s counters record.
+    pub fn group_off(g: u64) -> u64 {
+        GROUP_OFFSET + g * GROUP_SIZE as u64
     }
 
     /// Byte offset of inode `ino` (which must be valid).
@@ -326,69 +394,84 @@ impl Superblock {
     }
 }
 
-/// The counters that change with every allocation, kept apart from the
-/// static superblock in their own cache line.
+/// One allocation group's counters: what changes with its allocations,
+/// in a cache line of its own, so transactions allocating in different
+/// groups never write the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Group {
+    /// Free blocks of the group.
+    pub free_blocks: u64,
+    /// Free inodes of the group.
+    pub free_inodes: u64,
+    /// First inode of the group's orphan list (0: empty).
+    pub orphan_head: u64,
+    /// Generation number of the next inode allocated in the group (inode
+    /// numbers never change groups, so a reused number still gets a new
+    /// generation).
+    pub next_generation: u64,
+    /// Where the group's next block search starts (after its last
+    /// allocation). Kept with the counters, which every allocation writes
+    /// anyway, so the first allocation after mount does not search from
+    /// the start of the group. Advisory: a value outside the group's data
+    /// blocks means "from its first".
+    pub block_hint: u64,
+    /// Where the group's next inode number search starts (advisory,
+    /// likewise).
+    pub ino_hint: u64,
+}
+
+/// Free blocks and inodes of the whole filesystem (statfs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counters {
     /// Free data blocks.
     pub free_blocks: u64,
     /// Free inodes.
     pub free_inodes: u64,
-    /// First inode of the orphan list (0: empty).
-    pub orphan_head: u64,
-    /// Next inode generation number.
-    pub next_generation: u64,
-    /// Where the next block search starts (after the last allocation).
-    /// Kept with the counters, which every allocation writes anyway, so the
-    /// first allocation after mount does not search from the start of the
-    /// device. Advisory: a value outside the data area means "from the
-    /// start".
-    pub block_hint: u64,
-    /// Where the next inode number search starts (advisory, likewise).
-    pub ino_hint: u64,
 }
 
-const DYN_MAGIC: u32 = 0x4e59_4446; // "FDYN"
-const DYN_CRC: usize = 60;
+const GROUP_MAGIC: u32 = 0x5052_4746; // "FGRP"
+const GROUP_CRC: usize = 60;
 
-impl Counters {
+impl Group {
     /// Encode into the 64-byte record.
-    pub fn encode(&self) -> [u8; DYN_SIZE] {
-        let mut b = [0u8; DYN_SIZE];
+    pub fn encode(&self) -> [u8; GROUP_SIZE] {
+        let mut b = [0u8; GROUP_SIZE];
         put_u64(&mut b, 0, self.free_blocks);
         put_u64(&mut b, 8, self.free_inodes);
         put_u64(&mut b, 16, self.orphan_head);
         put_u64(&mut b, 24, self.next_generation);
         put_u64(&mut b, 32, self.block_hint);
         put_u64(&mut b, 40, self.ino_hint);
-        put_u32(&mut b, 56, DYN_MAGIC);
-        let crc = crc32c_skip(&b, DYN_CRC);
-        put_u32(&mut b, DYN_CRC, crc);
+        put_u32(&mut b, 56, GROUP_MAGIC);
+        let crc = crc32c_skip(&b, GROUP_CRC);
+        put_u32(&mut b, GROUP_CRC, crc);
         b
     }
 
-    /// Decode and validate against the geometry.
-    pub fn decode(b: &[u8; DYN_SIZE], geo: &Geometry) -> Result<Counters> {
-        if u32_at(b, 56) != DYN_MAGIC || u32_at(b, DYN_CRC) != crc32c_skip(b, DYN_CRC) {
-            return Err(Error::Corrupt("superblock counters checksum"));
+    /// Decode group `g`'s record and validate it against the geometry.
+    pub fn decode(b: &[u8; GROUP_SIZE], geo: &Geometry, g: u64) -> Result<Group> {
+        if u32_at(b, 56) != GROUP_MAGIC || u32_at(b, GROUP_CRC) != crc32c_skip(b, GROUP_CRC) {
+            return Err(Error::Corrupt("group counters checksum"));
         }
-        let c = Counters {
+        let (inodes, blocks) = (geo.group_inodes(g), geo.group_blocks(g));
+        let orphan_head = u64_at(b, 16);
+        let c = Group {
             free_blocks: u64_at(b, 0),
             free_inodes: u64_at(b, 8),
-            orphan_head: u64_at(b, 16),
+            orphan_head,
             next_generation: u64_at(b, 24),
             block_hint: Some(u64_at(b, 32))
-                .filter(|&h| geo.is_data_block(h))
-                .unwrap_or(geo.data_start),
+                .filter(|h| blocks.contains(h) && geo.is_data_block(*h))
+                .unwrap_or(blocks.start.max(geo.data_start)),
             ino_hint: Some(u64_at(b, 40))
-                .filter(|&h| h > ROOT_INO && h < geo.inode_count)
-                .unwrap_or(ROOT_INO + 1),
+                .filter(|h| inodes.contains(h) && *h > ROOT_INO)
+                .unwrap_or(inodes.start.max(ROOT_INO + 1)),
         };
-        if c.free_blocks > geo.total_blocks
-            || c.free_inodes > geo.inode_count
-            || (c.orphan_head != 0 && geo.check_ino(c.orphan_head, "").is_err())
+        if c.free_blocks > blocks.end - blocks.start
+            || c.free_inodes > inodes.end - inodes.start
+            || (orphan_head != 0 && !(inodes.contains(&orphan_head) && orphan_head > ROOT_INO))
         {
-            return Err(Error::Corrupt("superblock counters"));
+            return Err(Error::Corrupt("group counters"));
         }
         Ok(c)
     }
@@ -403,7 +486,25 @@ mod tests {
         for blocks in [MIN_BLOCKS, 4096, 32768, 32769, 262_144, 1 << 20, MAX_BLOCKS] {
             let g = Geometry::for_blocks(blocks).unwrap();
             assert!(g.data_start < blocks / 2, "{g:?}");
+            let (mut inodes, mut blocks_seen) = (0, 0);
+            for k in 0..g.groups {
+                let (i, b) = (g.group_inodes(k), g.group_blocks(k));
+                assert!(!i.is_empty() && !b.is_empty(), "{g:?} group {k}");
+                assert_eq!((i.start, b.start), (inodes, blocks_seen));
+                for x in [i.start, i.end - 1] {
+                    assert_eq!(g.inode_group(x), k);
+                }
+                for x in [b.start, b.end - 1] {
+                    assert_eq!(g.block_group(x), k);
+                }
+                assert_eq!(i.start % CHUNK_BITS + b.start % CHUNK_BITS, 0);
+                (inodes, blocks_seen) = (i.end, b.end);
+            }
+            assert_eq!((inodes, blocks_seen), (g.inode_count, g.total_blocks));
         }
+        assert_eq!(Geometry::for_blocks(2048).unwrap().groups, 1);
+        assert_eq!(Geometry::for_blocks(8192).unwrap().groups, 4);
+        assert_eq!(Geometry::for_blocks(1 << 20).unwrap().groups, 16);
         assert!(Geometry::for_blocks(MIN_BLOCKS - 1).is_err());
     }
 

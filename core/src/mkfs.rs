@@ -5,7 +5,7 @@
 //! superblock is written last, so an interrupted mkfs leaves a device that
 //! does not mount rather than a half-made filesystem that does.
 
-use super::bitmap::block_crc;
+use super::bitmap::{block_line_crcs, LINE_CRCS_BYTES};
 use super::error::Result;
 use super::inode::{Inode, Time, S_IFDIR};
 use super::journal::Journal;
@@ -70,9 +70,9 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
     // Bits past the end of the last bitmap block stay clear; the allocator
     // never searches past the device.
     for i in 0..geo.inode_bitmap_blocks + geo.block_bitmap_blocks {
-        let crc = block_crc(pm, geo.inode_bitmap_start + i)?;
-        let off = Geometry::block_off(geo.bitmap_crc_start) + i * 4;
-        f = f.join(pm.persist(off, &crc.to_le_bytes())?);
+        let crcs = block_line_crcs(pm, geo.inode_bitmap_start + i)?;
+        let off = Geometry::block_off(geo.bitmap_crc_start) + i * LINE_CRCS_BYTES as u64;
+        f = f.join(pm.persist(off, &crcs)?);
     }
 
     let root = Inode {
@@ -89,15 +89,26 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
         ..Inode::default()
     };
     f = f.join(pm.persist(geo.inode_off(ROOT_INO), &root.encode(ROOT_INO))?);
-    let counters = Counters {
-        free_blocks: geo.total_blocks - (root_dir + 1) - 1,
-        free_inodes: geo.inode_count - (ROOT_INO + 1),
-        orphan_head: 0,
-        next_generation: 1,
-        block_hint: geo.data_start,
-        ino_hint: ROOT_INO + 1,
+    // Used: the metadata and the root directory's block, the backup
+    // superblock; inode 0 and the root.
+    let used = |r: &core::ops::Range<u64>, from: u64, to: u64| {
+        r.end.min(to).saturating_sub(r.start.max(from))
     };
-    f = f.join(pm.persist(DYN_OFFSET, &counters.encode())?);
+    for g in 0..geo.groups {
+        let (inodes, blocks) = (geo.group_inodes(g), geo.group_blocks(g));
+        let group = Group {
+            free_blocks: blocks.end
+                - blocks.start
+                - used(&blocks, 0, root_dir + 1)
+                - used(&blocks, geo.backup_sb_block(), geo.total_blocks),
+            free_inodes: inodes.end - inodes.start - used(&inodes, 0, ROOT_INO + 1),
+            orphan_head: 0,
+            next_generation: 1,
+            block_hint: blocks.start.max(geo.data_start),
+            ino_hint: inodes.start.max(ROOT_INO + 1),
+        };
+        f = f.join(pm.persist(Geometry::group_off(g), &group.encode())?);
+    }
     let sb = Superblock {
         version: VERSION,
         compat: 0,

@@ -6,6 +6,10 @@
 //! one transaction. It leaves the list in the transaction that frees it or
 //! finishes the truncate. Mount walks the list, so a crash anywhere leaks
 //! nothing.
+//!
+//! Each allocation group has a list of its own inodes (its record holds
+//! the head). An inode's `orphan_next` is zero exactly when it is on no
+//! list: the last one on a list points at itself.
 
 use super::error::{Error, Result};
 use super::inode::{Inode, Kind};
@@ -18,51 +22,59 @@ use super::Fs;
 pub(super) const RELEASE_BUDGET: u32 = 16;
 
 impl<M: Medium> Fs<M> {
-    /// Put `ino` on the orphan list, in the running transaction.
+    /// Put `ino` on its group's orphan list, in the running transaction.
     pub(super) fn orphan_add(&mut self, ino: u64) -> Result<()> {
         let mut inode = self.read_inode(ino)?;
-        if inode.orphan_next != 0 || self.counters.orphan_head == ino {
+        if inode.orphan_next != 0 {
             return Ok(());
         }
-        inode.orphan_next = self.counters.orphan_head;
-        self.write_inode(ino, &inode)?;
-        self.counters.orphan_head = ino;
-        Ok(())
+        let group = self.group_mut(self.geo.inode_group(ino));
+        let head = core::mem::replace(&mut group.orphan_head, ino);
+        inode.orphan_next = if head == 0 { ino } else { head };
+        self.write_inode(ino, &inode)
     }
 
-    /// Take `ino` off the orphan list, in the running transaction.
+    /// Take `ino` off its group's orphan list, in the running transaction.
     pub(super) fn orphan_remove(&mut self, ino: u64) -> Result<()> {
-        let next = self.read_inode(ino)?.orphan_next;
-        if self.counters.orphan_head == ino {
-            self.counters.orphan_head = next;
+        let mut inode = self.read_inode(ino)?;
+        let next = match inode.orphan_next {
+            0 => return Ok(()), // not on the list
+            n if n == ino => 0,
+            n => n,
+        };
+        let g = self.geo.inode_group(ino);
+        if self.group(g).orphan_head == ino {
+            self.group_mut(g).orphan_head = next;
         } else {
-            let mut cur = self.counters.orphan_head;
+            let mut cur = self.group(g).orphan_head;
             let mut steps = 0;
             loop {
-                if cur == 0 {
-                    return Ok(()); // not on the list
-                }
                 steps += 1;
-                if steps > self.geo.inode_count {
-                    return Err(Error::Corrupt("orphan list loop"));
+                if cur == 0 || steps > self.geo.inode_count {
+                    return Err(Error::Corrupt(
+                        "orphan list (an inode on it is not reached)",
+                    ));
                 }
                 let mut c = self.read_inode(cur)?;
                 if c.orphan_next == ino {
-                    c.orphan_next = next;
+                    c.orphan_next = if next == 0 { cur } else { next };
                     self.write_inode(cur, &c)?;
                     break;
                 }
-                cur = c.orphan_next;
+                if c.orphan_next == cur {
+                    cur = 0; // the end, without ino
+                } else {
+                    cur = c.orphan_next;
+                }
             }
         }
-        let mut inode = self.read_inode(ino)?;
         inode.orphan_next = 0;
         self.write_inode(ino, &inode)
     }
 
     /// Whether `ino` is on the orphan list.
     pub fn is_orphan(&self, ino: u64) -> Result<bool> {
-        Ok(self.counters.orphan_head == ino || self.read_inode(ino)?.orphan_next != 0)
+        Ok(self.read_inode(ino)?.orphan_next != 0)
     }
 
     /// Release the blocks of an inode with no links and free it; used at
@@ -134,12 +146,17 @@ impl<M: Medium> Fs<M> {
     /// Mount-time recovery: release every orphan. Returns how many.
     pub fn release_orphans(&mut self) -> Result<u64> {
         let mut n = 0;
-        while self.counters.orphan_head != 0 {
+        while let Some(ino) = self.first_orphan() {
             if n > self.geo.inode_count {
                 return Err(Error::Corrupt("orphan list loop"));
             }
-            let ino = self.counters.orphan_head;
-            if self.read_inode(ino)?.nlink == 0 {
+            let inode = self.read_inode(ino)?;
+            if inode.orphan_next == 0 {
+                return Err(Error::Corrupt(
+                    "orphan list (its head is not marked as on it)",
+                ));
+            }
+            if inode.nlink == 0 {
                 self.release_inode(ino)?;
             } else {
                 self.finish_truncate(ino)?;

@@ -75,9 +75,14 @@ pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
     }
     lines.sort();
     let c = fs.counters();
+    let orphans: Vec<String> = (0..fs.geometry().groups)
+        .map(|g| fs.group(g).orphan_head.to_string())
+        .collect();
     lines.push(format!(
         "free_blocks={} free_inodes={} orphans={}",
-        c.free_blocks, c.free_inodes, c.orphan_head
+        c.free_blocks,
+        c.free_inodes,
+        orphans.join(",")
     ));
     Ok(lines.join("\n"))
 }

@@ -14,11 +14,12 @@
 //! reconnecting), which allocate.
 
 use ferrodax_core::bitmap::Map;
+use ferrodax_core::bitmap::{block_line_crcs, LINE_CRCS_BYTES};
 use ferrodax_core::fs::{MountOptions, MountReport};
 use ferrodax_core::inode::{Inode, Kind, Time, S_IFMT};
 use ferrodax_core::journal::Journal;
 use ferrodax_core::layout::{
-    Counters, Geometry, Superblock, BLOCK_SIZE, DYN_OFFSET, DYN_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
+    Geometry, Group, Superblock, BLOCK_SIZE, GROUP_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
 };
 use ferrodax_core::owner::Held;
 use ferrodax_core::persist::Pm;
@@ -37,8 +38,8 @@ pub enum Fix {
     DirEntries { ino: u64, entries: u64 },
     /// Rewrite the backup superblock from the primary.
     BackupSuperblock,
-    /// Put an unlinked inode no list holds back on the orphan list, so the
-    /// next mount releases it.
+    /// Put an unlinked inode no list holds back on its group's orphan
+    /// list, so the next mount releases it.
     Orphan { ino: u64 },
     /// Clear the orphan-list link of an inode that is not on the list (the
     /// core takes a set link to mean "on the list").
@@ -47,9 +48,9 @@ pub enum Fix {
     BlockCount { ino: u64, blocks: u64 },
     /// Clear inode flags no version defines.
     Flags { ino: u64 },
-    /// Rebuild the counters block from the bitmaps and the inode table
-    /// (made before mounting: a damaged one stops the mount).
-    Counters,
+    /// Rebuild a group's counters record from the bitmaps and the inode
+    /// table (made before mounting: a damaged one stops the mount).
+    Counters { group: u64 },
     /// Zero a damaged inode (or a free slot that is not clear); its
     /// blocks return to free space and its names go in a later pass.
     ClearInode { ino: u64 },
@@ -70,9 +71,10 @@ pub enum Fix {
     /// Discard an undo journal that cannot be rolled back (before
     /// mounting): what it would have undone is checked like any damage.
     ResetJournal,
-    /// Empty the orphan list (damaged, or its release failed): the
-    /// unlinked inodes it held are found and put back one by one.
-    CutOrphanList,
+    /// Empty a group's orphan list (damaged, or its release failed; `None`:
+    /// every group's): the unlinked inodes it held are found and put back
+    /// one by one.
+    CutOrphanList { group: Option<u64> },
 }
 
 impl Fix {
@@ -395,7 +397,9 @@ impl<M: Medium> Checker<'_, M> {
 
     fn orphans(&mut self) {
         let mut on_list = HashSet::new();
-        self.orphan_list(self.fs.counters().orphan_head, &mut on_list);
+        for g in 0..self.geo.groups {
+            self.orphan_list(g, &mut on_list);
+        }
         for ino in std::mem::take(&mut self.orphan_links) {
             if !on_list.contains(&ino) {
                 self.problem(
@@ -406,13 +410,20 @@ impl<M: Medium> Checker<'_, M> {
         }
     }
 
-    /// Walk the orphan list from `ino`, collecting its members.
-    fn orphan_list(&mut self, mut ino: u64, on_list: &mut HashSet<u64>) {
+    /// Walk group `g`'s orphan list, collecting its members.
+    fn orphan_list(&mut self, g: u64, on_list: &mut HashSet<u64>) {
+        let cut = Some(Fix::CutOrphanList { group: Some(g) });
+        let mut ino = self.fs.group(g).orphan_head;
         let mut steps = 0;
         while ino != 0 {
             steps += 1;
             if steps > self.geo.inode_count {
-                self.problem("orphan list loops".into(), Some(Fix::CutOrphanList));
+                self.problem(format!("group {g}: orphan list loops"), cut.clone());
+                return;
+            }
+            if self.geo.inode_group(ino) != g {
+                let what = format!("group {g}: orphan list holds inode {ino} of another group");
+                self.problem(what, cut.clone());
                 return;
             }
             on_list.insert(ino);
@@ -427,11 +438,21 @@ impl<M: Medium> Checker<'_, M> {
                             None,
                         );
                     }
-                    ino = i.orphan_next;
+                    match i.orphan_next {
+                        0 => {
+                            let what = format!(
+                                "group {g}: orphan list inode {ino} is not marked as on it"
+                            );
+                            self.problem(what, cut.clone());
+                            return;
+                        }
+                        next if next == ino => ino = 0,
+                        next => ino = next,
+                    }
                 }
                 Err(e) => {
-                    let what = format!("orphan list: inode {ino}: {e}");
-                    self.problem(what, Some(Fix::CutOrphanList));
+                    let what = format!("group {g}: orphan list: inode {ino}: {e}");
+                    self.problem(what, cut.clone());
                     return;
                 }
             }
@@ -535,36 +556,34 @@ impl<M: Medium> Checker<'_, M> {
             if wrong > 0 {
                 bad.push(format!("{map:?} bitmap: {wrong} bits wrong"));
             }
-            let nblocks = match map {
-                Map::Blocks => g.block_bitmap_blocks,
-                Map::Inodes => g.inode_bitmap_blocks,
-            };
-            for idx in 0..nblocks {
+            for chunk in 0..self.fs.bitmap_chunks(map) {
                 let (have, want) = (
-                    self.fs.bitmap_stored_crc(map, idx),
-                    self.fs.bitmap_block_crc(map, idx),
+                    self.fs.bitmap_stored_crc(map, chunk),
+                    self.fs.bitmap_chunk_crc(map, chunk),
                 );
                 if have.is_err() || have != want {
-                    bad.push(format!("{map:?} bitmap block {idx}: checksum"));
+                    bad.push(format!("{map:?} bitmap line {chunk}: checksum"));
                 }
             }
         }
         let used_blocks = (0..g.total_blocks).filter(|&b| self.blocks.get(b)).count() as u64;
-        let used_inodes = (0..g.inode_count).filter(|&i| self.inodes.get(i)).count() as u64;
-        let c = self.fs.counters();
-        if c.free_blocks != g.total_blocks - used_blocks {
-            bad.push(format!(
-                "free block count {} should be {}",
-                c.free_blocks,
-                g.total_blocks - used_blocks
-            ));
-        }
-        if c.free_inodes != g.inode_count - used_inodes {
-            bad.push(format!(
-                "free inode count {} should be {}",
-                c.free_inodes,
-                g.inode_count - used_inodes
-            ));
+        for k in 0..g.groups {
+            let (inodes, blocks) = (g.group_inodes(k), g.group_blocks(k));
+            let free_blocks = blocks.clone().filter(|&b| !self.blocks.get(b)).count() as u64;
+            let free_inodes = inodes.clone().filter(|&i| !self.inodes.get(i)).count() as u64;
+            let c = self.fs.group(k);
+            if c.free_blocks != free_blocks {
+                let have = c.free_blocks;
+                bad.push(format!(
+                    "group {k}: free block count {have} should be {free_blocks}"
+                ));
+            }
+            if c.free_inodes != free_inodes {
+                let have = c.free_inodes;
+                bad.push(format!(
+                    "group {k}: free inode count {have} should be {free_inodes}"
+                ));
+            }
         }
         for what in bad {
             self.problem(what, Some(Fix::FreeSpace));
@@ -622,7 +641,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
         match &p.fix {
             None => continue,
             Some(f) if f.through_core() => continue,
-            Some(Fix::Counters) => rebuild_counters(pm, &geo)?,
+            Some(Fix::Counters { group }) => rebuild_group(pm, &geo, *group)?,
             Some(Fix::ClearInode { ino }) => {
                 let f = pm.persist(geo.inode_off(*ino), &[0u8; INODE_SIZE as usize])?;
                 pm.fence(f);
@@ -649,15 +668,11 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 let f0 = pm.persist(0, &sb.encode())?;
                 pm.fence(f.join(f0));
             }
-            Some(Fix::CutOrphanList) => {
-                let mut raw = [0u8; DYN_SIZE];
-                pm.read(DYN_OFFSET, &mut raw)?;
-                let c = Counters {
-                    orphan_head: 0,
-                    ..Counters::decode(&raw, &geo)?
-                };
-                let f = pm.persist(DYN_OFFSET, &c.encode())?;
-                pm.fence(f);
+            Some(Fix::CutOrphanList { group }) => {
+                let all = 0..geo.groups;
+                for g in group.map_or(all, |g| g..g + 1) {
+                    patch_group(pm, &geo, g, |c| c.orphan_head = 0)?;
+                }
             }
             Some(Fix::SuperblockFromBackup | Fix::ResetJournal) => {} // before mounting
             Some(Fix::OrphanLink { ino }) => patch_inode(pm, &geo, *ino, |i| i.orphan_next = 0)?,
@@ -669,15 +684,13 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 unreachable!("made through the core")
             }
             Some(Fix::Orphan { ino }) => {
-                // The inode first, pointing at the current head: the list
-                // is whole at every step.
-                let mut raw = [0u8; 64];
-                pm.read(DYN_OFFSET, &mut raw)?;
-                let mut c = Counters::decode(&raw, &geo)?;
-                patch_inode(pm, &geo, *ino, |i| i.orphan_next = c.orphan_head)?;
-                c.orphan_head = *ino;
-                let f = pm.persist(DYN_OFFSET, &c.encode())?;
-                pm.fence(f);
+                // The inode first, pointing at the current head (or at
+                // itself, the end): the list is whole at every step.
+                let g = geo.inode_group(*ino);
+                let head = read_group(pm, &geo, g)?.orphan_head;
+                let next = if head == 0 { *ino } else { head };
+                patch_inode(pm, &geo, *ino, |i| i.orphan_next = next)?;
+                patch_group(pm, &geo, g, |c| c.orphan_head = *ino)?;
             }
         }
         fixed += 1;
@@ -724,7 +737,7 @@ pub struct Options {
 /// What mount reads before anything else, made readable if it is not:
 /// the primary superblock (restored from the backup), the undo journal
 /// (rolled back as mount would, or discarded if it cannot be) and the
-/// counters (rebuilt). Returns whether a transaction was rolled back, and
+/// groups' counters (rebuilt). Returns whether a transaction was rolled back, and
 /// the problems repaired.
 fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<Problem>)> {
     let mut found = Vec::new();
@@ -773,60 +786,80 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
             false
         }
     };
-    let mut dynb = [0u8; DYN_SIZE];
-    pm.read(DYN_OFFSET, &mut dynb)?;
-    if let Err(why) = Counters::decode(&dynb, &geo) {
-        rebuild_counters(pm, &geo)?;
-        found.push(Problem {
-            what: format!("counters: {why}"),
-            fix: Some(Fix::Counters),
-        });
+    for g in 0..geo.groups {
+        if let Err(why) = read_group(pm, &geo, g) {
+            rebuild_group(pm, &geo, g)?;
+            found.push(Problem {
+                what: format!("group {g} counters: {why}"),
+                fix: Some(Fix::Counters { group: g }),
+            });
+        }
     }
     Ok((rolled_back, found))
 }
 
-/// Write counters derived from the bitmaps (free counts: a later pass
-/// checks the bitmaps themselves) and the inode table (the next
-/// generation number after every one in use). The orphan list starts
-/// empty: lost orphans are found and put back on it by the next check.
-fn rebuild_counters<M: Medium>(pm: &mut Pm<M>, geo: &Geometry) -> Result<()> {
-    let mut used = [0u64; 2];
+fn read_group<M: Medium>(pm: &Pm<M>, geo: &Geometry, g: u64) -> Result<Group> {
+    let mut raw = [0u8; GROUP_SIZE];
+    pm.read(Geometry::group_off(g), &mut raw)?;
+    Group::decode(&raw, geo, g)
+}
+
+fn patch_group<M: Medium>(
+    pm: &mut Pm<M>,
+    geo: &Geometry,
+    g: u64,
+    f: impl FnOnce(&mut Group),
+) -> Result<()> {
+    let mut c = read_group(pm, geo, g)?;
+    f(&mut c);
+    let fl = pm.persist(Geometry::group_off(g), &c.encode())?;
+    pm.fence(fl);
+    Ok(())
+}
+
+/// Write group `g`'s counters, derived from the bitmaps (free counts: a
+/// later pass checks the bitmaps themselves) and the inode table (the next
+/// generation number after every one of the group's in use). The orphan
+/// list starts empty: lost orphans are found and put back on it by the
+/// next check.
+fn rebuild_group<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, g: u64) -> Result<()> {
+    let mut free = [0u64; 2];
     for (n, (start, bits)) in [
-        (geo.block_bitmap_start, geo.total_blocks),
-        (geo.inode_bitmap_start, geo.inode_count),
+        (geo.block_bitmap_start, geo.group_blocks(g)),
+        (geo.inode_bitmap_start, geo.group_inodes(g)),
     ]
     .into_iter()
     .enumerate()
     {
-        for bit in (0..bits).step_by(64) {
+        for bit in bits.clone().step_by(64) {
             let mut w = [0u8; 8];
             pm.read(Geometry::block_off(start) + bit / 8, &mut w)?;
-            let valid = (bits - bit).min(64);
+            let valid = (bits.end - bit).min(64);
             let mask = if valid == 64 {
                 u64::MAX
             } else {
                 (1 << valid) - 1
             };
-            used[n] += u64::from((u64::from_le_bytes(w) & mask).count_ones());
+            free[n] += u64::from((!u64::from_le_bytes(w) & mask).count_ones());
         }
     }
     let mut next_generation = 1;
-    for ino in ROOT_INO..geo.inode_count {
+    for ino in geo.group_inodes(g).filter(|&i| i >= ROOT_INO) {
         let mut raw = [0u8; INODE_SIZE as usize];
         pm.read(geo.inode_off(ino), &mut raw)?;
         if let Ok(i) = Inode::decode(&raw, ino, geo) {
             next_generation = next_generation.max(u64::from(i.generation) + 1);
         }
     }
-    let c = Counters {
-        free_blocks: geo.total_blocks.saturating_sub(used[0]),
-        free_inodes: geo.inode_count.saturating_sub(used[1]),
+    let c = Group {
+        free_blocks: free[0],
+        free_inodes: free[1],
         orphan_head: 0,
         next_generation,
         block_hint: 0,
         ino_hint: 0,
     };
-    let f = pm.persist(DYN_OFFSET, &c.encode())?;
+    let f = pm.persist(Geometry::group_off(g), &c.encode())?;
     pm.fence(f);
     Ok(())
 }
@@ -876,7 +909,7 @@ pub fn fsck<M: Medium>(medium: M, opts: &Options) -> Result<(M, Outcome)> {
             Err(why) => {
                 found.push(Problem {
                     what: format!("orphan list: releasing it failed: {why}"),
-                    fix: Some(Fix::CutOrphanList),
+                    fix: Some(Fix::CutOrphanList { group: None }),
                 });
                 0
             }
@@ -941,7 +974,6 @@ fn rewrite_free_space<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, report: &Report
             &report.expected_blocks,
         ),
     ];
-    let mut crc_index = 0;
     for (start, nblocks, words) in regions {
         for blk in 0..nblocks {
             let mut buf = vec![0u8; BLOCK_SIZE as usize];
@@ -954,25 +986,24 @@ fn rewrite_free_space<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, report: &Report
                 buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
             }
             let f = pm.persist(Geometry::block_off(start + blk), &buf)?;
-            let crc = ferrodax_core::crc32c::crc32c(&buf);
-            let f2 = pm.persist(
-                Geometry::block_off(geo.bitmap_crc_start) + crc_index * 4,
-                &crc.to_le_bytes(),
-            )?;
+            let crcs = block_line_crcs(pm, start + blk)?;
+            let slot = start + blk - geo.inode_bitmap_start;
+            let table = Geometry::block_off(geo.bitmap_crc_start) + slot * LINE_CRCS_BYTES as u64;
+            let f2 = pm.persist(table, &crcs)?;
             pm.fence(f.join(f2));
-            crc_index += 1;
         }
     }
-    let mut raw = [0u8; 64];
-    pm.read(DYN_OFFSET, &mut raw)?;
-    let old = Counters::decode(&raw, geo)?;
-    let count = |words: &Vec<u64>| words.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
-    let c = Counters {
-        free_blocks: geo.total_blocks - count(&report.expected_blocks),
-        free_inodes: geo.inode_count - count(&report.expected_inodes),
-        ..old
+    let clear = |words: &Vec<u64>, bits: std::ops::Range<u64>| {
+        bits.filter(|&b| words[(b / 64) as usize] & (1 << (b % 64)) == 0)
+            .count() as u64
     };
-    let f = pm.persist(DYN_OFFSET, &c.encode())?;
-    pm.fence(f);
+    for g in 0..geo.groups {
+        let free_blocks = clear(&report.expected_blocks, geo.group_blocks(g));
+        let free_inodes = clear(&report.expected_inodes, geo.group_inodes(g));
+        patch_group(pm, geo, g, |c| {
+            c.free_blocks = free_blocks;
+            c.free_inodes = free_inodes;
+        })?;
+    }
     Ok(())
 }

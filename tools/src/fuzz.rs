@@ -17,9 +17,7 @@ use ferrodax_core::extent::FANOUT;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
 use ferrodax_core::layout::le::{put_u32, u16_at, u32_at, u64_at};
-use ferrodax_core::layout::{
-    Geometry, BLOCK_SIZE, DYN_OFFSET, INODE_SIZE, JOURNAL_BLOCKS, ROOT_INO as R,
-};
+use ferrodax_core::layout::{Geometry, BLOCK_SIZE, INODE_SIZE, JOURNAL_BLOCKS, ROOT_INO as R};
 use ferrodax_core::{Error, Fs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -33,8 +31,9 @@ enum Seal {
     Crc { at: u64, len: u64, crc: u64 },
     /// An extent: low 16 bits of CRC-32C over bytes 0..13 and the owner.
     Extent { at: u64, owner: u64 },
-    /// A bitmap block: its CRC-32C in the checksum table at `slot`.
-    Bitmap { block: u64, slot: u64 },
+    /// A bitmap line (64 bytes at `line`): its CRC-32C in the checksum
+    /// table at `slot`.
+    Bitmap { line: u64, slot: u64 },
     /// No checksum (the journal header word).
     None,
 }
@@ -88,7 +87,7 @@ const SUPERBLOCK: &[(&str, u64, usize)] = &[
     ("inode_count", 96, 8),
     ("reserved", 112, 8),
 ];
-const COUNTERS: &[(&str, u64, usize)] = &[
+const GROUP: &[(&str, u64, usize)] = &[
     ("free_blocks", 0, 8),
     ("free_inodes", 8, 8),
     ("orphan_head", 16, 8),
@@ -229,12 +228,15 @@ impl Image {
             crc: 252,
         };
         field(&mut fields, "backup_superblock", backup, seal, SUPERBLOCK);
-        let dynamic = Seal::Crc {
-            at: DYN_OFFSET,
-            len: 64,
-            crc: 60,
-        };
-        field(&mut fields, "counters", DYN_OFFSET, dynamic, COUNTERS);
+        for k in 0..g.groups {
+            let at = Geometry::group_off(k);
+            let seal = Seal::Crc {
+                at,
+                len: 64,
+                crc: 60,
+            };
+            field(&mut fields, &format!("group[{k}]"), at, seal, GROUP);
+        }
         for (what, ino) in [
             ("root", R),
             ("dir", d),
@@ -291,24 +293,28 @@ impl Image {
             let blk = u64_at(&m.0, at as usize + 8) & ((1 << 48) - 1);
             dir_block_fields(&mut fields, m, &format!("big{i}"), blk);
         }
-        for (map, bitmap, slot) in [
+        // Lines of 64 bytes, 64 to a bitmap block, each with its slot.
+        for (map, bitmap, first_line) in [
             ("inode", g.inode_bitmap_start, 0),
-            ("block", g.block_bitmap_start, g.inode_bitmap_blocks),
+            ("block", g.block_bitmap_start, g.inode_bitmap_blocks * 64),
         ] {
-            let seal = Seal::Bitmap {
-                block: bitmap,
-                slot: Geometry::block_off(g.bitmap_crc_start) + 4 * slot,
-            };
-            field(
-                &mut fields,
-                &format!("{map}_bitmap"),
-                Geometry::block_off(bitmap),
-                seal,
-                &[
-                    ("first_word", 0, 8),
-                    ("data_start_word", g.data_start / 64 * 8, 8),
-                ],
-            );
+            for (name, off) in [
+                ("first_word", 0),
+                ("data_start_word", g.data_start / 64 * 8),
+            ] {
+                let at = Geometry::block_off(bitmap) + off;
+                let seal = Seal::Bitmap {
+                    line: at / 64 * 64,
+                    slot: Geometry::block_off(g.bitmap_crc_start) + 4 * (first_line + off / 64),
+                };
+                field(
+                    &mut fields,
+                    &format!("{map}_bitmap"),
+                    at,
+                    seal,
+                    &[(name, 0, 8)],
+                );
+            }
         }
         let journal = Geometry::block_off(g.journal_start);
         field(
@@ -471,9 +477,9 @@ fn seal(m: &mut MemMedium, seal: Seal) {
             let check = crc32c(&c) as u16;
             b[at + 14..at + 16].copy_from_slice(&check.to_le_bytes());
         }
-        Seal::Bitmap { block, slot } => {
-            let at = Geometry::block_off(block) as usize;
-            let v = crc32c(&b[at..at + BLOCK_SIZE as usize]);
+        Seal::Bitmap { line, slot } => {
+            let at = line as usize;
+            let v = crc32c(&b[at..at + 64]);
             b[slot as usize..slot as usize + 4].copy_from_slice(&v.to_le_bytes());
         }
         Seal::None => {}
@@ -542,7 +548,7 @@ pub fn exercise(m: MemMedium) -> Outcome {
             let _ = fs.set_size(e.ino, BLOCK_SIZE / 2, at(7));
         }
         let _ = fs.unlink(R, b"sym", at(8));
-        while let o @ 1.. = fs.counters().orphan_head {
+        while let Some(o) = fs.first_orphan() {
             if fs.release_inode(o).is_err() {
                 break;
             }

@@ -5,7 +5,7 @@
 use crate::crash::{judge, recovered_state, RecMedium, Tally};
 use crate::testing::{at, attr, HASH_SEED};
 use ferrodax_core::dir::name_hash;
-use ferrodax_core::extent::FANOUT;
+use ferrodax_core::extent::{Mapping, FANOUT};
 use ferrodax_core::file::SetAttr;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::*;
@@ -24,16 +24,20 @@ type Op = fn(&mut F) -> Result<()>;
 pub struct Scenario {
     /// Name in reports.
     pub name: &'static str,
+    /// Blocks of the explored device.
+    pub blocks: u64,
     /// Builds the starting state.
     pub setup: fn(&mut F),
     /// The operations explored, in order.
     pub ops: &'static [Op],
 }
 
-/// Blocks of the explored device (small, so every check is fast; 1 MiB of
-/// it is one 2 MiB-aligned run's worth only if placed well, so huge
-/// allocation uses a larger device).
+/// Blocks of the explored device (small, so every check is fast): one
+/// allocation group.
 const BLOCKS: u64 = 2048;
+/// Blocks of a device with four allocation groups of 512 inodes and 2048
+/// blocks each.
+const GROUPS_BLOCKS: u64 = 8192;
 /// Junk that stands for stale data in free blocks.
 const STALE: u8 = 0xa5;
 
@@ -177,6 +181,7 @@ pub fn all() -> Vec<Scenario> {
     vec![
         Scenario {
             name: "create",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 fs.create(R, b"new", attr(S_IFREG | 0o600), at(20))
@@ -185,6 +190,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "mkdir",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 let a = ino(fs, R, "a");
@@ -193,6 +199,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "mknod",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
                 |fs| {
@@ -215,6 +222,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "symlink",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 fs.symlink(R, b"s2", &[b'x'; 300], attr(0), at(20))
@@ -223,6 +231,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "link",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 let (a, b) = (ino(fs, R, "a"), ino(fs, R, "b"));
@@ -232,17 +241,19 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "tmpfile+link",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
                 |fs| fs.tmpfile(R, attr(S_IFREG | 0o600), at(20)).map(drop),
                 |fs| {
-                    let t = fs.counters().orphan_head;
+                    let t = fs.first_orphan().unwrap_or(0);
                     fs.link(t, R, b"linked", at(21)).map(drop)
                 },
             ],
         },
         Scenario {
             name: "unlink+release",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
                 |fs| {
@@ -250,7 +261,7 @@ pub fn all() -> Vec<Scenario> {
                     fs.unlink(a, b"f", at(20)).map(drop)
                 },
                 |fs| {
-                    let o = fs.counters().orphan_head;
+                    let o = fs.first_orphan().unwrap_or(0);
                     if o != 0 {
                         fs.release_inode(o)
                     } else {
@@ -261,6 +272,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "rmdir",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
                 |fs| {
@@ -272,6 +284,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "rename",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
                 |fs| {
@@ -309,6 +322,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "rename-exchange",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 let (a, b) = (ino(fs, R, "a"), ino(fs, R, "b"));
@@ -329,6 +343,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "rename-whiteout",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 let a = ino(fs, R, "a");
@@ -349,6 +364,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "rename-over-dir",
+            blocks: BLOCKS,
             setup: |fs| {
                 basic_tree(fs);
                 mkdir(fs, R, "victim");
@@ -360,13 +376,14 @@ pub fn all() -> Vec<Scenario> {
                         .map(drop)
                 },
                 |fs| {
-                    let o = fs.counters().orphan_head;
+                    let o = fs.first_orphan().unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],
         },
         Scenario {
             name: "setattr",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 let b = ino(fs, R, "b");
@@ -390,6 +407,7 @@ pub fn all() -> Vec<Scenario> {
             // same setattr: one transaction, never a new size with the old
             // mode or the reverse.
             name: "setattr-size",
+            blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| {
                 let f = ino(fs, ino(fs, R, "a"), "f");
@@ -408,6 +426,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "map-blocks-zeroes",
+            blocks: BLOCKS,
             setup: |fs| {
                 basic_tree(fs);
                 let f = file(fs, R, "sparse");
@@ -426,6 +445,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "data-range-ops",
+            blocks: BLOCKS,
             setup: |fs| {
                 basic_tree(fs);
                 let f = file(fs, R, "r");
@@ -460,6 +480,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "truncate-multi-tx",
+            blocks: BLOCKS,
             setup: fragmented_file,
             ops: &[
                 |fs| {
@@ -474,17 +495,19 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "release-multi-tx",
+            blocks: BLOCKS,
             setup: fragmented_file,
             ops: &[
                 |fs| fs.unlink(R, b"frag", at(20)).map(drop),
                 |fs| {
-                    let o = fs.counters().orphan_head;
+                    let o = fs.first_orphan().unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],
         },
         Scenario {
             name: "extent-tree",
+            blocks: BLOCKS,
             // A full root leaf: the ops split it (the root grows), split a
             // leaf in half, shift across leaves, and shrink the tree back
             // to one leaf (freed nodes, the root giving way to its child).
@@ -526,6 +549,7 @@ pub fn all() -> Vec<Scenario> {
             // A full entry block splits; a rename in the split directory
             // adds before it removes.
             name: "dir-split",
+            blocks: BLOCKS,
             setup: |fs| {
                 let d = mkdir(fs, R, "d");
                 for n in names(FULL_BLOCK) {
@@ -555,6 +579,7 @@ pub fn all() -> Vec<Scenario> {
             // A full entry block gives records to its neighbour and the
             // separator between them moves; then a removal from it.
             name: "dir-even",
+            blocks: BLOCKS,
             setup: two_blocks_upper_full,
             ops: &[
                 |fs| {
@@ -575,6 +600,7 @@ pub fn all() -> Vec<Scenario> {
             // full to have joined it): the block is freed and the index
             // gives way to the one block left.
             name: "dir-free",
+            blocks: BLOCKS,
             setup: |fs| two_blocks_left(fs, FULL_BLOCK, 1),
             ops: &[
                 |fs| unlink_to_one_block(fs, &split_halves().1[0]),
@@ -588,6 +614,7 @@ pub fn all() -> Vec<Scenario> {
             // A removal leaves the upper block a quarter full: the lower
             // one takes its records and the index gives way to it.
             name: "dir-join-upper",
+            blocks: BLOCKS,
             setup: |fs| two_blocks_left(fs, QUARTER_BLOCK, QUARTER_BLOCK + 1),
             ops: &[|fs| unlink_to_one_block(fs, &split_halves().1[0])],
         },
@@ -595,11 +622,41 @@ pub fn all() -> Vec<Scenario> {
             // The same from the lower block: it takes the upper one's
             // records, and the upper one's index entry goes.
             name: "dir-join-lower",
+            blocks: BLOCKS,
             setup: |fs| two_blocks_left(fs, QUARTER_BLOCK + 1, QUARTER_BLOCK),
             ops: &[|fs| unlink_to_one_block(fs, &split_halves().0[0])],
         },
         Scenario {
+            // Allocations that leave a full group for the next, an extent
+            // that spans both, orphans on two groups' lists.
+            name: "groups",
+            blocks: GROUPS_BLOCKS,
+            setup: group_zero_full,
+            ops: &[
+                |fs| {
+                    fs.create(R, b"new", attr(S_IFREG | 0o644), at(20))
+                        .map(drop)
+                },
+                |fs| {
+                    let big = ino(fs, R, "big");
+                    let end = fs.read_inode(big)?.size / BLOCK_SIZE;
+                    fs.map_blocks(big, end, 8, true, false).map(drop)
+                },
+                |fs| fs.unlink(R, b"big", at(21)).map(drop),
+                |fs| fs.unlink(R, b"new", at(22)).map(drop),
+                |fs| {
+                    let o = fs.first_orphan().unwrap_or(0);
+                    fs.release_inode(o)
+                },
+                |fs| {
+                    let o = fs.first_orphan().unwrap_or(0);
+                    fs.release_inode(o)
+                },
+            ],
+        },
+        Scenario {
             name: "sequence",
+            blocks: BLOCKS,
             setup: |_| {},
             ops: &[
                 |fs| fs.create(R, b"d", attr(S_IFDIR | 0o755), at(20)).map(drop),
@@ -623,17 +680,40 @@ pub fn all() -> Vec<Scenario> {
                 },
                 |fs| fs.unlink(R, b"y", at(24)).map(drop),
                 |fs| {
-                    let o = fs.counters().orphan_head;
+                    let o = fs.first_orphan().unwrap_or(0);
                     fs.release_inode(o)
                 },
                 |fs| fs.rmdir(R, b"d", at(25)).map(drop),
                 |fs| {
-                    let o = fs.counters().orphan_head;
+                    let o = fs.first_orphan().unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],
         },
     ]
+}
+
+/// Group 0 full: every inode (files in "d") and every block ("big", of
+/// `BIG_BLOCKS`): what follows allocates in group 1.
+fn group_zero_full(fs: &mut F) {
+    let d = mkdir(fs, R, "d");
+    let inodes = fs.geometry().group_inodes(0);
+    for k in 0.. {
+        let f = file(fs, d, &format!("i{k}"));
+        if f == inodes.end - 1 {
+            break;
+        }
+    }
+    let big = file(fs, R, "big");
+    let mut lblk = 0;
+    while fs.group(0).free_blocks > 0 {
+        let want = fs.group(0).free_blocks;
+        match fs.map_blocks(big, lblk, want, true, false).unwrap().mapping {
+            Mapping::Mapped { len, .. } => lblk += len,
+            Mapping::Hole { .. } => unreachable!("mapped with create"),
+        }
+    }
+    fs.set_size(big, lblk * BLOCK_SIZE, at(11)).unwrap();
 }
 
 fn mkfs_rec(blocks: u64) -> RecMedium {
@@ -660,7 +740,7 @@ fn mount(m: RecMedium) -> F {
 /// Explore one scenario. With `broken`, fences are ignored (a deliberately
 /// broken platform): the explorer must then report violations.
 pub fn explore(s: &Scenario, broken: bool) -> Tally {
-    let mut fs = mount(mkfs_rec(BLOCKS));
+    let mut fs = mount(mkfs_rec(s.blocks));
     (s.setup)(&mut fs);
     let m0 = fs.into_medium();
     let state = |m: &RecMedium| recovered_state(&m.image(), &[]).expect("reference state");

@@ -72,8 +72,8 @@ fn superblock_damage() {
     c.0[..SB_SIZE].copy_from_slice(&sb.encode());
     mount_rejects(c, "incompatible feature flags");
     let mut c = m.clone();
-    flip(&mut c, DYN_OFFSET + 3);
-    mount_rejects(c, "superblock counters");
+    flip(&mut c, GROUP_OFFSET + 3);
+    mount_rejects(c, "group counters checksum");
     let mut c = m.clone();
     flip(&mut c, BLOCK_SIZE + 8);
     mount_rejects(c, "journal header magic");
@@ -272,7 +272,7 @@ proptest! {
         let di = fs.read_inode(d).unwrap();
         let base = [
             0,
-            DYN_OFFSET,
+            GROUP_OFFSET,
             g.inode_off(f),
             Geometry::block_off(fi.root),
             Geometry::block_off(di.root),
@@ -292,10 +292,14 @@ fn a_lost_orphan_is_put_back_and_released() {
     fs.map_blocks(t, 0, 3, true, false).unwrap();
     let free_before = fs.counters().free_blocks;
     // The orphan list loses its only link.
-    let mut c = fs.counters();
-    c.orphan_head = 0;
+    let group = fs.geometry().inode_group(t);
+    let c = Group {
+        orphan_head: 0,
+        ..fs.group(group)
+    };
     let mut m = fs.into_medium();
-    m.0[DYN_OFFSET as usize..DYN_OFFSET as usize + DYN_SIZE].copy_from_slice(&c.encode());
+    let at = Geometry::group_off(group) as usize;
+    m.0[at..at + GROUP_SIZE].copy_from_slice(&c.encode());
     let fs = mount(m).unwrap();
     let report = check(&fs);
     assert!(

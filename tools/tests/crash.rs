@@ -25,7 +25,7 @@ fn every_operation_is_atomic_and_durable() {
 
 #[test]
 fn broken_ordering_is_caught() {
-    for name in ["rename", "map-blocks-zeroes", "unlink+release"] {
+    for name in ["rename", "map-blocks-zeroes", "unlink+release", "groups"] {
         let s = all().into_iter().find(|s| s.name == name).unwrap();
         let t = explore(&s, true);
         assert!(

@@ -343,7 +343,7 @@ fn a_big_truncate_finishes_after_its_transaction() {
     assert!(fs.is_orphan(f).unwrap());
     let fs = remount(fs);
     clean(&fs);
-    assert_eq!(fs.counters().orphan_head, 0);
+    assert_eq!(fs.first_orphan(), None);
 }
 
 #[test]
@@ -770,4 +770,27 @@ fn huge_runs_follow_the_physical_phase() {
         assert_eq!(pblk % 512, phase, "fallocate, phase {phase}");
         clean(&fs);
     }
+}
+
+#[test]
+fn the_last_orphan_of_a_longer_list_is_still_an_orphan() {
+    let mut fs = mem_fs(2048);
+    let (a, _) = fs.create(R, b"a", attr(S_IFREG), at(1)).unwrap();
+    let (b, _) = fs.create(R, b"b", attr(S_IFREG), at(1)).unwrap();
+    for k in 0..100 {
+        fs.map_blocks(a, 2 * k, 1, true, false).unwrap();
+    }
+    fs.set_size(a, 200 * BLOCK_SIZE, at(1)).unwrap();
+    // Both open and unlinked: b heads the list, a is its last entry.
+    fs.unlink(R, b"a", at(2)).unwrap();
+    fs.unlink(R, b"b", at(2)).unwrap();
+    assert!(fs.is_orphan(a).unwrap() && fs.is_orphan(b).unwrap());
+    // A truncate of a too big for one transaction puts it on the list
+    // again: it must stay one entry, not become a cycle.
+    fs.set_size(a, 0, at(3)).unwrap();
+    fs.release_inode(b).unwrap();
+    assert!(fs.is_orphan(a).unwrap());
+    let (fs, report) = ferrodax_core::Fs::mount(fs.into_medium(), Default::default()).unwrap();
+    assert_eq!(report.orphans, 1);
+    clean(&fs);
 }

@@ -94,13 +94,16 @@ fn lost(fs: &Fs<MemMedium>, ino: u64) -> Option<u64> {
 #[test]
 fn damaged_counters_are_rebuilt() {
     let img = image();
-    let before = mount(img.m.clone()).counters();
+    let before = mount(img.m.clone()).group(0);
     let mut m = img.m.clone();
-    m.0[DYN_OFFSET as usize] ^= 1;
+    m.0[GROUP_OFFSET as usize] ^= 1;
     assert!(Fs::mount(m.clone(), MountOptions::default()).is_err());
     let (fs, found) = repaired(m);
-    assert!(found.iter().any(|w| w.contains("counters")), "{found:?}");
-    let c = fs.counters();
+    assert!(
+        found.iter().any(|w| w.contains("group 0 counters")),
+        "{found:?}"
+    );
+    let c = fs.group(0);
     assert_eq!(
         (c.free_blocks, c.free_inodes),
         (before.free_blocks, before.free_inodes)
@@ -181,11 +184,13 @@ fn check_only_reports_everything() {
     let img = image();
     let mut m = img.m.clone();
     damage_inode(&mut m, img.file);
-    m.0[DYN_OFFSET as usize] ^= 1;
+    m.0[GROUP_OFFSET as usize] ^= 1;
     let (after, out) = fsck(m.clone(), &opts(false)).unwrap();
     assert_eq!(out.passes.len(), 1);
     let problems = &out.passes[0];
-    assert!(problems.iter().any(|p| p.fix == Some(Fix::Counters)));
+    assert!(problems
+        .iter()
+        .any(|p| p.fix == Some(Fix::Counters { group: 0 })));
     assert!(problems
         .iter()
         .any(|p| p.fix == Some(Fix::ClearInode { ino: img.file })));
