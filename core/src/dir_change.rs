@@ -119,10 +119,13 @@ impl<M: Medium> Fs<M> {
         Ok(self.hash_name(self.rec_name(blk, r, &mut buf)?))
     }
 
-    /// Where in `blk` a name of `hash` taking `want` bytes would go.
-    fn room(&self, blk: u64, dir_ino: u64, hash: u32, want: u64) -> Result<Room> {
+    /// Where in `blk` `name` (of `hash`, taking `want` bytes) would go;
+    /// `Exists` if it is there. One walk for both: a create does not look
+    /// the name up first.
+    fn room(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32, want: u64) -> Result<Room> {
         let mut seqs = 0u16;
         let (mut host, mut count, mut used) = (None, 0, 0);
+        let mut buf = [0u8; NAME_MAX];
         self.entry_block(blk, dir_ino)?;
         self.walk_block(blk, |r| {
             if host.is_none() && r.slack() >= want {
@@ -131,8 +134,14 @@ impl<M: Medium> Fs<M> {
             if r.live() {
                 count += 1;
                 used += r.size();
-                if r.hash8 == (hash >> 24) as u8 && self.rec_hash(blk, r)? == hash {
-                    seqs |= 1 << r.seq;
+                if r.hash8 == (hash >> 24) as u8 {
+                    let other = self.rec_name(blk, r, &mut buf)?;
+                    if other == name {
+                        return Err(Error::Exists);
+                    }
+                    if self.hash_name(other) == hash {
+                        seqs |= 1 << r.seq;
+                    }
                 }
             }
             Ok(None::<()>)
@@ -146,9 +155,9 @@ impl<M: Medium> Fs<M> {
         })
     }
 
-    /// Add `name -> ino` to directory `dir_ino` (the caller checked that
-    /// the name is absent). Updates `dir` (size, blocks, entries, root);
-    /// the caller writes it. Records move when a block is full: a
+    /// Add `name -> ino` to directory `dir_ino`, or fail with `Exists`
+    /// (changing nothing) if the name is there. Updates `dir` (size,
+    /// blocks, entries, root); the caller writes it. Records move when a block is full: a
     /// [`DirPos`] found before this call is stale after it.
     pub(super) fn dir_add(
         &mut self,
@@ -163,7 +172,7 @@ impl<M: Medium> Fs<M> {
         let want = record_size(name.len());
         for _ in 0..=RESHAPES_PER_ADD {
             let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
-            let room = self.room(b.blk, dir_ino, hash, want)?;
+            let room = self.room(b.blk, dir_ino, name, hash, want)?;
             // Every name of one hash lives in one block, and SEQS is all
             // the collision indices a key has room for.
             let seq = room.seq.ok_or(Error::NoSpace)?;

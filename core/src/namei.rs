@@ -154,10 +154,9 @@ impl<M: Medium> Fs<M> {
         init: impl FnOnce(&mut Self, u64, &mut Inode) -> Result<()>,
     ) -> Result<(u64, Inode)> {
         self.transact(|fs| {
+            // An existing name fails the dir_add below (the directory
+            // entry goes in last), rolling the new inode back with it.
             let mut d = fs.read_dir(dir)?;
-            if fs.dir_find(&d, dir, name)?.is_some() {
-                return Err(Error::Exists);
-            }
             let is_dir = attr.mode & S_IFMT == S_IFDIR;
             if is_dir && d.nlink >= LINK_MAX {
                 return Err(Error::TooManyLinks);
@@ -241,9 +240,7 @@ impl<M: Medium> Fs<M> {
             if inode.nlink >= LINK_MAX {
                 return Err(Error::TooManyLinks);
             }
-            if fs.dir_find(&d, dir, name)?.is_some() {
-                return Err(Error::Exists);
-            }
+            // An existing name fails the dir_add below.
             if inode.nlink == 0 {
                 fs.orphan_remove(ino)?; // linking an O_TMPFILE
             }

@@ -34,6 +34,7 @@
 //! entries are durable.
 
 use super::error::{Error, Result};
+use super::layout::BLOCK_SHIFT;
 use super::medium::{Medium, MediumRead};
 
 /// A store that is visible but not yet written back.
@@ -93,6 +94,21 @@ pub struct Stage {
     used: usize,
     ranges: [Staged; STAGE_RANGES],
     n: usize,
+    /// Bit `b % 64` set for every 4 KiB block `b` a staged range touches:
+    /// a read of blocks whose bits are clear skips the walk over the
+    /// ranges (most reads of a transaction are of blocks it has not
+    /// changed).
+    blocks: u64,
+}
+
+/// The [`Stage::blocks`] bits of `off..end` (not empty).
+fn block_bits(off: u64, end: u64) -> u64 {
+    let (first, last) = (off >> BLOCK_SHIFT, (end - 1) >> BLOCK_SHIFT);
+    if last - first >= 63 {
+        return !0;
+    }
+    let span = (1u64 << (last - first + 1)) - 1;
+    span.rotate_left((first % 64) as u32)
 }
 
 impl Stage {
@@ -106,6 +122,7 @@ impl Stage {
             len: 0,
         }; STAGE_RANGES],
         n: 0,
+        blocks: 0,
     };
 }
 
@@ -157,6 +174,9 @@ impl<M: MediumRead> Pm<M> {
         self.read_in_place(off, buf)?;
         let end = off + buf.len() as u64;
         let st = self.medium.stage_area();
+        if buf.is_empty() || st.blocks & block_bits(off, end) == 0 {
+            return Ok(());
+        }
         for r in &st.ranges[..st.n] {
             let (from, to) = (r.off.max(off), (r.off + r.len as u64).min(end));
             if from < to {
@@ -230,11 +250,15 @@ impl<M: Medium> Pm<M> {
         if STAGE_BYTES - st.used < data.len() {
             return Ok(false);
         }
+        if data.is_empty() {
+            return Ok(true);
+        }
         if let Some(last) = st.ranges[..st.n].last_mut() {
             if last.off + last.len as u64 == off {
                 st.data[st.used..st.used + data.len()].copy_from_slice(data);
                 last.len += data.len();
                 st.used += data.len();
+                st.blocks |= block_bits(off, off + data.len() as u64);
                 return Ok(true);
             }
         }
@@ -249,6 +273,7 @@ impl<M: Medium> Pm<M> {
         };
         st.used += data.len();
         st.n += 1;
+        st.blocks |= block_bits(off, off + data.len() as u64);
         Ok(true)
     }
 
@@ -318,11 +343,27 @@ impl<M: Medium> Pm<M> {
         let st = self.medium.stage_area_mut();
         st.n = 0;
         st.used = 0;
+        st.blocks = 0;
     }
 
     /// Make everything flushed so far durable.
     pub fn fence(&mut self, _f: Flushed) -> Fenced {
         self.medium.fence();
         Fenced { _private: () }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_bits;
+
+    #[test]
+    fn block_bits_cover_every_block_of_a_range() {
+        assert_eq!(block_bits(0, 1), 1);
+        assert_eq!(block_bits(4095, 4097), 0b11);
+        // Block 63 and 64: bits 63 and 0.
+        assert_eq!(block_bits(63 * 4096 + 8, 64 * 4096 + 8), 1 << 63 | 1);
+        assert_eq!(block_bits(4096 * 100, 4096 * 100 + 1), 1 << 36);
+        assert_eq!(block_bits(0, 64 * 4096 + 1), !0);
     }
 }
