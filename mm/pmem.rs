@@ -9,6 +9,7 @@
 //! `pmem_wmb()`, which orders those stores before later ones.
 
 use crate::fcore::persist::Stage;
+use crate::fcore::verified::Verified;
 use crate::fcore::{Error, Medium, MediumRead, Result};
 use crate::mm::in_place::InPlaceSeq;
 use crate::vfs::bindings;
@@ -27,6 +28,7 @@ pub struct PmemMedium {
     base: *mut u8,
     len: u64,
     stage: KBox<Stage>,
+    verified: KBox<Verified>,
     in_place: Arc<InPlaceSeq>,
     _dax: DaxMapping,
 }
@@ -41,11 +43,13 @@ pub struct PmemMedium {
 /// read only on behalf of that superblock (every read is a VFS operation
 /// on it), inside `dax_read_lock()` so that the device's removal waits
 /// for the read (`kill_dax` synchronises with it after shutting the
-/// filesystem down).
+/// filesystem down). `verified` is that medium's table, which lives as
+/// long as it.
 #[derive(Clone, Copy)]
 pub struct PmemReader {
     base: *const u8,
     len: u64,
+    verified: *const Verified,
 }
 
 // SAFETY: a plain handle on memory that is never freed while it is used
@@ -62,6 +66,10 @@ static NO_STAGE: Stage = Stage::EMPTY;
 // is `Stage::EMPTY`.
 unsafe impl Zeroable for Stage {}
 
+// SAFETY: `Verified` holds a bool and atomic integers, and all zero bytes
+// is an empty table (see its documentation).
+unsafe impl Zeroable for Verified {}
+
 // SAFETY: the mapping is not tied to a thread; the core serialises writers.
 unsafe impl Send for PmemMedium {}
 // SAFETY: shared access only reads (`Medium::read` takes `&self`).
@@ -76,6 +84,7 @@ impl PmemMedium {
             base: dax.base(),
             len: dax.len(),
             stage: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            verified: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
             in_place: Arc::new(InPlaceSeq::default(), GFP_KERNEL)?,
             _dax: dax,
         })
@@ -98,6 +107,7 @@ impl PmemMedium {
         PmemReader {
             base: self.base,
             len: self.len,
+            verified: &*self.verified,
         }
     }
 }
@@ -124,6 +134,12 @@ impl MediumRead for PmemReader {
     fn stage_area(&self) -> &Stage {
         &NO_STAGE
     }
+
+    fn verified(&self) -> &Verified {
+        // SAFETY: the table lives as long as the medium this handle came
+        // from (type invariant), which outlives every read through it.
+        unsafe { &*self.verified }
+    }
 }
 
 impl MediumRead for PmemMedium {
@@ -137,6 +153,10 @@ impl MediumRead for PmemMedium {
 
     fn stage_area(&self) -> &Stage {
         &self.stage
+    }
+
+    fn verified(&self) -> &Verified {
+        &self.verified
     }
 }
 

@@ -101,7 +101,9 @@ impl<M: Medium> Fs<M> {
         let mut h = super::dir::block_header(dir_ino, count);
         let crc = self.block_crc(blk, &h)?;
         put_u32(&mut h, H_CRC, crc);
-        self.tx_write(Geometry::block_off(blk), &h)
+        self.tx_write(Geometry::block_off(blk), &h)?;
+        self.pm.verified().insert(blk);
+        Ok(())
     }
 
     /// Create the one entry block of a new, empty directory `dir_ino`;

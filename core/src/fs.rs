@@ -93,6 +93,7 @@ impl<M: Medium> Fs<M> {
     /// release orphans. Reads O(metadata touched): never a device scan.
     pub fn mount(medium: M, opts: MountOptions) -> Result<(Fs<M>, MountReport)> {
         let mut pm = Pm::new(medium);
+        pm.verified().clear();
         let mut raw = [0u8; SB_SIZE];
         pm.read(0, &mut raw)?;
         let sb = Superblock::decode(&raw)?;

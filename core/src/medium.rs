@@ -13,6 +13,7 @@
 
 use super::error::Result;
 use super::persist::Stage;
+use super::verified::{Verified, NOT_KEPT};
 
 /// Byte-addressable persistent memory, as far as reading it goes: what a
 /// reader that takes no lock needs (the kernel's lock-free view of the
@@ -34,6 +35,12 @@ pub trait MediumRead {
     /// not travel across a kernel stack). A medium that is only read
     /// has no transaction: its stage is [`Stage::EMPTY`].
     fn stage_area(&self) -> &Stage;
+    /// The table of directory entry blocks known to match their checksum
+    /// (see `verified.rs`), shared by every handle on the device: none by
+    /// default.
+    fn verified(&self) -> &Verified {
+        &NOT_KEPT
+    }
 }
 
 /// Byte-addressable persistent memory that the core writes.

@@ -4,18 +4,27 @@
 //! tests, never in the kernel (which includes `mod.rs`, not this file).
 
 use crate::persist::Stage;
+use crate::verified::Verified;
 use crate::{Medium, MediumRead, Result};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-/// An in-memory image, with the transaction stage on the heap.
-#[derive(Clone)]
-pub struct MemMedium(pub Vec<u8>, Box<Stage>);
+/// An in-memory image, with the transaction stage and the table of
+/// verified blocks on the heap.
+pub struct MemMedium(pub Vec<u8>, Box<Stage>, Box<Verified>);
 
 impl MemMedium {
     /// A medium holding `image`.
     pub fn new(image: Vec<u8>) -> Self {
-        MemMedium(image, Box::new(Stage::EMPTY))
+        MemMedium(image, Box::new(Stage::EMPTY), Box::default())
+    }
+}
+
+impl Clone for MemMedium {
+    /// The same image and stage; no block is verified in the copy (its
+    /// bytes may be changed behind the core's back, as tests do).
+    fn clone(&self) -> Self {
+        MemMedium(self.0.clone(), self.1.clone(), Box::default())
     }
 }
 
@@ -29,6 +38,9 @@ impl MediumRead for MemMedium {
     }
     fn stage_area(&self) -> &Stage {
         &self.1
+    }
+    fn verified(&self) -> &Verified {
+        &self.2
     }
 }
 

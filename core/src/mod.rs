@@ -31,6 +31,7 @@ pub mod owner;
 pub mod persist;
 pub mod repair;
 pub mod siphash;
+pub mod verified;
 
 pub use error::{Error, Result};
 pub use fs::Fs;

@@ -36,6 +36,7 @@
 use super::error::{Error, Result};
 use super::layout::BLOCK_SHIFT;
 use super::medium::{Medium, MediumRead};
+use super::verified::Verified;
 
 /// A store that is visible but not yet written back.
 #[must_use = "a store is not persistent until flushed and fenced"]
@@ -195,6 +196,11 @@ impl<M: MediumRead> Pm<M> {
         self.medium.read(off, buf)
     }
 
+    /// The table of entry blocks known to match their checksum.
+    pub fn verified(&self) -> &Verified {
+        self.medium.verified()
+    }
+
     /// Read a little-endian u64 at `off`.
     pub fn read_u64(&self, off: u64) -> Result<u64> {
         let mut b = [0u8; 8];
@@ -207,6 +213,7 @@ impl<M: Medium> Pm<M> {
     /// Store `data` at `off`.
     pub fn store(&mut self, off: u64, data: &[u8]) -> Result<Dirty> {
         self.check(off, data.len())?;
+        self.medium.verified().forget(off, data.len() as u64);
         self.medium.store(off, data);
         Ok(Dirty {
             off,
@@ -219,6 +226,7 @@ impl<M: Medium> Pm<M> {
         const CHUNK: [u8; 512] = [0; 512];
         self.check(off, 0)?;
         self.check(off, usize::try_from(len).map_err(|_| Error::Invalid)?)?;
+        self.medium.verified().forget(off, len);
         let mut done = 0;
         while done < len {
             let n = (len - done).min(CHUNK.len() as u64);
@@ -246,6 +254,7 @@ impl<M: Medium> Pm<M> {
     /// back is one range, not one per record).
     pub fn stage(&mut self, off: u64, data: &[u8]) -> Result<bool> {
         self.check(off, data.len())?;
+        self.medium.verified().forget(off, data.len() as u64);
         let st = self.medium.stage_area_mut();
         if STAGE_BYTES - st.used < data.len() {
             return Ok(false);
