@@ -159,8 +159,9 @@ impl<M: Medium> Fs<M> {
 
     /// Add `name -> ino` to directory `dir_ino`, or fail with `Exists`
     /// (changing nothing) if the name is there. Updates `dir` (size,
-    /// blocks, entries, root); the caller writes it. Records move when a block is full: a
-    /// [`DirPos`] found before this call is stale after it.
+    /// blocks, entries, root); the caller writes it. Records move when a
+    /// block is full: returns whether they did, in which case a
+    /// [`DirPos`] found before this call is stale.
     pub(super) fn dir_add(
         &mut self,
         dir: &mut Inode,
@@ -168,11 +169,11 @@ impl<M: Medium> Fs<M> {
         name: &[u8],
         ino: u64,
         dtype: u8,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         super::dir::check_name(name)?;
         let hash = self.hash_name(name);
         let want = record_size(name.len());
-        for _ in 0..=RESHAPES_PER_ADD {
+        for reshapes in 0..=RESHAPES_PER_ADD {
             let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
             let room = self.room(b.blk, dir_ino, name, hash, want)?;
             // Every name of one hash lives in one block, and SEQS is all
@@ -191,7 +192,7 @@ impl<M: Medium> Fs<M> {
                 self.tx_write(rec_off(b.blk, at), &rec[..len])?;
                 self.seal_block(b.blk, dir_ino, room.count + 1)?;
                 dir.entries = dir.entries.plus(1, "directory entry count")?;
-                return Ok(());
+                return Ok(reshapes > 0);
             }
             if CAPACITY - room.used >= want {
                 self.repack(dir_ino, b.blk, None)?;

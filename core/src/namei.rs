@@ -386,11 +386,11 @@ impl<M: Medium> Fs<M> {
                     if src_inode.is_dir() && odir != ndir && nd.nlink >= LINK_MAX {
                         return Err(Error::TooManyLinks);
                     }
-                    fs.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
+                    let moved = fs.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
                     fs.write_inode(ndir, &nd)?;
-                    if odir == ndir {
-                        // The add may have moved the record of the old
-                        // name (a full block reshaped): find it again.
+                    if odir == ndir && moved {
+                        // The add moved records (a full block reshaped),
+                        // the old name's perhaps: find it again.
                         let e = fs.dir_find(&nd, odir, oname)?;
                         src_pos = e.ok_or(Error::Corrupt("renamed entry lost"))?.pos;
                     }

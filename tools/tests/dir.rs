@@ -210,6 +210,39 @@ fn nearly_empty_blocks_join_their_neighbours_under_a_listing() {
 }
 
 /// Two names of one hash, found among `n` generated ones.
+#[test]
+fn a_rename_that_reshapes_its_block_removes_the_old_name() {
+    // Renames inside one directory to longer names fill its one block
+    // until the add of a new name reshapes it (splits): the old name's
+    // record may have moved, and must still be what goes.
+    let mut fs = mem_fs(4096);
+    let none = RenameFlags {
+        noreplace: false,
+        exchange: false,
+        whiteout: false,
+    };
+    let names: Vec<String> = (0..200).map(|i| format!("s{i:03}")).collect();
+    for n in &names {
+        create(&mut fs, R, n);
+    }
+    let mut renamed = 0;
+    for n in &names {
+        let long = format!("{n}-renamed-to-a-longer-name");
+        let before = blocks(&fs, R);
+        fs.rename(R, n.as_bytes(), R, long.as_bytes(), none, attr(0), at(3))
+            .unwrap();
+        renamed += 1;
+        assert_eq!(fs.lookup(R, n.as_bytes()).unwrap(), None, "{n} still there");
+        assert!(fs.lookup(R, long.as_bytes()).unwrap().is_some());
+        if blocks(&fs, R) > before {
+            break;
+        }
+    }
+    assert!(renamed < names.len(), "no rename reshaped the block");
+    assert_eq!(list(&fs, R).len(), names.len());
+    clean(&fs);
+}
+
 fn colliding_names() -> (String, String) {
     let mut seen = HashMap::new();
     for i in 0u64.. {
