@@ -28,7 +28,7 @@ pub(super) fn load_groups<M: MediumRead>(
 }
 
 /// Group `g`'s counters as its record on the medium holds them.
-fn committed_group<M: MediumRead>(pm: &Pm<M>, geo: &Geometry, g: u64) -> Result<Group> {
+pub fn committed_group<M: MediumRead>(pm: &Pm<M>, geo: &Geometry, g: u64) -> Result<Group> {
     let mut raw = [0u8; GROUP_SIZE];
     pm.read(Geometry::group_off(g), &mut raw)?;
     Group::decode(&raw, geo, g)

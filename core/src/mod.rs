@@ -19,7 +19,7 @@ mod extent_range;
 mod extent_tree;
 pub mod file;
 pub mod fs;
-mod group;
+pub mod group;
 pub mod inode;
 pub mod journal;
 pub mod layout;

@@ -16,10 +16,11 @@
 use ferrodax_core::bitmap::Map;
 use ferrodax_core::bitmap::{block_line_crcs, LINE_CRCS_BYTES};
 use ferrodax_core::fs::{MountOptions, MountReport};
+use ferrodax_core::group::committed_group;
 use ferrodax_core::inode::{Inode, Kind, Time, S_IFMT};
 use ferrodax_core::journal::Journal;
 use ferrodax_core::layout::{
-    Geometry, Group, Superblock, BLOCK_SIZE, GROUP_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
+    Geometry, Group, Superblock, BLOCK_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
 };
 use ferrodax_core::owner::Held;
 use ferrodax_core::persist::Pm;
@@ -687,7 +688,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 // The inode first, pointing at the current head (or at
                 // itself, the end): the list is whole at every step.
                 let g = geo.inode_group(*ino);
-                let head = read_group(pm, &geo, g)?.orphan_head;
+                let head = committed_group(pm, &geo, g)?.orphan_head;
                 let next = if head == 0 { *ino } else { head };
                 patch_inode(pm, &geo, *ino, |i| i.orphan_next = next)?;
                 patch_group(pm, &geo, g, |c| c.orphan_head = *ino)?;
@@ -787,7 +788,7 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
         }
     };
     for g in 0..geo.groups {
-        if let Err(why) = read_group(pm, &geo, g) {
+        if let Err(why) = committed_group(pm, &geo, g) {
             rebuild_group(pm, &geo, g)?;
             found.push(Problem {
                 what: format!("group {g} counters: {why}"),
@@ -798,19 +799,13 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
     Ok((rolled_back, found))
 }
 
-fn read_group<M: Medium>(pm: &Pm<M>, geo: &Geometry, g: u64) -> Result<Group> {
-    let mut raw = [0u8; GROUP_SIZE];
-    pm.read(Geometry::group_off(g), &mut raw)?;
-    Group::decode(&raw, geo, g)
-}
-
 fn patch_group<M: Medium>(
     pm: &mut Pm<M>,
     geo: &Geometry,
     g: u64,
     f: impl FnOnce(&mut Group),
 ) -> Result<()> {
-    let mut c = read_group(pm, geo, g)?;
+    let mut c = committed_group(pm, geo, g)?;
     f(&mut c);
     let fl = pm.persist(Geometry::group_off(g), &c.encode())?;
     pm.fence(fl);
