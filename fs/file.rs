@@ -170,8 +170,10 @@ unsafe extern "C" fn mmap_prepare<T: FileSystem>(
 }
 
 /// fsync/fdatasync/msync/syncfs: metadata is durable at commit; write
-/// back the CPU caches of pages dirtied through shared mappings. After a
-/// shutdown nothing can be made durable any more: EIO.
+/// back the CPU caches of pages dirtied through shared mappings, and for
+/// fsync the times that writes, faults and reads left in the inode
+/// (`write_inode`; fdatasync and msync need no times, as POSIX has it).
+/// After a shutdown nothing can be made durable any more: EIO.
 ///
 /// # Safety
 ///
@@ -180,14 +182,19 @@ unsafe extern "C" fn fsync<T: FileSystem>(
     file: *mut bindings::file,
     start: bindings::loff_t,
     end: bindings::loff_t,
-    _datasync: kernel::ffi::c_int,
+    datasync: kernel::ffi::c_int,
 ) -> kernel::ffi::c_int {
     // SAFETY: the VFS's fsync arguments; the file pins its inode.
     unsafe {
-        if InodeRef::<T>::of_file(file).fs().is_shut_down() {
+        let inode = InodeRef::<T>::of_file(file);
+        if inode.fs().is_shut_down() {
             return EIO.to_errno();
         }
-        bindings::file_write_and_wait_range(file, start, end)
+        let r = bindings::file_write_and_wait_range(file, start, end);
+        if r != 0 || datasync != 0 {
+            return r;
+        }
+        bindings::sync_inode_metadata(inode.as_ptr(), 1)
     }
 }
 

@@ -108,8 +108,8 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn setattr(&self, ino: u64, attr: &SetAttr) -> Result<Attr>;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
-    /// Store the timestamps of `attr` (the VFS changed them: file
-    /// writes, faults, atime).
+    /// Write back the timestamps of `attr` (the VFS changed them: file
+    /// writes, faults, atime), each only if later than the stored one.
     fn set_times(&self, ino: u64, attr: &Attr) -> Result;
 
     // The data path. Offsets are bytes; the glue holds the locks that

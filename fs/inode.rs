@@ -232,6 +232,18 @@ unsafe fn fill(inode: *mut bindings::inode, a: &Attr) {
     unsafe { bindings::ferrodax_inode_fill(inode, a) };
 }
 
+/// Take what a change committed into an inode the VFS already has: as
+/// [`fill`], but each time stays if the inode's is later (writes, faults
+/// and reads set times in the inode only, until `write_inode` stores them).
+///
+/// # Safety
+///
+/// As for [`fill`].
+unsafe fn update(inode: *mut bindings::inode, a: &Attr) {
+    // SAFETY: per the contract.
+    unsafe { bindings::ferrodax_inode_update(inode, a) };
+}
+
 /// Pick the operation tables of a new inode by its type (symlinks: keep the
 /// target `link`, from [`read_link`]).
 ///
@@ -270,12 +282,28 @@ unsafe fn set_ops<T: FileSystem>(inode: *mut bindings::inode, a: &Attr, link: Op
     }
 }
 
-/// Re-read an inode's attributes after an operation changed it.
+/// Re-read an inode's attributes after an operation changed it (its
+/// later times stay, as in [`update`]).
 ///
 /// # Safety
 ///
 /// As for [`fill`]; the inode is not new.
 pub(crate) unsafe fn refresh<T: FileSystem>(inode: *mut bindings::inode) -> Result {
+    // SAFETY: per the contract.
+    unsafe {
+        let a = fs_of::<T>((*inode).i_sb).attr((*inode).i_ino)?;
+        update(inode, &a);
+    }
+    Ok(())
+}
+
+/// Put back the attributes the media has, times included, after a failed
+/// setattr changed the inode.
+///
+/// # Safety
+///
+/// As for [`fill`]; the inode is not new.
+unsafe fn restore<T: FileSystem>(inode: *mut bindings::inode) -> Result {
     // SAFETY: per the contract.
     unsafe {
         let a = fs_of::<T>((*inode).i_sb).attr((*inode).i_ino)?;
@@ -430,7 +458,7 @@ unsafe fn make<T: FileSystem>(
         let node = new_node(idmap, dir, mode, rdev);
         let new = Preallocated::<T>::new((*dir).i_sb, target)?;
         let [a, d] = fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), &node, target)?;
-        fill(dir, &d);
+        update(dir, &d);
         bindings::d_instantiate_new(dentry, new.install(&a)?);
     }
     Ok(())
@@ -527,8 +555,8 @@ unsafe extern "C" fn link<T: FileSystem>(
         unsafe {
             let inode = dentry_inode(old);
             let [a, d] = fs_of::<T>((*dir).i_sb).link(ino_of(inode), ino_of(dir), name(dentry))?;
-            fill(inode, &a);
-            fill(dir, &d);
+            update(inode, &a);
+            update(dir, &d);
             bindings::ihold(inode);
             bindings::d_instantiate(dentry, inode);
         }
@@ -547,8 +575,8 @@ unsafe fn remove<T: FileSystem>(
     // SAFETY: per the contract; the victim is positive and locked by the VFS.
     unsafe {
         let [a, d] = fs_of::<T>((*dir).i_sb).unlink(ino_of(dir), name(dentry), is_dir)?;
-        fill(dentry_inode(dentry), &a);
-        fill(dir, &d);
+        update(dentry_inode(dentry), &a);
+        update(dir, &d);
     }
     Ok(())
 }
@@ -613,7 +641,7 @@ unsafe extern "C" fn rename<T: FileSystem>(
             )?;
             for (inode, a) in [odir, ndir, src, dst].into_iter().zip(attrs) {
                 if let Some(a) = a {
-                    fill(inode, &a);
+                    update(inode, &a);
                 }
             }
         }
@@ -685,7 +713,7 @@ unsafe extern "C" fn setattr<T: FileSystem>(
                 match &result {
                     Ok(a) => fill(inode, a),
                     // Nothing changed: put back what setattr_copy() took.
-                    Err(_) => refresh::<T>(inode)?,
+                    Err(_) => restore::<T>(inode)?,
                 }
                 result.map(drop)
             };

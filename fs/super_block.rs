@@ -37,7 +37,7 @@ impl<T: FileSystem> SuperOps<T> {
         ops.put_super = Some(put_super::<T>);
         ops.statfs = Some(statfs::<T>);
         ops.evict_inode = Some(evict_inode::<T>);
-        ops.dirty_inode = Some(dirty_inode::<T>);
+        ops.write_inode = Some(write_inode::<T>);
         ops.shutdown = Some(shutdown::<T>);
         ops.show_options = Some(show_options::<T>);
         ops.freeze_fs = Some(freeze_fs);
@@ -219,28 +219,36 @@ unsafe extern "C" fn shutdown<T: FileSystem>(sb: *mut bindings::super_block) {
     unsafe { fs_of::<T>(sb) }.shutdown();
 }
 
-/// The VFS changed an inode's timestamps (write, write fault, atime):
-/// store them, so the media and the VFS inode agree as everywhere else.
+/// Write back the times of a dirty inode. Writes, write faults and reads
+/// set them in the VFS inode only (no transaction in the data path, as
+/// ext2 keeps them); writeback, `sync`, `fsync` and the last iput of a
+/// cached inode after umount store them here (`locking.rst`, "Times").
 ///
 /// # Safety
 ///
-/// Only called by the kernel as the `dirty_inode` callback.
-unsafe extern "C" fn dirty_inode<T: FileSystem>(
+/// Only called by the kernel as the `write_inode` callback.
+unsafe extern "C" fn write_inode<T: FileSystem>(
     inode: *mut bindings::inode,
-    _flags: kernel::ffi::c_int,
-) {
+    _wbc: *mut bindings::writeback_control,
+) -> kernel::ffi::c_int {
     let mut attr = super::inode::Attr::default();
     // SAFETY: the VFS passes a live inode of a mounted `T`.
     let fs = unsafe {
         bindings::ferrodax_inode_attrs(inode, &mut attr);
         fs_of::<T>((*inode).i_sb)
     };
-    if let Err(e) = fs.set_times(attr.ino, &attr) {
-        pr_err!(
-            "cannot store the times of inode {} (errno {})\n",
-            attr.ino,
+    match fs.set_times(attr.ino, &attr) {
+        Ok(()) => 0,
+        // Announced when it happened; every change fails the same way.
+        Err(e) if e == EROFS || fs.is_shut_down() => e.to_errno(),
+        Err(e) => {
+            pr_err!(
+                "cannot store the times of inode {} (errno {})\n",
+                attr.ino,
+                e.to_errno()
+            );
             e.to_errno()
-        );
+        }
     }
 }
 

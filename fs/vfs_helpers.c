@@ -28,6 +28,35 @@ void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a)
 	inode_set_ctime(inode, a->ctime_sec, a->ctime_nsec);
 }
 
+static void ferrodax_later(struct timespec64 *t, time64_t sec, long nsec)
+{
+	struct timespec64 other = { .tv_sec = sec, .tv_nsec = nsec };
+
+	if (timespec64_compare(&other, t) > 0)
+		*t = other;
+}
+
+/*
+ * After a change committed: the attributes of @a, but of each time the
+ * later one of @a and the inode's. The times that writes, faults and reads
+ * set live in the inode until write_inode stores them, so they may be
+ * newer than what the change read from the media.
+ */
+void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a)
+{
+	struct timespec64 at = inode_get_atime(inode);
+	struct timespec64 mt = inode_get_mtime(inode);
+	struct timespec64 ct = inode_get_ctime(inode);
+
+	ferrodax_later(&at, a->atime_sec, a->atime_nsec);
+	ferrodax_later(&mt, a->mtime_sec, a->mtime_nsec);
+	ferrodax_later(&ct, a->ctime_sec, a->ctime_nsec);
+	ferrodax_inode_fill(inode, a);
+	inode_set_atime_to_ts(inode, at);
+	inode_set_mtime_to_ts(inode, mt);
+	inode_set_ctime_to_ts(inode, ct);
+}
+
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a)
 {
 	struct timespec64 at = inode_get_atime(inode);

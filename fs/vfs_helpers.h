@@ -26,6 +26,7 @@ struct ferrodax_iattr {
 };
 
 void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a);
+void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a);
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a);
 const unsigned char *ferrodax_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *ferrodax_dentry_inode(const struct dentry *dentry);

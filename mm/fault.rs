@@ -5,7 +5,8 @@
 //! Lock order of a fault (locking.rst): `mmap_lock` (or the VMA lock, held
 //! by the caller) -> `sb_start_pagefault` (write faults) -> MMAPLOCK shared
 //! -> the filesystem's own locks inside iomap. A write fault updates the
-//! file times before taking the MMAPLOCK, since that may run a transaction.
+//! file times before taking the MMAPLOCK, as ext4 and XFS do (it only
+//! marks the inode dirty: `write_inode` stores the times later).
 
 use super::mmaplock::MmapLock;
 use crate::vfs::bindings;

@@ -483,13 +483,14 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn set_times(&self, ino: u64, a: &Attr) -> Result {
-        let attr = crate::fcore::file::SetAttr {
-            atime: Some(time((a.atime_sec, a.atime_nsec))),
-            mtime: Some(time((a.mtime_sec, a.mtime_nsec))),
-            ctime: Some(time((a.ctime_sec, a.ctime_nsec))),
-            ..Default::default()
-        };
-        self.run(|fs| fs.setattr(ino, attr)).map(|_| ())
+        let [atime, mtime, ctime] = [
+            (a.atime_sec, a.atime_nsec),
+            (a.mtime_sec, a.mtime_nsec),
+            (a.ctime_sec, a.ctime_nsec),
+        ]
+        .map(time);
+        self.run(|fs| fs.store_times(ino, atime, mtime, ctime))
+            .map(drop)
     }
 
     fn dax(&self) -> DaxDev {

@@ -102,6 +102,30 @@ impl<M: Medium> Fs<M> {
         })
     }
 
+    /// Write back the access, modification and change times that file
+    /// writes, write faults and reads set in the kernel's inode only
+    /// (`write_inode`). Each time only moves forward: the kernel reads
+    /// its inode's times without a lock, so a write-back may carry a time
+    /// older than what a change committed since (a link's ctime) and must
+    /// not put it back; only [`Fs::setattr`] (utimes) sets a time back.
+    /// Returns whether anything was written: times the media already has
+    /// cost no transaction and no fence.
+    pub fn store_times(&mut self, ino: u64, atime: Time, mtime: Time, ctime: Time) -> Result<bool> {
+        let old = self.read_inode(ino)?;
+        if atime <= old.atime && mtime <= old.mtime && ctime <= old.ctime {
+            return Ok(false);
+        }
+        self.transact(|fs| {
+            fs.update_inode(ino, |i| {
+                i.atime = i.atime.max(atime);
+                i.mtime = i.mtime.max(mtime);
+                i.ctime = i.ctime.max(ctime);
+                Ok(())
+            })
+            .map(|_| true)
+        })
+    }
+
     /// truncate(2) to `size` at time `now`, all blocks past it released
     /// before returning: [`Fs::setattr`] then [`Fs::finish_truncate`].
     pub fn set_size(&mut self, ino: u64, size: u64, now: Time) -> Result<Inode> {

@@ -403,6 +403,17 @@ pub fn all() -> Vec<Scenario> {
             }],
         },
         Scenario {
+            // write_inode: the times writes and reads left in the VFS
+            // inode, two of them later than the media's, one not.
+            name: "store-times",
+            blocks: BLOCKS,
+            setup: basic_tree,
+            ops: &[|fs| {
+                let b = ino(fs, R, "b");
+                fs.store_times(b, at(40), at(0), at(41)).map(drop)
+            }],
+        },
+        Scenario {
             // truncate(2) with attribute changes (chmod, utimes) in the
             // same setattr: one transaction, never a new size with the old
             // mode or the reverse.

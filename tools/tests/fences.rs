@@ -16,7 +16,9 @@ type F = Fs<CountingMedium>;
 
 /// (operation, fences at most), as documented. One transaction costs
 /// two; unlink (name, then the last iput's release) and an append to a
-/// new file (block map, then size) are two transactions.
+/// new file (block map, then size) are two transactions. The times that
+/// writes, faults and reads change are written back later (`times`), and
+/// not at all when the media already has them.
 const BUDGET: &[(&str, u64)] = &[
     ("creat", 2),
     ("mkdir", 2),
@@ -29,6 +31,8 @@ const BUDGET: &[(&str, u64)] = &[
     ("link", 2),
     ("chmod", 2),
     ("truncate", 2),
+    ("times", 2),
+    ("times-unchanged", 0),
 ];
 
 fn fences(fs: &F) -> u64 {
@@ -120,6 +124,19 @@ fn measure() -> Vec<(&'static str, u64)> {
         "chmod",
         count(&mut fs, |fs| {
             fs.setattr(f, change_mode).unwrap();
+        }),
+    ));
+    let i = fs.read_inode(f).unwrap();
+    out.push((
+        "times-unchanged",
+        count(&mut fs, |fs| {
+            fs.store_times(f, i.atime, i.mtime, i.ctime).unwrap();
+        }),
+    ));
+    out.push((
+        "times",
+        count(&mut fs, |fs| {
+            fs.store_times(f, at(8), at(8), at(8)).unwrap();
         }),
     ));
     out.push((

@@ -287,6 +287,22 @@ fn setattr_and_times() {
 }
 
 #[test]
+fn written_back_times_only_move_forward() {
+    let mut fs = mem_fs(2048);
+    let (f, created) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(5)).unwrap();
+    // A write-back of what the media has writes nothing.
+    assert_eq!(fs.store_times(f, at(5), at(5), at(5)), Ok(false));
+    assert_eq!(fs.store_times(f, at(1), at(4), at(5)), Ok(false));
+    assert_eq!(fs.read_inode(f).unwrap(), created);
+    // A link at 8 then a write-back read before it (ctime 6): the link's
+    // ctime stays, the later atime and mtime are taken.
+    fs.link(f, R, b"g", at(8)).unwrap();
+    assert_eq!(fs.store_times(f, at(7), at(6), at(6)), Ok(true));
+    let i = remount(fs).read_inode(f).unwrap();
+    assert_eq!((i.atime, i.mtime, i.ctime), (at(7), at(6), at(8)));
+}
+
+#[test]
 fn setattr_with_size_is_one_change() {
     let mut fs = mem_fs(8192);
     let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
