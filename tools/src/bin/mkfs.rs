@@ -5,7 +5,7 @@ use ferrodax_core::mkfs::{format, MkfsParams};
 use ferrodax_core::persist::Pm;
 use ferrodax_core::MediumRead;
 use ferrodax_tools::device::{self, mount_point, parse_uuid, uuid_string};
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::process::exit;
 
 const USAGE: &str =
@@ -91,7 +91,10 @@ fn main() {
     });
     if !dry && !force {
         if let Some(kind) = existing_fs(&medium) {
-            eprint!("{dev} contains a {kind} filesystem\nProceed anyway? (y,N) ");
+            // On standard output, as mke2fs asks: fstests keeps a test's
+            // standard error in its output and `yes |` answers.
+            print!("{dev} contains a {kind} filesystem\nProceed anyway? (y,N) ");
+            let _ = std::io::stdout().flush();
             let mut line = String::new();
             let _ = std::io::stdin().lock().read_line(&mut line);
             if !line.trim_start().starts_with(['y', 'Y']) {
