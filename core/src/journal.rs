@@ -62,9 +62,6 @@ pub const JOURNAL_MAGIC: u64 = u64::from_le_bytes(*b"FDXJRNL1");
 const HALF: u32 = ((JOURNAL_BLOCKS * BLOCK_SIZE - ENTRY_SIZE) / ENTRY_SIZE / 2) as u32;
 /// Undo entries one transaction can log (its half, less the commit record).
 pub const CAPACITY: u32 = HALF - 1;
-/// Changes up to this size are trimmed to the bytes that differ
-/// ([`Journal::write`]): inode records and directory record heads.
-const TRIM_MAX: usize = 256;
 /// `len` of a commit record (undo entries hold at most [`ENTRY_DATA`]).
 const COMMIT: u16 = u16::MAX;
 
@@ -73,25 +70,6 @@ const E_OFF: usize = 8;
 const E_LEN: usize = 16;
 const E_CRC: usize = 20;
 const E_DATA: usize = 24;
-
-/// The first and one past the last byte where `a` and `b` (of one
-/// length) differ; `None` if they are equal. Word by word: it runs for
-/// every inode and record a transaction writes.
-fn changed_span(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
-    let word = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
-    let n = a.len();
-    let mut first = 0;
-    while first + 8 <= n && word(a, first) == word(b, first) {
-        first += 8;
-    }
-    let first = (first..n).find(|&i| a[i] != b[i])?;
-    let mut end = n;
-    while end >= first + 8 && word(a, end - 8) == word(b, end - 8) {
-        end -= 8;
-    }
-    let last = (first..end).rfind(|&i| a[i] != b[i]).unwrap_or(first);
-    Some((first, last + 1))
-}
 
 /// Volatile state of the journal.
 #[derive(Debug)]
@@ -202,24 +180,9 @@ impl Journal {
     }
 
     /// Change `off..off + data.len()` in the running transaction: staged
-    /// now, logged and stored in place by the next drain. A record of at
-    /// most [`TRIM_MAX`] bytes is compared with what it replaces and only
-    /// the bytes from its first to its last change are staged (an inode
-    /// whose times changed logs two entries, not four; an unchanged one
-    /// none).
+    /// now, logged and stored in place by the next drain.
     pub fn write<M: Medium>(&mut self, pm: &mut Pm<M>, off: u64, data: &[u8]) -> Result<()> {
         debug_assert!(self.active);
-        let (off, data) = if data.len() <= TRIM_MAX {
-            let mut old = [0u8; TRIM_MAX];
-            let old = &mut old[..data.len()];
-            pm.read(off, old)?;
-            let Some((first, last)) = changed_span(old, data) else {
-                return Ok(());
-            };
-            (off + first as u64, &data[first..last])
-        } else {
-            (off, data)
-        };
         for (i, part) in data.chunks(STAGE_BYTES).enumerate() {
             let at = off + (i * STAGE_BYTES) as u64;
             if !pm.stage(at, part)? {
