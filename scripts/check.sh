@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # make check: host tests (cargo), module build, then the VM tests on both
-# pmem setups (FERRODAX_CHECK_LONG=1, `make check-long`: every test on both;
+# pmem setups (FERRODAX_CHECK_LONG=1, `make check-long`: every test on both
+# and the crash explorer with eight stage sizes;
 # the NVDIMM run ends with the power cut of the crash test, the legacy run
 # with the harness self-test, a deliberate lockdep splat that must fail its
 # dmesg check), then the crash test's second boot, then fstests' curated
@@ -51,6 +52,8 @@ log "setup: build root, debug kernel, guest root (cached after the first run)"
 "$FERRODAX_ROOT/scripts/setup-guestroot.sh" >/dev/null
 
 log "host tests: cargo test --workspace"
+# The long run explores every crash scenario with many stage sizes.
+[ "${FERRODAX_CHECK_LONG:-0}" = 1 ] && export FERRODAX_CRASH_STAGES="64 48 40 32 24 16 8 4"
 if cargo test --workspace -- --nocapture >build/check/cargo.log 2>&1; then :; fi
 while read -r p f; do
 	passed=$((passed + p))

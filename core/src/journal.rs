@@ -18,7 +18,7 @@
 //!    staged range, flush, **fence**; only then store the staged bytes in
 //!    place and flush.
 //! 3. `seal`: store the undo entries of what is still staged and a
-//!    *commit record*: the number of entries and a CRC-32C of the new
+//!    *commit record*: the number of entries and a SipHash of the new
 //!    contents of every logged range, in log order.
 //! 4. `commit`: **fence** (entries, commit record and header durable);
 //!    store the staged bytes in place, flush, **fence**: the operation is
@@ -44,11 +44,12 @@
 //! Entries are one 64-byte cache line each, so the cost of a change is
 //! proportional to the bytes it touches, never a whole block.
 
-use super::crc32c::{crc32c_skip, update};
+use super::crc32c::crc32c_skip;
 use super::error::{Error, Result};
 use super::layout::{le::*, Geometry, BLOCK_SIZE, JOURNAL_BLOCKS, SB_SIZE};
 use super::medium::Medium;
 use super::persist::{Fenced, Flushed, Pm, STAGE_BYTES};
+use super::siphash::SipHasher;
 
 /// Size of one undo entry.
 pub const ENTRY_SIZE: u64 = 64;
@@ -94,8 +95,8 @@ pub struct Journal {
 enum Logged {
     /// Old contents `e[E_DATA..]` of `e[E_LEN]` bytes at `off`.
     Undo(u64, [u8; ENTRY_SIZE as usize]),
-    /// The commit record: entries before it, CRC of their new contents.
-    Commit { count: u32, crc: u32 },
+    /// The commit record: entries before it, hash of their new contents.
+    Commit { count: u32, hash: u64 },
 }
 
 impl Journal {
@@ -253,15 +254,30 @@ impl Journal {
         pm.persist(at, &e)
     }
 
-    /// CRC-32C of what the ranges of entries `0..count` hold now (with the
+    /// A hasher for the new contents of transaction `self.seq`'s ranges.
+    ///
+    /// Not a CRC-32C: metadata records end in a CRC-32C of themselves, and
+    /// a record in an older, self-consistent version differs from the new
+    /// one by a CRC-32C codeword, which a CRC-32C over the concatenated
+    /// ranges cannot see (a bitmap line's last word logged right before
+    /// the line's checksum let a torn transaction pass for committed).
+    /// SipHash is not linear, so no such difference cancels.
+    fn contents_hasher(&self) -> SipHasher {
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&self.seq.to_le_bytes());
+        key[8..].copy_from_slice(&JOURNAL_MAGIC.to_le_bytes());
+        SipHasher::new(&key)
+    }
+
+    /// Hash of what the ranges of entries `0..count` hold now (with the
     /// stage: at seal time, the new contents), in log order.
-    fn contents_crc<M: Medium>(
+    fn contents_hash<M: Medium>(
         &self,
         pm: &Pm<M>,
         geo: &Geometry,
         count: u32,
-    ) -> Result<Option<u32>> {
-        let mut crc = !0;
+    ) -> Result<Option<u64>> {
+        let mut hash = self.contents_hasher();
         let mut now = [0u8; ENTRY_DATA];
         for i in 0..count {
             let Some(Logged::Undo(off, e)) = self.entry(pm, geo, i)? else {
@@ -269,27 +285,27 @@ impl Journal {
             };
             let len = u16_at(&e, E_LEN) as usize;
             pm.read(off, &mut now[..len])?;
-            crc = update(crc, &now[..len]);
+            hash.write(&now[..len]);
         }
-        Ok(Some(!crc))
+        Ok(Some(hash.finish()))
     }
 
-    /// CRC-32C of what the staged ranges hold with the stage, in stage
-    /// order: [`Journal::contents_crc`] of a transaction whose entries were
-    /// all logged from the stage in one go (each range's entries cover it
-    /// in order), without reading the entries back.
-    fn stage_crc<M: Medium>(pm: &Pm<M>) -> Result<u32> {
-        let mut crc = !0;
+    /// Hash of what the staged ranges hold with the stage, in stage
+    /// order: [`Journal::contents_hash`] of a transaction whose entries
+    /// were all logged from the stage in one go (each range's entries
+    /// cover it in order), without reading the entries back.
+    fn stage_hash<M: Medium>(&self, pm: &Pm<M>) -> Result<u64> {
+        let mut hash = self.contents_hasher();
         let mut now = [0u8; 256];
         for i in 0..pm.staged_count() {
             let (off, len) = pm.staged_range(i);
             for at in (0..len).step_by(now.len()) {
                 let n = (len - at).min(now.len());
                 pm.read(off + at as u64, &mut now[..n])?;
-                crc = update(crc, &now[..n]);
+                hash.write(&now[..n]);
             }
         }
-        Ok(!crc)
+        Ok(hash.finish())
     }
 
     /// Log what is still staged and the commit record. The last step that
@@ -299,17 +315,17 @@ impl Journal {
         debug_assert!(self.active);
         let drained = self.next > 0;
         let flushed = self.log_stage(pm)?;
-        let crc = match drained {
+        let hash = match drained {
             // Every entry was logged just now, from the stage in its order.
-            false => Some(Self::stage_crc(pm)?),
-            true => self.contents_crc(pm, geo, self.next)?,
+            false => Some(self.stage_hash(pm)?),
+            true => self.contents_hash(pm, geo, self.next)?,
         };
-        let crc = crc.ok_or(Error::Corrupt("journal entry lost while logging"))?;
+        let hash = hash.ok_or(Error::Corrupt("journal entry lost while logging"))?;
         let mut e = [0u8; ENTRY_SIZE as usize];
         put_u64(&mut e, E_SEQ, self.seq);
         put_u64(&mut e, E_OFF, u64::from(self.next));
         put_u16(&mut e, E_LEN, COMMIT);
-        put_u32(&mut e, E_DATA, crc);
+        put_u64(&mut e, E_DATA, hash);
         let f = self.put_entry(pm, e)?;
         self.pending = Some(flushed.join(f));
         Ok(())
@@ -395,7 +411,7 @@ impl Journal {
             let count = u64_at(&e, E_OFF);
             return Ok(u32::try_from(count).ok().map(|count| Logged::Commit {
                 count,
-                crc: u32_at(&e, E_DATA),
+                hash: u64_at(&e, E_DATA),
             }));
         }
         if len == 0 || usize::from(len) > ENTRY_DATA {
@@ -432,10 +448,10 @@ impl Journal {
     /// contents the record describes.
     fn committed<M: Medium>(&self, pm: &Pm<M>, geo: &Geometry) -> Result<bool> {
         let n = self.undo_count(pm, geo)?;
-        let Some(Logged::Commit { count, crc }) = self.entry(pm, geo, n)? else {
+        let Some(Logged::Commit { count, hash }) = self.entry(pm, geo, n)? else {
             return Ok(false);
         };
-        Ok(count == n && self.contents_crc(pm, geo, n)? == Some(crc))
+        Ok(count == n && self.contents_hash(pm, geo, n)? == Some(hash))
     }
 
     fn undo<M: Medium>(&mut self, pm: &mut Pm<M>, geo: &Geometry) -> Result<()> {

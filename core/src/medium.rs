@@ -12,7 +12,7 @@
 //! only writer, so the ordering rules are checked by the compiler.
 
 use super::error::Result;
-use super::persist::Stage;
+use super::persist::{Stage, STAGE_RANGES};
 use super::verified::{Verified, NOT_KEPT};
 
 /// Byte-addressable persistent memory, as far as reading it goes: what a
@@ -54,6 +54,12 @@ pub trait Medium: MediumRead {
     fn fence(&mut self);
     /// The stage, to change.
     fn stage_area_mut(&mut self) -> &mut Stage;
+    /// Ranges the stage may hold before a transaction drains it, at most
+    /// [`STAGE_RANGES`]. Fewer only in tests: the crash explorer moves
+    /// the drains of every operation to other points with it.
+    fn stage_ranges(&self) -> usize {
+        STAGE_RANGES
+    }
     /// A transaction is about to store metadata in place: until
     /// [`Medium::in_place_end`], what the medium holds is no committed
     /// state. Readers that take no lock (the kernel's `Fs::reader` view)

@@ -255,6 +255,7 @@ impl<M: Medium> Pm<M> {
     pub fn stage(&mut self, off: u64, data: &[u8]) -> Result<bool> {
         self.check(off, data.len())?;
         self.medium.verified().forget(off, data.len() as u64);
+        let room = self.medium.stage_ranges().min(STAGE_RANGES);
         let st = self.medium.stage_area_mut();
         if STAGE_BYTES - st.used < data.len() {
             return Ok(false);
@@ -271,7 +272,7 @@ impl<M: Medium> Pm<M> {
                 return Ok(true);
             }
         }
-        if st.n == STAGE_RANGES {
+        if st.n >= room {
             return Ok(false);
         }
         st.data[st.used..st.used + data.len()].copy_from_slice(data);

@@ -13,7 +13,7 @@ use crate::dump::dump;
 use crate::fsck;
 use crate::media::{CowMedium, MemMedium, StageBox};
 use ferrodax_core::fs::MountOptions;
-use ferrodax_core::persist::Stage;
+use ferrodax_core::persist::{Stage, STAGE_RANGES};
 use ferrodax_core::{Fs, Medium, MediumRead, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -42,6 +42,8 @@ pub struct RecMedium {
     /// Treat fences as no-ops: a deliberately broken platform, to show that
     /// the explorer catches ordering bugs.
     pub ignore_fences: bool,
+    /// Ranges the stage holds before a drain (see `Medium::stage_ranges`).
+    pub stage_ranges: usize,
     judge: Option<Judge>,
     stage: StageBox,
 }
@@ -55,6 +57,7 @@ impl RecMedium {
             stage: StageBox::default(),
             pending: BTreeMap::new(),
             ignore_fences: false,
+            stage_ranges: STAGE_RANGES,
             judge: None,
         }
     }
@@ -205,6 +208,9 @@ impl Medium for RecMedium {
     }
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.stage.0
+    }
+    fn stage_ranges(&self) -> usize {
+        self.stage_ranges
     }
 }
 

@@ -748,12 +748,16 @@ fn mount(m: RecMedium) -> F {
     Fs::mount(m, MountOptions::default()).expect("mount").0
 }
 
-/// Explore one scenario. With `broken`, fences are ignored (a deliberately
-/// broken platform): the explorer must then report violations.
-pub fn explore(s: &Scenario, broken: bool) -> Tally {
+/// Explore one scenario with a stage of `stage_ranges` ranges (fewer than
+/// [`STAGE_RANGES`](ferrodax_core::persist::STAGE_RANGES) drain its
+/// transactions at other points). With
+/// `broken`, fences are ignored (a deliberately broken platform): the
+/// explorer must then report violations.
+pub fn explore(s: &Scenario, stage_ranges: usize, broken: bool) -> Tally {
     let mut fs = mount(mkfs_rec(s.blocks));
     (s.setup)(&mut fs);
-    let m0 = fs.into_medium();
+    let mut m0 = fs.into_medium();
+    m0.stage_ranges = stage_ranges;
     let state = |m: &RecMedium| recovered_state(&m.image(), &[]).expect("reference state");
 
     // Reference run: the logical state before and after each operation.
