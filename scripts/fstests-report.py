@@ -36,6 +36,7 @@ RECORD = os.path.join(ROOT, "tests", "fstests-harness", "results")
 FSTYPS = ("ferrodax", "ext4")
 TEST_NAME = re.compile(r"^([a-z0-9]+/[0-9]+)\s+(.*)$")
 PASS_TAIL = re.compile(r"^(\d+s \.\.\.\s+)?\d+s$")
+DID_NOT_FINISH = "did not finish (VM timeout or crash)"
 
 
 def results_from_xml(path):
@@ -69,7 +70,7 @@ def results_from_console(path):
             elif PASS_TAIL.match(rest):
                 out[name] = ("pass", "")
             elif rest.endswith("..."):
-                out[name] = ("fail", "did not finish (VM timeout or crash)")
+                out[name] = ("fail", DID_NOT_FINISH)
             else:
                 out[name] = ("fail", rest)
     return out
@@ -162,12 +163,14 @@ def verdict(run_dir):
 
 
 def merged(fstyp_dir):
-    """Newest result per test over every run of one filesystem."""
+    """Newest result per test over every run of one filesystem. A test a
+    stopped VM was running has no result: it stays pending (the run's
+    verdict reports it)."""
     runs = [os.path.join(fstyp_dir, r) for r in os.listdir(fstyp_dir)]
     runs = sorted((r for r in runs if os.path.isdir(r)), key=os.path.getmtime)
     out = {}
     for r in runs:
-        out.update(load_run(r))
+        out.update((t, res) for t, res in load_run(r).items() if res[1] != DID_NOT_FINISH)
     return out
 
 

@@ -616,4 +616,29 @@ mod tests {
         assert!(words.iter().chain(&wide).all(|&b| b == 0));
         assert_eq!(fs.pm.staged_count(), 0);
     }
+
+    #[test]
+    fn a_change_inside_the_newest_overlapping_range_rewrites_it() {
+        let (mut fs, base) = fs();
+        fs.transact(|fs| {
+            fs.tx_write(base, &[1; 64])?;
+            fs.tx_write(base + 8, &[2; 8])?;
+            assert_eq!(fs.pm.staged_count(), 1, "inside the newest range");
+            fs.tx_write(base + 32, &[3; 64])?;
+            fs.tx_write(base + 28, &[4; 8])?;
+            assert_eq!(
+                fs.pm.staged_count(),
+                3,
+                "the newest overlapping range ends inside it"
+            );
+            fs.tx_write(base + 40, &[5; 8])?;
+            assert_eq!(fs.pm.staged_count(), 3, "inside the newest overlapping");
+            Ok(())
+        })
+        .unwrap();
+        let m = &fs.pm.medium().0[base as usize..][..96];
+        let runs: [(u8, usize); 7] = [(1, 8), (2, 8), (1, 12), (4, 8), (3, 4), (5, 8), (3, 48)];
+        let want: Vec<u8> = runs.iter().flat_map(|&(v, n)| vec![v; n]).collect();
+        assert_eq!(m, &want[..]);
+    }
 }

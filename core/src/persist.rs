@@ -249,19 +249,35 @@ impl<M: Medium> Pm<M> {
     }
 
     /// Stage `data` for `off` without storing it. Returns false, staging
-    /// nothing, when the stage has no room for it. A change that continues
-    /// the last staged one extends its range (a block rewritten front to
-    /// back is one range, not one per record).
+    /// nothing, when the stage has no room for it. A change inside the
+    /// newest staged range that overlaps it rewrites that range (an inode
+    /// written four times by a rename is one range); a change that
+    /// continues the last staged one extends its range (a block rewritten
+    /// front to back is one range, not one per record).
     pub fn stage(&mut self, off: u64, data: &[u8]) -> Result<bool> {
         self.check(off, data.len())?;
         self.medium.verified().forget(off, data.len() as u64);
         let room = self.medium.stage_ranges().min(STAGE_RANGES);
         let st = self.medium.stage_area_mut();
-        if STAGE_BYTES - st.used < data.len() {
-            return Ok(false);
-        }
         if data.is_empty() {
             return Ok(true);
+        }
+        let end = off + data.len() as u64;
+        if st.blocks & block_bits(off, end) != 0 {
+            let newest = st.ranges[..st.n]
+                .iter()
+                .rev()
+                .find(|r| r.off < end && off < r.off + r.len as u64);
+            if let Some(r) = newest.filter(|r| r.off <= off && end <= r.off + r.len as u64) {
+                // No later range overlaps: changing the bytes in place
+                // is what applying a new range after this one would do.
+                let at = r.at + (off - r.off) as usize;
+                st.data[at..at + data.len()].copy_from_slice(data);
+                return Ok(true);
+            }
+        }
+        if STAGE_BYTES - st.used < data.len() {
+            return Ok(false);
         }
         if let Some(last) = st.ranges[..st.n].last_mut() {
             if last.off + last.len as u64 == off {
