@@ -307,13 +307,10 @@ impl<M: Medium> Fs<M> {
             .check_data_block(start + len - 1, "block bitmap (metadata block marked free)")?;
         self.set_bits(Map::Blocks, start, len, true)?;
         let (off, bytes) = (Geometry::block_off(start), len * BLOCK_SIZE);
-        // Zeroing stores directly; a staged change to these blocks (made
-        // while they were still in use, earlier in this transaction) must
-        // reach the medium and the log first, or it would land on top.
-        if self.pm.stage_overlaps(off, bytes) {
-            self.journal.drain(&mut self.pm)?;
-        }
-        self.journal.before_unlogged(&mut self.pm);
+        // Zeroing stores directly: the blocks were free when the
+        // transaction began (see `Journal::before_unlogged`), so nothing it
+        // staged touches them.
+        self.journal.before_unlogged(&mut self.pm, start, len);
         let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
@@ -337,7 +334,7 @@ impl<M: Medium> Fs<M> {
             self.group_mut(g).free_blocks += to - from;
             from = to;
         }
-        self.journal.note_free();
+        self.journal.note_free(start, len);
         Ok(())
     }
 

@@ -89,6 +89,44 @@ pub struct Journal {
     /// The header on media names a committed transaction (see
     /// [`Journal::mark_clean`]).
     header_open: bool,
+    /// Blocks the running transaction freed, checked by
+    /// [`Journal::before_unlogged`] in debug builds.
+    #[cfg(debug_assertions)]
+    freed: FreedRuns,
+}
+
+/// Runs of blocks one transaction freed (debug builds). None may be
+/// allocated again before the transaction commits: its zeroing is not
+/// logged, so a rollback would hand the block back to its owner full of
+/// zeroes. No operation does it (each frees after it allocates, or runs
+/// its frees as transactions of their own); this catches one that starts.
+#[cfg(debug_assertions)]
+#[derive(Debug, Default)]
+struct FreedRuns {
+    runs: [(u64, u64); 32],
+    n: usize,
+    /// More runs than `runs` holds were freed: the check is incomplete.
+    overflowed: bool,
+}
+
+#[cfg(debug_assertions)]
+impl FreedRuns {
+    fn note(&mut self, start: u64, len: u64) {
+        match self.runs.get_mut(self.n) {
+            Some(r) => {
+                *r = (start, len);
+                self.n += 1;
+            }
+            None => self.overflowed = true,
+        }
+    }
+
+    fn overlaps(&self, start: u64, len: u64) -> bool {
+        let end = start + len;
+        self.runs[..self.n]
+            .iter()
+            .any(|&(s, l)| s < end && start < s + l)
+    }
 }
 
 /// A valid entry of the transaction being looked at.
@@ -121,6 +159,8 @@ impl Journal {
             freeing: false,
             freed_last: false,
             header_open: false,
+            #[cfg(debug_assertions)]
+            freed: FreedRuns::default(),
         }
     }
 
@@ -170,6 +210,10 @@ impl Journal {
             .ok_or(Error::Corrupt("journal sequence"))?;
         self.next = 0;
         self.active = true;
+        #[cfg(debug_assertions)]
+        {
+            self.freed = FreedRuns::default();
+        }
         let f = pm.persist(self.base, &(self.seq << 1 | 1).to_le_bytes())?;
         self.pending = Some(f);
         Ok(())
@@ -208,7 +252,7 @@ impl Journal {
 
     /// Log the old contents of every staged range, make the log durable,
     /// then store the staged bytes in place.
-    pub fn drain<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
+    fn drain<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
         debug_assert!(self.active);
         if pm.staged_count() == 0 {
             return Ok(());
@@ -361,17 +405,28 @@ impl Journal {
         Ok(())
     }
 
-    /// Note that the running transaction frees blocks.
-    pub fn note_free(&mut self) {
+    /// Note that the running transaction frees blocks `start..start + len`.
+    #[cfg_attr(not(debug_assertions), allow(unused_variables))]
+    pub fn note_free(&mut self, start: u64, len: u64) {
         self.freeing = true;
+        #[cfg(debug_assertions)]
+        self.freed.note(start, len);
     }
 
-    /// Call before a store that is not logged (zeroing a newly allocated
-    /// block). When the last transaction freed blocks, recovery would
-    /// still check that transaction's commit against its ranges until this
-    /// one's header is durable, and such a store could be rewriting a
-    /// block it freed: fence the header first.
-    pub fn before_unlogged<M: Medium>(&mut self, pm: &mut Pm<M>) {
+    /// Call before a store that is not logged: zeroing blocks
+    /// `start..start + len`, newly allocated. When the last transaction
+    /// freed blocks, recovery would still check that transaction's commit
+    /// against its ranges until this one's header is durable, and such a
+    /// store could be rewriting a block it freed: fence the header first.
+    /// (A block this transaction freed must not be allocated again before
+    /// it commits: see `FreedRuns`, which debug builds check.)
+    #[cfg_attr(not(debug_assertions), allow(unused_variables))]
+    pub fn before_unlogged<M: Medium>(&mut self, pm: &mut Pm<M>, start: u64, len: u64) {
+        #[cfg(debug_assertions)]
+        assert!(
+            self.freed.overflowed || !self.freed.overlaps(start, len),
+            "blocks {start}+{len} allocated in the transaction that freed them"
+        );
         if core::mem::take(&mut self.freed_last) {
             let pending = self.pending.take().unwrap_or_else(Flushed::none);
             let _header_durable: Fenced = pm.fence(pending);

@@ -314,14 +314,6 @@ impl<M: Medium> Pm<M> {
         (r.off, r.len)
     }
 
-    /// Whether a staged change touches `off..off + len`.
-    pub fn stage_overlaps(&self, off: u64, len: u64) -> bool {
-        (0..self.staged_count()).any(|i| {
-            let (o, l) = self.staged_range(i);
-            o < off.saturating_add(len) && off < o + l as u64
-        })
-    }
-
     /// Store and write back every staged change, oldest first, and empty
     /// the stage. `_logged` proves their undo entries are durable.
     pub fn apply_stage(&mut self, _logged: Fenced) -> Flushed {
