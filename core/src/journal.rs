@@ -100,10 +100,13 @@ pub struct Journal {
 /// logged, so a rollback would hand the block back to its owner full of
 /// zeroes. No operation does it (each frees after it allocates, or runs
 /// its frees as transactions of their own); this catches one that starts.
+/// Eight runs: an operation that frees and then allocates frees few, and
+/// `Fs` travels by value through mount (a larger table grew its stack
+/// frames by kilobytes in the debug kernel).
 #[cfg(debug_assertions)]
 #[derive(Debug, Default)]
 struct FreedRuns {
-    runs: [(u64, u64); 32],
+    runs: [(u64, u64); 8],
     n: usize,
     /// More runs than `runs` holds were freed: the check is incomplete.
     overflowed: bool,
