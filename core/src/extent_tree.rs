@@ -162,9 +162,7 @@ impl<M: Medium> Fs<M> {
                 if let Some(n) = next {
                     // `e` fills the gap between two extents: one extent.
                     prev.len += n.len;
-                    self.write_node_entry(leaf.blk, ino, i - 1, &prev)?;
-                    self.move_entries(leaf.blk, i + 1, leaf.blk, i, leaf.count - i - 1)?;
-                    self.write_node_header(leaf.blk, ino, leaf.count - 1, 0)?;
+                    self.merge_pair(leaf, ino, i, &prev)?;
                     return Ok(true);
                 }
                 self.write_node_entry(leaf.blk, ino, i - 1, &prev)?;
@@ -180,6 +178,39 @@ impl<M: Medium> Fs<M> {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Replace extents `i - 1` and `i` of `leaf` by `merged`, which covers
+    /// both, in the running transaction.
+    fn merge_pair(&mut self, leaf: &Node, ino: u64, i: u16, merged: &Extent) -> Result<()> {
+        self.write_node_entry(leaf.blk, ino, i - 1, merged)?;
+        self.move_entries(leaf.blk, i + 1, leaf.blk, i, leaf.count - i - 1)?;
+        self.write_node_header(leaf.blk, ino, leaf.count - 1, 0)
+    }
+
+    /// Make the extent that starts at file block `at` and the one before
+    /// it one extent if they are neighbours in the file and on the device
+    /// and share a leaf, in the running transaction. Collapse range calls
+    /// it where it closed a gap, so that inserting and collapsing a range
+    /// leaves the mapping as it was (ext4 merges the same way, within a
+    /// leaf).
+    pub(super) fn extent_join(&mut self, inode: &Inode, ino: u64, at: u64) -> Result<()> {
+        let path = self.descend(inode, ino, at)?;
+        let (leaf, i) = path.leaf();
+        if i == 0 || i == leaf.count {
+            return Ok(());
+        }
+        let prev = self.leaf_extent(&leaf, ino, i - 1)?;
+        let e = self.leaf_extent(&leaf, ino, i)?;
+        if u64::from(e.lblk) != at || prev.end() != at || prev.pblk + u64::from(prev.len) != e.pblk
+        {
+            return Ok(());
+        }
+        let merged = Extent {
+            len: prev.len + e.len,
+            ..prev
+        };
+        self.merge_pair(&leaf, ino, i, &merged)
     }
 
     /// Split the highest of the full nodes that end `path` (the leaf is

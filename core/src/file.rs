@@ -274,6 +274,7 @@ impl<M: Medium> Fs<M> {
             let mut inode = fs.read_inode(ino)?;
             if inode.root != 0 {
                 fs.extent_shift(&inode, ino, end, len, false)?;
+                fs.extent_join(&inode, ino, from)?;
             }
             inode.size = inode.size.minus(len * BLOCK_SIZE, "file size")?;
             inode.mtime = now;

@@ -701,6 +701,29 @@ fn collapse_and_insert_range_move_blocks() {
 }
 
 #[test]
+fn collapsing_inserted_ranges_joins_the_extents_again() {
+    // generic/064: insert ranges into a contiguous file, collapse them
+    // again, and the file is one extent as before
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.allocate_range(f, 0, 200, false).unwrap();
+    fs.set_size(f, 200 * BLOCK_SIZE, at(2)).unwrap();
+    let before = block_map(&mut fs, f, 200);
+    for k in 0..50 {
+        fs.insert_range(f, 4 * k, 1, at(3)).unwrap();
+    }
+    let inode = fs.read_inode(f).unwrap();
+    assert_eq!(fs.extent_count(&inode, f).unwrap(), 50);
+    for k in 0..50 {
+        fs.collapse_range(f, 3 * k, 1, at(4)).unwrap();
+    }
+    let inode = fs.read_inode(f).unwrap();
+    assert_eq!(fs.extent_count(&inode, f).unwrap(), 1);
+    assert_eq!(block_map(&mut fs, f, 200), before);
+    clean(&remount(fs));
+}
+
+#[test]
 fn refilling_holes_in_any_order_does_not_fragment() {
     let mut fs = mem_fs(8192);
     let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
