@@ -16,6 +16,19 @@ use kernel::types::Opaque;
 /// returns false when the caller's buffer is full.
 pub type Emit<'a> = dyn FnMut(&[u8], u64, u8, u64) -> bool + 'a;
 
+/// What a mount may do to its device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A read-write mount.
+    ReadWrite,
+    /// A read-only mount (`-o ro`) of a writable device: recovery may
+    /// still write, as on ext4 and XFS.
+    ReadOnly,
+    /// The block device is read-only (`blockdev --setro`): nothing may be
+    /// written, for as long as the mount lasts.
+    DeviceReadOnly,
+}
+
 /// Outcome of parsing one mount option.
 pub enum Param {
     /// The option was understood and recorded.
@@ -49,7 +62,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// message for the mount log.
     fn fill_super(
         opts: &Self::Options,
-        read_only: bool,
+        access: Access,
         pmem: DaxMapping,
     ) -> core::result::Result<Self, (Error, &'static CStr)>;
     /// Remount with new options and read-only state.

@@ -8,7 +8,7 @@
 
 use super::bindings;
 use super::dax::DaxMapping;
-use super::fs_type::{fc_error, options, FileSystem, Registration};
+use super::fs_type::{fc_error, options, Access, FileSystem, Registration};
 use super::inode::iget;
 use super::inode_cache::InodeCache;
 use core::marker::PhantomData;
@@ -86,11 +86,21 @@ unsafe fn try_fill_super<T: FileSystem>(
     }
     // SAFETY: as above.
     let dax = unsafe { DaxMapping::new::<T>(sb) }?;
-    // SAFETY: `sb` is live.
-    let read_only = unsafe { bindings::ferrodax_sb_rdonly(sb) };
+    // SAFETY: `sb` is live and `s_bdev` open.
+    let access = unsafe {
+        if bindings::ferrodax_bdev_read_only(sb) {
+            // The VFS mounts a read-only device only read-only
+            // (setup_bdev_super), and remounts it read-write never.
+            Access::DeviceReadOnly
+        } else if bindings::ferrodax_sb_rdonly(sb) {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        }
+    };
     // SAFETY: `fc` is our context (initialised by init_fs_context).
     let opts = unsafe { options::<T>(fc) };
-    let fs = T::fill_super(opts, read_only, dax)?;
+    let fs = T::fill_super(opts, access, dax)?;
     let fs = KBox::new(fs, GFP_KERNEL).map_err(|_| (ENOMEM, c"out of memory"))?;
     let root_ino = fs.root_ino();
     // SAFETY: `sb` is being filled: nothing else uses these fields yet. From

@@ -168,6 +168,11 @@ bool ferrodax_sb_rdonly(const struct super_block *sb)
 	return sb_rdonly(sb);
 }
 
+bool ferrodax_bdev_read_only(const struct super_block *sb)
+{
+	return bdev_read_only(sb->s_bdev);
+}
+
 bool ferrodax_fc_rdonly(const struct fs_context *fc)
 {
 	return fc->sb_flags & SB_RDONLY;

@@ -43,6 +43,7 @@ struct inode *ferrodax_alloc_inode_sb(struct super_block *sb, struct kmem_cache 
 bool ferrodax_inode_is_new(struct inode *inode);
 void ferrodax_now(s64 *sec, u32 *nsec);
 bool ferrodax_sb_rdonly(const struct super_block *sb);
+bool ferrodax_bdev_read_only(const struct super_block *sb);
 bool ferrodax_fc_rdonly(const struct fs_context *fc);
 
 /* The data path (fs/file.rs, fs/inode_ref.rs). */

@@ -21,6 +21,10 @@ pub(crate) enum Errors {
 pub(crate) struct Options {
     /// `errors=` behaviour.
     pub(crate) errors: Errors,
+    /// `norecovery` (or ext4's `noload`): mount read-only without rolling
+    /// back an interrupted transaction or releasing orphans, writing
+    /// nothing. Fixed for the life of the mount.
+    pub(crate) no_recovery: bool,
 }
 
 impl Options {
@@ -41,6 +45,7 @@ impl Options {
                 pr_err!("errors= takes remount-ro, continue or panic\n");
                 return Err(EINVAL);
             }
+            (b"norecovery" | b"noload", None) => self.no_recovery = true,
             _ => return Ok(Param::Unknown),
         }
         Ok(Param::Handled)
@@ -53,6 +58,9 @@ impl Options {
             Errors::RemountRo => {}
             Errors::Continue => out(c",errors=continue"),
             Errors::Panic => out(c",errors=panic"),
+        }
+        if self.no_recovery {
+            out(c",norecovery");
         }
     }
 }

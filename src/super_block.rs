@@ -23,7 +23,7 @@ use crate::mm::in_place::InPlaceSeq;
 use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
 use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
-use crate::vfs::fs_type::{Emit, FileSystem, Param};
+use crate::vfs::fs_type::{Access, Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::media_error::{LostData, MediaLoss};
@@ -216,14 +216,19 @@ impl FileSystem for FerrodaxFs {
 
     fn fill_super(
         opts: &Options,
-        read_only: bool,
+        access: Access,
         pmem: DaxMapping,
     ) -> core::result::Result<Self, (Error, &'static CStr)> {
+        if opts.no_recovery && access == Access::ReadWrite {
+            return Err((EINVAL, c"norecovery needs a read-only mount (-o ro)"));
+        }
         let dax = pmem.device();
         let huge_phase = pmem.huge_phase();
         let medium = PmemMedium::new(pmem).map_err(|e| (e, c"out of memory"))?;
         let mopts = MountOptions {
-            read_only,
+            read_only: access != Access::ReadWrite,
+            // A read-only device takes no write at all: not even recovery's.
+            no_recovery: opts.no_recovery || access == Access::DeviceReadOnly,
             huge_phase,
             ..MountOptions::default()
         };
@@ -238,6 +243,10 @@ impl FileSystem for FerrodaxFs {
                 CoreError::Unsupported(_) => (
                     EINVAL,
                     c"filesystem uses features this module does not support (see dmesg)",
+                ),
+                CoreError::NeedsRecovery => (
+                    EROFS,
+                    c"an interrupted transaction needs rolling back, which this mount may not write",
                 ),
                 _ => (EIO, c"cannot read the filesystem (see dmesg)"),
             }
@@ -277,15 +286,22 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn reconfigure(&self, opts: &Options, read_only: bool) -> Result {
-        *self.opts.lock() = *opts;
-        if read_only {
-            self.set_read_only();
-            Ok(())
-        } else {
-            self.run(|fs| fs.set_read_write())?;
+        if !read_only {
+            // Refused after a mount that skipped recovery (norecovery):
+            // its journal was never brought up to date.
+            self.run(|fs| fs.set_read_write()).inspect_err(|_| {
+                pr_err!("cannot remount read-write (mounted with norecovery?)\n");
+            })?;
             self.read_only.store(false, Ordering::Release);
-            Ok(())
+        } else {
+            self.set_read_only();
         }
+        let mut current = self.opts.lock();
+        *current = Options {
+            no_recovery: current.no_recovery,
+            ..*opts
+        };
+        Ok(())
     }
 
     fn show_options(&self, out: &mut dyn FnMut(&CStr)) {

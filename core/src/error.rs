@@ -35,6 +35,9 @@ pub enum Error {
     Unsupported(&'static str),
     /// The filesystem is read-only.
     ReadOnly,
+    /// An interrupted transaction must be rolled back, and this mount
+    /// may not write (`norecovery`, or a read-only device).
+    NeedsRecovery,
 }
 
 impl Error {
@@ -54,7 +57,7 @@ impl Error {
             Error::FileTooBig => 27, // EFBIG
             Error::Invalid => 22,    // EINVAL
             Error::Unsupported(_) => 95,
-            Error::ReadOnly => 30, // EROFS
+            Error::ReadOnly | Error::NeedsRecovery => 30, // EROFS
         }
     }
 }
@@ -67,6 +70,7 @@ impl Error {
             Error::Unsupported(what) => ("unsupported", what),
             Error::Io => ("I/O error", "media"),
             Error::NoSpace => ("no space", "device or journal full"),
+            Error::NeedsRecovery => ("needs recovery", "interrupted transaction"),
             _ => ("error", "operation refused"),
         }
     }

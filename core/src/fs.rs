@@ -26,8 +26,11 @@ use super::persist::Pm;
 pub struct MountOptions {
     /// Refuse every change (recovery still runs unless `no_recovery`).
     pub read_only: bool,
-    /// Do not roll back an interrupted transaction or process orphans
-    /// (inspection of a damaged image; implies read-only).
+    /// Write nothing: neither roll back an interrupted transaction nor
+    /// process orphans (the `norecovery` option, a read-only block
+    /// device). Implies read-only, for as long as this mount lasts; a
+    /// journal that needs rolling back fails the mount with
+    /// [`Error::NeedsRecovery`].
     pub no_recovery: bool,
     /// Mount even when the root directory is damaged, for fsck to check
     /// the rest and replace it ([`Fs::recreate_root`]).
@@ -62,6 +65,9 @@ pub struct Fs<M: MediumRead> {
     /// Groups the running transaction changed (bit `g`).
     pub(super) dirty_groups: u16,
     read_only: bool,
+    /// The journal was recovered at mount (not a `no_recovery` mount or
+    /// a reader), so this filesystem may become read-write.
+    recovered: bool,
     failed: bool,
     pub(super) huge_phase: u64,
 }
@@ -119,6 +125,7 @@ impl<M: Medium> Fs<M> {
             groups,
             dirty_groups: 0,
             read_only: false,
+            recovered: !opts.no_recovery,
             failed: false,
             huge_phase: opts.huge_phase % HUGE_BLOCKS,
         };
@@ -152,6 +159,7 @@ impl<M: Medium> Fs<M> {
             groups: self.groups,
             dirty_groups: 0,
             read_only: true,
+            recovered: false,
             failed: false,
             huge_phase: self.huge_phase,
         }
@@ -163,13 +171,14 @@ impl<M: Medium> Fs<M> {
     }
 
     /// Accept changes again (read-write remount). Refused when the medium
-    /// failed under a transaction or the image has read-only-compatible
-    /// features this code lacks.
+    /// failed under a transaction, the mount skipped recovery (its
+    /// journal sequence was not moved past stale entries), or the image
+    /// has read-only-compatible features this code lacks.
     pub fn set_read_write(&mut self) -> Result<()> {
         if self.failed {
             return Err(Error::Io);
         }
-        if self.sb.needs_read_only() {
+        if !self.recovered || self.sb.needs_read_only() {
             return Err(Error::ReadOnly);
         }
         self.read_only = false;

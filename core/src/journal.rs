@@ -550,7 +550,8 @@ impl Journal {
 
 impl Journal {
     /// Read-only view for `no_recovery` mounts: fails if the header's
-    /// transaction did not commit, since the image is then not consistent.
+    /// transaction did not commit, since the image is then not consistent
+    /// (an undo journal leaves a half-done transaction in place).
     pub fn inspect<M: Medium>(pm: &Pm<M>, geo: &Geometry) -> Result<Journal> {
         let base = Self::base_of(geo);
         if pm.read_u64(base + HEADER_MAGIC_OFF)? != JOURNAL_MAGIC {
@@ -559,7 +560,7 @@ impl Journal {
         let word = pm.read_u64(base)?;
         let j = Self::idle(base, word >> 1);
         if word & 1 != 0 && !j.committed(pm, geo)? {
-            return Err(Error::Corrupt("journal needs recovery"));
+            return Err(Error::NeedsRecovery);
         }
         Ok(j)
     }

@@ -523,6 +523,46 @@ fn read_only_mount_refuses_changes() {
 }
 
 #[test]
+fn no_recovery_mount_writes_nothing() {
+    let mut fs = mem_fs(2048);
+    // an open-unlinked file leaves the orphan list non-empty
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    fs.unlink(R, b"f", at(2)).unwrap();
+    let image = fs.into_medium();
+    let no_recovery = ferrodax_core::fs::MountOptions {
+        no_recovery: true,
+        ..Default::default()
+    };
+    let (mut fs, report) = ferrodax_core::Fs::mount(image.clone(), no_recovery).unwrap();
+    assert_eq!(report.orphans, 0);
+    assert!(fs.is_orphan(f).unwrap(), "orphans stay for a writable mount");
+    assert_eq!(
+        fs.create(R, b"x", attr(S_IFREG), at(3)).map(|_| ()),
+        Err(Error::ReadOnly)
+    );
+    assert_eq!(fs.set_read_write(), Err(Error::ReadOnly));
+    assert!(fs.into_medium().0 == image.0, "the image is unchanged");
+    // a transaction left running: refused, not shown half done
+    let mut image = image;
+    let geo = *ferrodax_core::Fs::mount(image.clone(), no_recovery)
+        .unwrap()
+        .0
+        .geometry();
+    let base = ferrodax_core::journal::Journal::base_of(&geo) as usize;
+    let word = u64::from_le_bytes(image.0[base..base + 8].try_into().unwrap());
+    let running = ((word >> 1) + 1) << 1 | 1;
+    image.0[base..base + 8].copy_from_slice(&running.to_le_bytes());
+    assert!(matches!(
+        ferrodax_core::Fs::mount(image.clone(), no_recovery),
+        Err(Error::NeedsRecovery)
+    ));
+    // a mount that may write rolls it back and releases the orphan
+    let (fs, report) = ferrodax_core::Fs::mount(image, Default::default()).unwrap();
+    assert_eq!((report.rolled_back, report.orphans), (true, 1));
+    clean(&fs);
+}
+
+#[test]
 fn huge_extents_are_allocated_and_released_in_bounded_steps() {
     // 40000 blocks: far more bitmap words than one transaction may log.
     let mut fs = mem_fs(65536);

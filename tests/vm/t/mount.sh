@@ -56,4 +56,47 @@ refused "superblock checksum" /dev/pmem1
 mkfs.ferrodax -q -f /dev/vda
 refused "does not support DAX" /dev/vda
 umount /mnt/test 2>/dev/null || true
+
+# norecovery (ext4's noload): read-only for the mount's life, and nothing
+# written: no journal sequence bump, orphans left alone. The fuzz image
+# (8 MiB, one orphan) with an idle journal header of a known sequence;
+# the filesystem addresses nothing past its 8 MiB.
+fuzz=$FDX/build/bin/ferrodax-fuzz
+image_sum() { head -c 8M /dev/pmem1 | md5sum; }
+"$fuzz" set journal.header 0x20000 /dev/pmem1
+refused "norecovery needs a read-only mount" -o norecovery /dev/pmem1
+sum=$(image_sum)
+mount -t ferrodax -o ro,norecovery /dev/pmem1 /mnt/test
+grep -E '^/dev/pmem1 /mnt/test ferrodax ro,.*norecovery' /proc/mounts || fail "norecovery not shown"
+ls /mnt/test >/dev/null
+expect_fail mount -o remount,rw /mnt/test
+grep -q 'norecovery' /proc/mounts || fail "a remount dropped norecovery"
+umount /mnt/test
+mount -t ferrodax -o ro,noload /dev/pmem1 /mnt/test
+umount /mnt/test
+[ "$(image_sum)" = "$sum" ] || fail "a norecovery mount wrote to the device"
+# A read-only block device: mount(8) falls back to a read-only mount
+# (the VFS refuses a read-write one), which writes nothing either.
+blockdev --setro /dev/pmem1
+mount -t ferrodax /dev/pmem1 /mnt/test
+grep -E '^/dev/pmem1 /mnt/test ferrodax ro,' /proc/mounts || fail "read-only device not mounted read-only"
+expect_fail touch /mnt/test/new
+expect_fail mount -o remount,rw /mnt/test
+umount /mnt/test
+blockdev --setrw /dev/pmem1
+[ "$(image_sum)" = "$sum" ] || fail "a mount of a read-only device wrote to it"
+# An interrupted transaction (header active, no commit record): refused
+# where it cannot be rolled back, rolled back by any mount that may write
+# (-o ro on a writable device included, as ext4 and XFS recover).
+"$fuzz" set journal.header 0x20001 /dev/pmem1
+refused "needs recovery" -o ro,norecovery /dev/pmem1
+blockdev --setro /dev/pmem1
+refused "needs recovery" /dev/pmem1
+blockdev --setrw /dev/pmem1
+seen=$(dmesg | wc -l)
+mount -t ferrodax -o ro /dev/pmem1 /mnt/test
+umount /mnt/test
+dmesg | tail -n +"$((seen + 1))" | grep -q "rolled back an interrupted transaction" || fail "no rollback"
+dmesg | tail -n +"$((seen + 1))" | grep -q "released 1 orphan" || fail "orphan not released"
+fsck.ferrodax -n /dev/pmem1
 unload_ferrodax
