@@ -77,6 +77,10 @@ pub struct DirPos {
     pub blk: u64,
     /// Byte offset of its record in the block.
     pub off: u64,
+    /// Byte offset of the record before it when it was found (which takes
+    /// its bytes when it is removed; an add into that record's slack puts
+    /// another in between); unused for the block's first record.
+    pub prev: u64,
 }
 
 /// A directory entry found by lookup.
@@ -235,16 +239,18 @@ impl<M: MediumRead> Fs<M> {
         check_name(name)?;
         let hash = self.hash_name(name);
         let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
-        Ok(self
-            .find_in_block(b.blk, dir_ino, name, hash)?
-            .map(|r| DirEntry {
+        let mut buf = [0u8; NAME_MAX];
+        self.scan_positions(b.blk, dir_ino, |r, pos| {
+            if r.hash8 != (hash >> 24) as u8 || r.name_len != name.len() {
+                return Ok(None);
+            }
+            let entry = DirEntry {
                 ino: r.ino,
                 dtype: r.dtype,
-                pos: DirPos {
-                    blk: b.blk,
-                    off: r.off,
-                },
-            }))
+                pos,
+            };
+            Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(entry))
+        })
     }
 
     /// Call `f(name, ino, dtype, next_pos)` for each entry at or after
@@ -326,14 +332,24 @@ impl<M: MediumRead> Fs<M> {
         })
     }
 
-    /// The record of `name` (of `hash`) in entry block `blk`.
-    fn find_in_block(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32) -> Result<Option<Rec>> {
-        let mut buf = [0u8; NAME_MAX];
+    /// [`Fs::scan_block`], with each record's [`DirPos`]. Only a block's
+    /// first record may be free, so the record before a live one is the
+    /// live one before it or, for the first live one, the free one.
+    fn scan_positions<T>(
+        &self,
+        blk: u64,
+        dir_ino: u64,
+        mut f: impl FnMut(&Rec, DirPos) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let mut prev = HDR;
         self.scan_block(blk, dir_ino, |r| {
-            if r.hash8 != (hash >> 24) as u8 || r.name_len != name.len() {
-                return Ok(None);
-            }
-            Ok((self.rec_name(blk, r, &mut buf)? == name).then_some(*r))
+            let pos = DirPos {
+                blk,
+                off: r.off,
+                prev,
+            };
+            prev = r.off;
+            f(r, pos)
         })
     }
 
@@ -515,14 +531,10 @@ impl<M: Medium> Fs<M> {
         }
         let b = self.dir_block(dir, dir_ino, key >> 4)?;
         let mut buf = [0u8; NAME_MAX];
-        self.scan_block(b.blk, dir_ino, |r| {
+        self.scan_positions(b.blk, dir_ino, |r, pos| {
             if u64::from(r.seq) != key & 0xf || r.name_len != name.len() {
                 return Ok(None);
             }
-            let pos = DirPos {
-                blk: b.blk,
-                off: r.off,
-            };
             Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(pos))
         })
     }

@@ -460,7 +460,17 @@ impl<M: Medium> Fs<M> {
         }
         let hash = self.rec_hash(pos.blk, &r)?;
         // The record before it takes its bytes; the first becomes free.
-        let prev = self.walk_block(pos.blk, |p| Ok((p.off + p.reclen == pos.off).then_some(*p)))?;
+        // `pos.prev` is where that record was found; an add since (a
+        // rename's, into its slack) can have put one in between, so it
+        // is checked and the block walked if it no longer holds.
+        let follows = |p: &Rec| p.off + p.reclen == pos.off;
+        let prev = match pos.off {
+            HDR => None,
+            _ => match self.read_rec(pos.blk, pos.prev)? {
+                p if follows(&p) => Some(p),
+                _ => self.walk_block(pos.blk, |p| Ok(follows(p).then_some(*p)))?,
+            },
+        };
         match prev {
             Some(p) => {
                 let reclen = (p.reclen + r.reclen) as u16;

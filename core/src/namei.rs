@@ -3,7 +3,7 @@
 //! survives a crash. The VFS holds the directory i_rwsems; these functions
 //! re-check everything they rely on anyway (they also serve fsck and tests).
 
-use super::dir::DirEntry;
+use super::dir::{DirEntry, DirPos};
 use super::error::{Error, MediaCount, Result};
 use super::inode::{Inode, Kind, Time, LINK_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
 use super::layout::{Geometry, INODE_SIZE, ROOT_INO, SYMLINK_MAX};
@@ -340,13 +340,12 @@ impl<M: Medium> Fs<M> {
             let od = fs.read_dir(odir)?;
             let nd = fs.read_dir(ndir)?;
             let src = fs.dir_find(&od, odir, oname)?.ok_or(Error::NotFound)?;
-            let dst = fs.dir_find(&nd, ndir, nname)?;
             let src_inode = fs.read_inode(src.ino)?;
             if src_inode.is_dir() && odir != ndir && fs.is_within(ndir, src.ino)? {
                 return Err(Error::Invalid);
             }
             if flags.exchange {
-                let dst = dst.ok_or(Error::NotFound)?;
+                let dst = fs.dir_find(&nd, ndir, nname)?.ok_or(Error::NotFound)?;
                 let dst_inode = fs.read_inode(dst.ino)?;
                 if dst_inode.is_dir() && odir != ndir && fs.is_within(odir, dst.ino)? {
                     return Err(Error::Invalid);
@@ -360,6 +359,17 @@ impl<M: Medium> Fs<M> {
             }
             let mut outcome = RenameOutcome::default();
             let mut src_pos = src.pos;
+            // The new name usually does not exist: adding it is the
+            // lookup (dir_add fails with Exists, changing nothing, when
+            // it does), one walk of its block instead of two.
+            let dst = match fs.rename_add(odir, oname, &nd, ndir, nname, &src, &src_inode) {
+                Ok(moved_pos) => {
+                    src_pos = moved_pos.unwrap_or(src_pos);
+                    None
+                }
+                Err(Error::Exists) => fs.dir_find(&nd, ndir, nname)?,
+                Err(e) => return Err(e),
+            };
             match dst {
                 Some(_) if flags.noreplace => return Err(Error::Exists),
                 Some(d) if d.ino == src.ino => return Ok(outcome),
@@ -381,20 +391,7 @@ impl<M: Medium> Fs<M> {
                     fs.drop_link(d.ino, now)?;
                     outcome.replaced = Some(d.ino);
                 }
-                None => {
-                    let mut nd = fs.read_inode(ndir)?;
-                    if src_inode.is_dir() && odir != ndir && nd.nlink >= LINK_MAX {
-                        return Err(Error::TooManyLinks);
-                    }
-                    let moved = fs.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
-                    fs.write_inode(ndir, &nd)?;
-                    if odir == ndir && moved {
-                        // The add moved records (a full block reshaped),
-                        // the old name's perhaps: find it again.
-                        let e = fs.dir_find(&nd, odir, oname)?;
-                        src_pos = e.ok_or(Error::Corrupt("renamed entry lost"))?.pos;
-                    }
-                }
+                None => {}
             }
             if flags.whiteout {
                 let attr = NewInode {
@@ -414,6 +411,40 @@ impl<M: Medium> Fs<M> {
             fs.touch_dirs(odir, ndir, now)?;
             Ok(outcome)
         })
+    }
+
+    /// Rename's new entry `nname -> src` in `ndir` (`nd`, as read before
+    /// the rename changed anything). Fails with `Exists`, changing
+    /// nothing, when the name is taken. Returns the old entry's new
+    /// position when the add moved records of its directory.
+    #[allow(clippy::too_many_arguments)]
+    fn rename_add(
+        &mut self,
+        odir: u64,
+        oname: &[u8],
+        nd: &Inode,
+        ndir: u64,
+        nname: &[u8],
+        src: &DirEntry,
+        src_inode: &Inode,
+    ) -> Result<Option<DirPos>> {
+        let mut nd = *nd;
+        if src_inode.is_dir() && odir != ndir && nd.nlink >= LINK_MAX {
+            // Only a new name adds a link: EEXIST wins over EMLINK.
+            if self.dir_find(&nd, ndir, nname)?.is_some() {
+                return Err(Error::Exists);
+            }
+            return Err(Error::TooManyLinks);
+        }
+        let moved = self.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
+        self.write_inode(ndir, &nd)?;
+        if odir == ndir && moved {
+            // The add moved records (a full block reshaped), the old
+            // name's perhaps: find it again.
+            let e = self.dir_find(&nd, odir, oname)?;
+            return Ok(Some(e.ok_or(Error::Corrupt("renamed entry lost"))?.pos));
+        }
+        Ok(None)
     }
 
     /// A directory moved from `from` to `to`: fix its parent pointer and the

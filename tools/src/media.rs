@@ -11,6 +11,7 @@
 
 pub use ferrodax_core::mem::MemMedium;
 use ferrodax_core::persist::Stage;
+use ferrodax_core::verified::Verified;
 use ferrodax_core::{Error, Medium, MediumRead, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -226,6 +227,9 @@ impl MediumRead for CountingMedium {
     }
     fn stage_area(&self) -> &Stage {
         self.image.stage_area()
+    }
+    fn verified(&self) -> &Verified {
+        self.image.verified()
     }
 }
 

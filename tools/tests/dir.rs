@@ -243,6 +243,31 @@ fn a_rename_that_reshapes_its_block_removes_the_old_name() {
     clean(&fs);
 }
 
+#[test]
+fn a_rename_into_the_slack_before_its_old_name_removes_the_old_name() {
+    // "a", "b", "c" tile the block; unlinking "b" gives its bytes to "a",
+    // and a rename of "c" to a name of b's length goes there: between
+    // "c" and the record that was before it when "c" was found.
+    let mut fs = mem_fs(4096);
+    let none = RenameFlags {
+        noreplace: false,
+        exchange: false,
+        whiteout: false,
+    };
+    for n in ["a", "b", "c"] {
+        create(&mut fs, R, n);
+    }
+    let (b, _) = fs.unlink(R, b"b", at(2)).unwrap();
+    fs.release_inode(b).unwrap();
+    let c = fs.lookup(R, b"c").unwrap().unwrap().ino;
+    fs.rename(R, b"c", R, b"x", none, attr(0), at(3)).unwrap();
+    let names: Vec<Vec<u8>> = list(&fs, R).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&b"a".to_vec()) && names.contains(&b"x".to_vec()));
+    assert_eq!(fs.lookup(R, b"x").unwrap().unwrap().ino, c);
+    clean(&remount(fs));
+}
+
 fn colliding_names() -> (String, String) {
     let mut seen = HashMap::new();
     for i in 0u64.. {
