@@ -142,7 +142,10 @@ fn group_range(g: u64, groups: u64, count: u64) -> core::ops::Range<u64> {
 
 /// The group whose share of `count` bits holds `bit`.
 fn group_of(bit: u64, groups: u64, count: u64) -> u64 {
-    let chunks = div_ceil(count, CHUNK_BITS);
+    // Every geometry counts at least one chunk; max(1) leaves no
+    // division-by-zero panic call ending the function, which objtool of
+    // 7.3 does not know never returns ("falls through to next function").
+    let chunks = div_ceil(count, CHUNK_BITS).max(1);
     ((bit / CHUNK_BITS + 1) * groups - 1) / chunks
 }
 
