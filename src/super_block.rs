@@ -38,8 +38,10 @@ pub(crate) struct FerrodaxFs {
     /// The core: exclusive for every transaction; shared by the media-error
     /// owner scan, statfs, and lookups that lost to transactions too often.
     core: Pin<KBox<RwSem<Fs<PmemMedium>>>>,
-    /// The core's read-only view, for lookups without the core lock.
-    reader: Fs<PmemReader>,
+    /// The core's read-only view, for lookups without the core lock (boxed:
+    /// an `Fs` is over 1 KiB, and every move of it on the mount path was
+    /// a copy in a stack frame).
+    reader: KBox<Fs<PmemReader>>,
     /// Odd while a transaction stores metadata in place.
     in_place: Arc<InPlaceSeq>,
     /// The core refuses changes (mirrored here for the lock-free lookup of
@@ -203,6 +205,42 @@ impl Drop for FerrodaxFs {
     }
 }
 
+/// Mount the core on `medium` and box it. Not inlined: the copies of
+/// `Fs` (over 1 KiB each) that mounting and boxing make live in this
+/// frame, gone before the rest of `fill_super` runs, instead of in
+/// `fill_super`'s, under everything the mount calls.
+#[inline(never)]
+fn mount_core(
+    medium: PmemMedium,
+    mopts: MountOptions,
+) -> core::result::Result<(Pin<KBox<RwSem<Fs<PmemMedium>>>>, MountReport), (Error, &'static CStr)> {
+    let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
+        let (kind, what) = e.describe();
+        pr_err!("cannot mount: {kind} {what}\n");
+        match e {
+            CoreError::Corrupt(_) => (
+                EUCLEAN,
+                c"not a valid ferrodax filesystem (see dmesg; try fsck.ferrodax)",
+            ),
+            CoreError::Unsupported(_) => (
+                EINVAL,
+                c"filesystem uses features this module does not support (see dmesg)",
+            ),
+            CoreError::NeedsRecovery => (
+                EROFS,
+                c"an interrupted transaction needs rolling back, which this mount may not write",
+            ),
+            _ => (EIO, c"cannot read the filesystem (see dmesg)"),
+        }
+    })?;
+    let core = KBox::pin_init(
+        RwSem::new(fs, c"ferrodax_core", static_lock_class!()),
+        GFP_KERNEL,
+    )
+    .map_err(|_| (ENOMEM, c"out of memory"))?;
+    Ok((core, report))
+}
+
 impl FileSystem for FerrodaxFs {
     const NAME: &'static CStr = c"ferrodax";
     const INODE_CACHE: &'static CStr = c"ferrodax_inode";
@@ -232,25 +270,7 @@ impl FileSystem for FerrodaxFs {
             huge_phase,
             ..MountOptions::default()
         };
-        let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
-            let (kind, what) = e.describe();
-            pr_err!("cannot mount: {kind} {what}\n");
-            match e {
-                CoreError::Corrupt(_) => (
-                    EUCLEAN,
-                    c"not a valid ferrodax filesystem (see dmesg; try fsck.ferrodax)",
-                ),
-                CoreError::Unsupported(_) => (
-                    EINVAL,
-                    c"filesystem uses features this module does not support (see dmesg)",
-                ),
-                CoreError::NeedsRecovery => (
-                    EROFS,
-                    c"an interrupted transaction needs rolling back, which this mount may not write",
-                ),
-                _ => (EIO, c"cannot read the filesystem (see dmesg)"),
-            }
-        })?;
+        let (core, report) = mount_core(medium, mopts)?;
         let MountReport {
             rolled_back,
             orphans,
@@ -261,24 +281,23 @@ impl FileSystem for FerrodaxFs {
         if orphans > 0 {
             pr_info!("released {orphans} orphan inodes\n");
         }
+        let oom = |_| (ENOMEM, c"out of memory");
+        let fs = core.read();
         let uuid = fs.superblock().uuid;
         let fsid = u64::from_le_bytes([
             uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7],
         ]);
-        let oom = |_| (ENOMEM, c"out of memory");
         let (pmem_reader, in_place) = fs.pm().medium().reader();
-        let reader = fs.reader(pmem_reader);
+        let reader = KBox::new(fs.reader(pmem_reader), GFP_KERNEL).map_err(oom)?;
         let read_only = AtomicBool::new(fs.is_read_only());
+        drop(fs);
         Ok(FerrodaxFs {
-            core: KBox::pin_init(
-                RwSem::new(fs, c"ferrodax_core", static_lock_class!()),
-                GFP_KERNEL,
-            )
-            .map_err(oom)?,
+            core,
             reader,
             in_place,
             read_only,
-            opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
+            opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL)
+                .map_err(|_| (ENOMEM, c"out of memory"))?,
             fsid,
             dax,
             shut_down: AtomicBool::new(false),
