@@ -535,7 +535,10 @@ fn no_recovery_mount_writes_nothing() {
     };
     let (mut fs, report) = ferrodax_core::Fs::mount(image.clone(), no_recovery).unwrap();
     assert_eq!(report.orphans, 0);
-    assert!(fs.is_orphan(f).unwrap(), "orphans stay for a writable mount");
+    assert!(
+        fs.is_orphan(f).unwrap(),
+        "orphans stay for a writable mount"
+    );
     assert_eq!(
         fs.create(R, b"x", attr(S_IFREG), at(3)).map(|_| ()),
         Err(Error::ReadOnly)
