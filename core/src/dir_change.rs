@@ -285,12 +285,20 @@ impl<M: Medium> Fs<M> {
     fn sorted_hashes(&self, blk: u64, dir_ino: u64, out: &mut [u32; MAX_RECORDS]) -> Result<usize> {
         let mut n = 0;
         self.scan_block(blk, dir_ino, |r| {
-            *out.get_mut(n)
-                .ok_or(Error::Corrupt("directory block entry count"))? = self.rec_hash(blk, r)?;
+            if n == MAX_RECORDS {
+                return Err(Error::Corrupt("directory block entry count"));
+            }
+            // Kept sorted as it fills (only reshapes call this, and a
+            // block holds a few hundred records): slice::sort_unstable's
+            // panic_on_ord_violation is a noreturn call objtool of 7.3
+            // does not know, "falls through to next function".
+            let hash = self.rec_hash(blk, r)?;
+            let at = out[..n].partition_point(|&h| h < hash);
+            out.copy_within(at..n, at + 1);
+            out[at] = hash;
             n += 1;
             Ok(None::<()>)
         })?;
-        out[..n].sort_unstable();
         Ok(n)
     }
 

@@ -136,6 +136,8 @@ fn group_count(inode_count: u64, total_blocks: u64) -> u64 {
 /// Group `g`'s share of `count` bits: whole chunks, split evenly.
 fn group_range(g: u64, groups: u64, count: u64) -> core::ops::Range<u64> {
     let chunks = div_ceil(count, CHUNK_BITS);
+    // Every geometry has a group; see group_of on max(1).
+    let groups = groups.max(1);
     let first = |g: u64| (g * chunks / groups * CHUNK_BITS).min(count);
     first(g)..first(g + 1)
 }
