@@ -249,18 +249,14 @@ fn a_rename_into_the_slack_before_its_old_name_removes_the_old_name() {
     // and a rename of "c" to a name of b's length goes there: between
     // "c" and the record that was before it when "c" was found.
     let mut fs = mem_fs(4096);
-    let none = RenameFlags {
-        noreplace: false,
-        exchange: false,
-        whiteout: false,
-    };
     for n in ["a", "b", "c"] {
         create(&mut fs, R, n);
     }
     let (b, _) = fs.unlink(R, b"b", at(2)).unwrap();
     fs.release_inode(b).unwrap();
     let c = fs.lookup(R, b"c").unwrap().unwrap().ino;
-    fs.rename(R, b"c", R, b"x", none, attr(0), at(3)).unwrap();
+    fs.rename(R, b"c", R, b"x", RenameFlags::default(), attr(0), at(3))
+        .unwrap();
     let names: Vec<Vec<u8>> = list(&fs, R).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names.len(), 2);
     assert!(names.contains(&b"a".to_vec()) && names.contains(&b"x".to_vec()));
