@@ -78,6 +78,15 @@ impl<M: Medium> Fs<M> {
         Ok(self.bitmap_word(map, bit / 64)? & (1 << (bit % 64)) != 0)
     }
 
+    /// Whether block `blk` is in use as the medium holds the bitmap, without
+    /// the running transaction's changes (false for a block it allocated).
+    pub(super) fn used_in_place(&self, blk: u64) -> Result<bool> {
+        let mut word = [0u8; 8];
+        self.pm
+            .read_in_place(self.word_off(Map::Blocks, blk / 64), &mut word)?;
+        Ok(u64::from_le_bytes(word) & (1 << (blk % 64)) != 0)
+    }
+
     /// Word `word` of `map`: bits `64 * word..64 * word + 64`.
     pub(super) fn bitmap_word(&self, map: Map, word: u64) -> Result<u64> {
         self.pm.read_u64(self.word_off(map, word))

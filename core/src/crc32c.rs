@@ -45,6 +45,82 @@ pub fn crc32c_skip(data: &[u8], crc_at: usize) -> u32 {
     !update(crc, &data[crc_at + 4..])
 }
 
+/// The Castagnoli polynomial in the reflected bit order CRC registers
+/// use (bit 31 is the coefficient of x^0).
+const POLY: u32 = 0x82f6_3b78;
+
+/// `a * b` modulo [`POLY`], both reflected.
+const fn mul_mod(a: u32, mut b: u32) -> u32 {
+    let mut product = 0;
+    let mut i = 0;
+    while i < 32 {
+        if a & (1 << (31 - i)) != 0 {
+            product ^= b;
+        }
+        // b * x: one place right, reduced when x^31 moves out.
+        b = match b & 1 {
+            0 => b >> 1,
+            _ => (b >> 1) ^ POLY,
+        };
+        i += 1;
+    }
+    product
+}
+
+/// Zero runs [`zero_extend`] takes in one step: 2^k bytes for each k
+/// below this.
+const SHIFTS: usize = 12;
+
+/// `SHIFT[k][j][v]`: nibble `j` of a register holding `v`, times
+/// x^(8 * 2^k), which is what 2^k zero bytes do to a CRC register. A
+/// register is eight nibbles, so a shift is eight lookups (6 KiB of
+/// tables, built at compile time).
+static SHIFT: [[[u32; 16]; 8]; SHIFTS] = shift_tables();
+
+const fn shift_tables() -> [[[u32; 16]; 8]; SHIFTS] {
+    let mut t = [[[0u32; 16]; 8]; SHIFTS];
+    let mut power = 1 << (31 - 8); // x^8: one zero byte
+    let mut k = 0;
+    while k < SHIFTS {
+        let mut j = 0;
+        while j < 8 {
+            let mut v = 0;
+            while v < 16 {
+                t[k][j][v] = mul_mod((v as u32) << (4 * j), power);
+                v += 1;
+            }
+            j += 1;
+        }
+        power = mul_mod(power, power);
+        k += 1;
+    }
+    t
+}
+
+fn shift_by(table: &[[u32; 16]; 8], crc: u32) -> u32 {
+    let mut out = 0;
+    for (j, nibble) in table.iter().enumerate() {
+        out ^= nibble[((crc >> (4 * j)) & 15) as usize];
+    }
+    out
+}
+
+/// [`update`] of `crc` over `zeros` zero bytes, without reading them: at
+/// most twelve table steps for a run within a block.
+pub fn zero_extend(mut crc: u32, zeros: u64) -> u32 {
+    let mut n = zeros;
+    while n >> SHIFTS != 0 {
+        crc = shift_by(&SHIFT[SHIFTS - 1], shift_by(&SHIFT[SHIFTS - 1], crc));
+        n -= 1 << SHIFTS;
+    }
+    for (k, table) in SHIFT.iter().enumerate() {
+        if n & (1 << k) != 0 {
+            crc = shift_by(table, crc);
+        }
+    }
+    crc
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -71,6 +147,22 @@ mod tests {
             skipped[40..44].fill(0);
             let want = super::crc32c(&skipped[..len]);
             assert_eq!(super::crc32c_skip(&data[..len], 40), want, "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn zero_extend_is_update_over_zeros() {
+        let zeros = [0u8; 9000];
+        let mut crc = 0x1234_5678u32;
+        for n in [
+            0, 1, 2, 3, 7, 8, 63, 64, 100, 511, 4080, 4095, 4096, 4097, 8193, 9000,
+        ] {
+            assert_eq!(
+                super::zero_extend(crc, n as u64),
+                super::update(crc, &zeros[..n]),
+                "{n} zeros"
+            );
+            crc = crc.rotate_left(7) ^ n as u32;
         }
     }
 }

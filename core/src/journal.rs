@@ -222,6 +222,12 @@ impl Journal {
         Ok(())
     }
 
+    /// Whether the running transaction stored changes in place already
+    /// (its stage filled up and was drained).
+    pub fn drained(&self) -> bool {
+        self.next > 0
+    }
+
     /// Number of entries `len` bytes of old data need.
     pub fn entries_for(len: usize) -> u32 {
         len.div_ceil(ENTRY_DATA) as u32

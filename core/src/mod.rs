@@ -31,6 +31,7 @@ pub mod owner;
 pub mod persist;
 pub mod repair;
 pub mod siphash;
+mod stage_delta;
 pub mod verified;
 
 pub use error::{Error, Result};
