@@ -50,9 +50,9 @@ const R_INO: usize = 0;
 const R_RECLEN: usize = 4;
 const R_NAMELEN: usize = 6;
 const R_TYPE_SEQ: usize = 7;
-const R_HASH8: usize = 8;
+const R_HASH: usize = 8;
 /// Bytes of a record before its name.
-pub(super) const R_HEAD: usize = 9;
+pub(super) const R_HEAD: usize = 12;
 /// Most records a block holds (names of one byte).
 pub(super) const MAX_RECORDS: usize = CAPACITY as usize / (R_HEAD + 1);
 /// Collision indices: how many names of one hash a directory holds.
@@ -109,8 +109,9 @@ pub(super) struct Rec {
     pub dtype: u8,
     /// Collision index.
     pub seq: u8,
-    /// Top byte of the name's hash.
-    pub hash8: u8,
+    /// The name's hash (kept, so that lookups, inserts, reshapes and
+    /// readdir never hash the names they pass over).
+    pub hash: u32,
 }
 
 impl Rec {
@@ -194,7 +195,7 @@ pub(super) fn encode_record(
     put_u16(&mut r, R_RECLEN, reclen as u16);
     r[R_NAMELEN] = name.len() as u8;
     r[R_TYPE_SEQ] = dtype & 0xf | seq << 4;
-    r[R_HASH8] = (hash >> 24) as u8;
+    put_u32(&mut r, R_HASH, hash);
     r[R_HEAD..R_HEAD + name.len()].copy_from_slice(name);
     (r, R_HEAD + name.len())
 }
@@ -241,7 +242,7 @@ impl<M: MediumRead> Fs<M> {
         let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
         let mut buf = [0u8; NAME_MAX];
         self.scan_positions(b.blk, dir_ino, |r, pos| {
-            if r.hash8 != (hash >> 24) as u8 || r.name_len != name.len() {
+            if r.hash != hash || r.name_len != name.len() {
                 return Ok(None);
             }
             let entry = DirEntry {
@@ -275,9 +276,8 @@ impl<M: MediumRead> Fs<M> {
                 let mut batch = [0u64; LIST_BATCH];
                 let mut n = 0;
                 self.scan_block(b.blk, dir_ino, |r| {
-                    let hash = self.hash_name(self.rec_name(b.blk, r, &mut buf)?);
-                    let k = key_of(hash, r.seq);
-                    if k < key || !(b.lo..b.hi).contains(&u64::from(hash)) {
+                    let k = key_of(r.hash, r.seq);
+                    if k < key || !(b.lo..b.hi).contains(&u64::from(r.hash)) {
                         return Ok(None::<()>);
                     }
                     let packed = k << 12 | r.off;
@@ -379,7 +379,7 @@ impl<M: MediumRead> Fs<M> {
             name_len: usize::from(h[R_NAMELEN]),
             dtype: h[R_TYPE_SEQ] & 0xf,
             seq: h[R_TYPE_SEQ] >> 4,
-            hash8: h[R_HASH8],
+            hash: u32_at(h, R_HASH),
         };
         let fits = r.reclen >= R_HEAD as u64 && off + r.reclen <= BLOCK_SIZE;
         let named = match r.live() {
@@ -510,9 +510,9 @@ impl<M: MediumRead> Fs<M> {
 
 impl<M: Medium> Fs<M> {
     /// The entry `name` that readdir listed with next position `next`,
-    /// found by its name and that key whatever the hash byte its record
-    /// stores, so that an entry whose stored hash is damaged can be found
-    /// too (fsck removes such entries).
+    /// found by its name and the key its record stores, whatever the hash
+    /// of the name, so that an entry whose stored hash is damaged can be
+    /// found too (fsck removes such entries).
     pub fn dir_entry_listed(
         &self,
         dir: &Inode,
@@ -526,13 +526,13 @@ impl<M: Medium> Fs<M> {
             return Ok(None);
         }
         let key = next.checked_sub(FIRST_POS + 1).ok_or(Error::Invalid)?;
-        if key >= KEY_END || u64::from(self.hash_name(name)) != key >> 4 {
+        if key >= KEY_END {
             return Ok(None);
         }
         let b = self.dir_block(dir, dir_ino, key >> 4)?;
         let mut buf = [0u8; NAME_MAX];
         self.scan_positions(b.blk, dir_ino, |r, pos| {
-            if u64::from(r.seq) != key & 0xf || r.name_len != name.len() {
+            if key_of(r.hash, r.seq) != key || r.name_len != name.len() {
                 return Ok(None);
             }
             Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(pos))

@@ -161,12 +161,6 @@ impl<M: Medium> Fs<M> {
         Ok(blk)
     }
 
-    /// The full hash of live record `r` of `blk`.
-    fn rec_hash(&self, blk: u64, r: &Rec) -> Result<u32> {
-        let mut buf = [0u8; NAME_MAX];
-        Ok(self.hash_name(self.rec_name(blk, r, &mut buf)?))
-    }
-
     /// Where in `blk` `name` (of `hash`, taking `want` bytes) would go;
     /// `Exists` if it is there. One walk for both: a create does not look
     /// the name up first.
@@ -182,14 +176,11 @@ impl<M: Medium> Fs<M> {
             if r.live() {
                 count += 1;
                 used += r.size();
-                if r.hash8 == (hash >> 24) as u8 {
-                    let other = self.rec_name(blk, r, &mut buf)?;
-                    if other == name {
+                if r.hash == hash {
+                    if r.name_len == name.len() && self.rec_name(blk, r, &mut buf)? == name {
                         return Err(Error::Exists);
                     }
-                    if self.hash_name(other) == hash {
-                        seqs |= 1 << r.seq;
-                    }
+                    seqs |= 1 << r.seq;
                 }
             }
             Ok(None::<()>)
@@ -277,20 +268,19 @@ impl<M: Medium> Fs<M> {
         self.seal_block(p.blk, dir_ino, p.count)
     }
 
-    /// Call `f` with each live record of `blk` and its hash, in block
-    /// order. Reads each head before `f` runs, so `f` may overwrite the
-    /// bytes before it (packing in place).
+    /// Call `f` with each live record of `blk`, in block order. Reads
+    /// each head before `f` runs, so `f` may overwrite the bytes before it
+    /// (packing in place).
     fn each_record(
         &mut self,
         blk: u64,
-        mut f: impl FnMut(&mut Self, &Rec, u32) -> Result<()>,
+        mut f: impl FnMut(&mut Self, &Rec) -> Result<()>,
     ) -> Result<()> {
         let mut off = HDR;
         while off < BLOCK_SIZE {
             let r = self.read_rec(blk, off)?;
             if r.live() {
-                let hash = self.rec_hash(blk, &r)?;
-                f(self, &r, hash)?;
+                f(self, &r)?;
             }
             off += r.reclen;
         }
@@ -308,17 +298,17 @@ impl<M: Medium> Fs<M> {
             let mut p = Packer::new(t.blk);
             if !t.fresh {
                 self.entry_block(t.blk, dir_ino)?;
-                self.each_record(t.blk, |fs, r, _| fs.pack(&mut p, t.blk, r))?;
+                self.each_record(t.blk, |fs, r| fs.pack(&mut p, t.blk, r))?;
             }
-            self.each_record(src, |fs, r, hash| match t.moving.takes(hash) {
+            self.each_record(src, |fs, r| match t.moving.takes(r.hash) {
                 true => fs.pack(&mut p, src, r),
                 false => Ok(()),
             })?;
             self.finish(&p, dir_ino)?;
         }
         let mut kept = Packer::new(src);
-        self.each_record(src, |fs, r, hash| {
-            match to.is_some_and(|t| t.moving.takes(hash)) {
+        self.each_record(src, |fs, r| {
+            match to.is_some_and(|t| t.moving.takes(r.hash)) {
                 true => Ok(()),
                 false => fs.pack(&mut kept, src, r),
             }
@@ -338,7 +328,7 @@ impl<M: Medium> Fs<M> {
             // block holds a few hundred records): slice::sort_unstable's
             // panic_on_ord_violation is a noreturn call objtool of 7.3
             // does not know, "falls through to next function".
-            let hash = self.rec_hash(blk, r)?;
+            let hash = r.hash;
             let at = out[..n].partition_point(|&h| h < hash);
             out.copy_within(at..n, at + 1);
             out[at] = hash;
@@ -352,7 +342,7 @@ impl<M: Medium> Fs<M> {
     fn bytes_taken(&self, blk: u64, dir_ino: u64, moving: Moving) -> Result<u64> {
         let mut bytes = 0;
         self.scan_block(blk, dir_ino, |r| {
-            if moving.takes(self.rec_hash(blk, r)?) {
+            if moving.takes(r.hash) {
                 bytes += r.size();
             }
             Ok(None::<()>)
@@ -512,7 +502,7 @@ impl<M: Medium> Fs<M> {
         if !r.live() {
             return Err(Error::Corrupt("directory record length"));
         }
-        let hash = self.rec_hash(pos.blk, &r)?;
+        let hash = r.hash;
         // The record before it takes its bytes; the first becomes free.
         // `pos.prev` is where that record was found; an add since (a
         // rename's, into its slack) can have put one in between, so it
@@ -711,7 +701,7 @@ impl<M: Medium> Fs<M> {
             }
             let (mut seqs, mut names) = (0u16, 0);
             self.scan_block(blk, dir_ino, |r| {
-                if self.rec_hash(blk, r)? == w[0] {
+                if r.hash == w[0] {
                     seqs |= 1 << r.seq;
                     names += 1;
                 }

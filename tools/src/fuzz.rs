@@ -131,8 +131,8 @@ const DIR_ENTRY: &[(&str, u64, usize)] = &[
     ("reclen", 4, 2),
     ("name_len", 6, 1),
     ("type_seq", 7, 1),
-    ("hash8", 8, 1),
-    ("name", 9, 1),
+    ("hash", 8, 4),
+    ("name", 12, 1),
 ];
 
 /// The seal of a 16-byte node or entry block header at `at`.

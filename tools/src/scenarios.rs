@@ -75,22 +75,23 @@ fn basic_tree(fs: &mut F) {
 }
 
 /// The first `n` names of a directory's test population: four bytes
-/// each, a 13-byte record, so [`FULL_BLOCK`] fill an entry block.
+/// each, a 16-byte record, so [`FULL_BLOCK`] fill an entry block.
 fn names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("n{i:03}")).collect()
 }
 
 /// Names of [`names`] that fill an entry block.
-const FULL_BLOCK: usize = 4080 / 13;
+const FULL_BLOCK: usize = 4080 / 16;
 
 fn hash(name: &str) -> u32 {
     name_hash(&HASH_SEED, name.as_bytes())
 }
 
 /// The hash at which [`names`]`(FULL_BLOCK + 1)` split: the lowest of the
-/// upper block's.
+/// upper block's, the median of the [`FULL_BLOCK`] names the block held
+/// when the last one did not fit.
 fn first_split() -> u32 {
-    let mut sorted: Vec<u32> = names(FULL_BLOCK + 1).iter().map(|n| hash(n)).collect();
+    let mut sorted: Vec<u32> = names(FULL_BLOCK).iter().map(|n| hash(n)).collect();
     sorted.sort_unstable();
     sorted[sorted.len() / 2]
 }
@@ -114,7 +115,7 @@ fn split_halves() -> (Vec<String>, Vec<String>) {
 
 /// Records of [`names`] that fill a quarter of an entry block: the most a
 /// block may keep to join a neighbour.
-const QUARTER_BLOCK: usize = 4080 / 4 / 13;
+const QUARTER_BLOCK: usize = 4080 / 4 / 16;
 
 /// A directory "d" of two entry blocks that have not joined, with `lower`
 /// and `upper` (at most) of their names left: when

@@ -341,7 +341,7 @@ fn a_stray_orphan_link_and_a_misplaced_name_are_found() {
     // An entry whose stored hash no longer matches its name (checksum made
     // valid again) lists but cannot be opened.
     let img = ferrodax_tools::fuzz::Image::populated();
-    let hash = img.fields().iter().find(|x| x.name.ends_with(".hash8"));
+    let hash = img.fields().iter().find(|x| x.name.ends_with(".hash"));
     let fs = mount(img.with(hash.unwrap(), 0x1234_5678)).unwrap();
     assert!(check(&fs)
         .problems

@@ -75,10 +75,10 @@ fn a_directory_grows_an_index_and_shrinks_back_to_one_block() {
     let free0 = fs.counters().free_blocks;
     let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap();
     assert_eq!(blocks(&fs, d), 1, "an empty directory is one block");
-    // Records of 9 bytes and the name tile the block's 4080 bytes.
+    // Records of 12 bytes and the name tile the block's 4080 bytes.
     let mut bytes = 0;
     let fit = (0..).take_while(|i| {
-        bytes += 9 + format!("f{i}").len();
+        bytes += 12 + format!("f{i}").len();
         bytes <= 4080
     });
     let fit = fit.count();
@@ -134,24 +134,25 @@ fn a_full_block_evens_out_with_its_neighbour_before_it_splits() {
     let hash = |n: &str| name_hash(&HASH_SEED, n.as_bytes());
     let mut fs = mem_fs(8192);
     let (d, _) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap();
-    // 314 names of 13-byte records: one more than a block holds, so a
+    // 256 names of 16-byte records: one more than a block holds, so a
     // split into two blocks about half full under an index.
-    let first: Vec<String> = (0..314).map(|i| format!("n{i:03}")).collect();
+    let first: Vec<String> = (0..256).map(|i| format!("n{i:03}")).collect();
     for n in &first {
         create(&mut fs, d, n);
     }
     assert_eq!(blocks(&fs, d), 3);
-    let mut sorted: Vec<u32> = first.iter().map(|n| hash(n)).collect();
+    // The block split at the median of the 255 names it held.
+    let mut sorted: Vec<u32> = first[..255].iter().map(|n| hash(n)).collect();
     sorted.sort_unstable();
-    let split = sorted[157];
+    let split = sorted[127];
     let upper = first.iter().filter(|n| hash(n) >= split).count();
-    // Names above the split only: the upper block fills after 313 -
+    // Names above the split only: the upper block fills after 255 -
     // upper of them; the ones after that move records to the lower block
     // instead of splitting, until both are nearly full.
     let more: Vec<String> = (0..)
         .map(|i| format!("u{i:03}"))
         .filter(|n| hash(n) >= split)
-        .take(313 - upper + 100)
+        .take(255 - upper + 80)
         .collect();
     for n in &more {
         create(&mut fs, d, n);

@@ -435,10 +435,10 @@ fn map_blocks_zeroes_and_truncate_releases() {
 fn enospc_rolls_back_cleanly() {
     let mut fs = mem_fs(1024);
     let (f, _) = fs.create(R, b"f", attr(S_IFREG), at(1)).unwrap();
-    // Fill the root's one entry block (4080 bytes: "f" takes 10, 83 names
-    // of 40 bytes 49 each), so that a new name needs a split and so a
+    // Fill the root's one entry block (4080 bytes: "f" takes 13, 78 names
+    // of 40 bytes 52 each), so that a new name needs a split and so a
     // block.
-    for i in 0..83 {
+    for i in 0..78 {
         fs.create(R, format!("e{i:039}").as_bytes(), attr(S_IFIFO), at(1))
             .unwrap();
     }
