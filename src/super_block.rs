@@ -31,7 +31,7 @@ use crate::vfs::rwsem::RwSem;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
-use kernel::{new_mutex, static_lock_class, str::CStr};
+use kernel::{cpu::CpuId, new_mutex, static_lock_class, str::CStr};
 
 /// One mounted ferrodax filesystem.
 pub(crate) struct FerrodaxFs {
@@ -138,6 +138,11 @@ impl FerrodaxFs {
         if self.shut_down.load(Ordering::Acquire) {
             return Err(EIO);
         }
+        // The CPU's journal area. Under the one core lock this spreads
+        // transactions over the areas (a committed one stays open on its
+        // area until another closes it, see core/src/journal_area.rs);
+        // transactions that run side by side will need different ones.
+        core.set_journal_area(CpuId::current().as_u32() as usize);
         let result = op(&mut core);
         drop(core);
         result.map_err(|e| self.err(e))

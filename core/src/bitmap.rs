@@ -319,7 +319,7 @@ impl<M: Medium> Fs<M> {
         // Zeroing stores directly: the blocks were free when the
         // transaction began (see `Journal::before_unlogged`), so nothing it
         // staged touches them.
-        self.journal.before_unlogged(&mut self.pm, start, len);
+        self.journal.before_unlogged(&mut self.pm, start, len)?;
         let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);

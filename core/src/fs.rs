@@ -165,6 +165,15 @@ impl<M: Medium> Fs<M> {
         }
     }
 
+    /// Run the next transactions in journal area `area` modulo
+    /// [`JOURNAL_AREAS`](super::layout::JOURNAL_AREAS) (between
+    /// transactions; see `journal_area.rs`). Any area works for any
+    /// transaction: the kernel picks the CPU's, so that transactions that
+    /// run side by side use different ones.
+    pub fn set_journal_area(&mut self, area: usize) {
+        self.journal.set_area(area);
+    }
+
     /// Refuse changes from now on (read-only remount, errors=remount-ro).
     pub fn set_read_only(&mut self) {
         self.read_only = true;

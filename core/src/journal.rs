@@ -46,7 +46,10 @@
 
 use super::crc32c::crc32c_skip;
 use super::error::{Error, Result};
-use super::layout::{le::*, Geometry, BLOCK_SIZE, JOURNAL_BLOCKS, SB_SIZE};
+use super::journal_area::{AreaTable, Committed, MAX_SEQ};
+use super::layout::{
+    le::*, Geometry, BLOCK_SIZE, JOURNAL_AREAS, JOURNAL_BLOCKS, JOURNAL_REGION_BLOCKS, SB_SIZE,
+};
 use super::medium::Medium;
 use super::persist::{Fenced, Flushed, Pm, STAGE_BYTES};
 use super::siphash::SipHasher;
@@ -55,8 +58,11 @@ use super::siphash::SipHasher;
 pub const ENTRY_SIZE: u64 = 64;
 /// Old bytes one entry can hold.
 pub const ENTRY_DATA: usize = 40;
-/// Offset of the header inside the journal.
+/// Offset of the magic in an area's header.
 const HEADER_MAGIC_OFF: u64 = 8;
+/// Offset of an area's closed sequence number: its transactions up to
+/// this one are not checked by recovery (see `journal_area.rs`).
+const HEADER_CLOSED_OFF: u64 = 16;
 /// Constant written by mkfs next to the header word.
 pub const JOURNAL_MAGIC: u64 = u64::from_le_bytes(*b"FDXJRNL1");
 /// Entries of one half of the journal (after the 64-byte header).
@@ -72,23 +78,30 @@ const E_LEN: usize = 16;
 const E_CRC: usize = 20;
 const E_DATA: usize = 24;
 
-/// Volatile state of the journal.
+/// Volatile state of the journal: the area this filesystem's
+/// transactions use, and what every area's header says.
 #[derive(Debug)]
 pub struct Journal {
+    /// Every area's last committed transaction (see `journal_area.rs`).
+    areas: AreaTable,
+    /// First byte of the journal region.
+    region: u64,
+    /// The area transactions use, its first byte, and its sequence number.
+    area: usize,
     base: u64,
     seq: u64,
+    /// Every area's sequence number while another is in use.
+    seqs: [u64; JOURNAL_AREAS],
     next: u32,
     active: bool,
     /// Flushed but unfenced stores of the running transaction.
     pending: Option<Flushed>,
     /// The running transaction freed blocks.
     freeing: bool,
-    /// The last committed transaction freed blocks, and the running one
-    /// has not fenced its header yet (see [`Journal::before_unlogged`]).
+    /// The area's last committed transaction freed blocks, and the
+    /// running one has not fenced its header yet (see
+    /// [`Journal::before_unlogged`]).
     freed_last: bool,
-    /// The header on media names a committed transaction (see
-    /// [`Journal::mark_clean`]).
-    header_open: bool,
     /// Blocks the running transaction freed, checked by
     /// [`Journal::before_unlogged`] in debug builds.
     #[cfg(debug_assertions)]
@@ -132,6 +145,14 @@ impl FreedRuns {
     }
 }
 
+/// Other areas' transactions a transaction is closing: `CLOSING` in the
+/// table until the fence that makes their closes durable.
+#[must_use]
+struct Closing {
+    taken: [Option<Committed>; JOURNAL_AREAS],
+    flushed: Flushed,
+}
+
 /// A valid entry of the transaction being looked at.
 enum Logged {
     /// Old contents `e[E_DATA..]` of `e[E_LEN]` bytes at `off`.
@@ -146,22 +167,33 @@ impl Journal {
         Geometry::block_off(geo.journal_start)
     }
 
+    /// First byte of area `a` of the journal region at `region`.
+    fn area_base(region: u64, a: usize) -> u64 {
+        region + JOURNAL_BLOCKS * BLOCK_SIZE * a as u64
+    }
+
     /// Entry `i` of the current transaction's half.
     fn entry_off(&self, i: u32) -> u64 {
         let half = u64::from(HALF) * (self.seq & 1);
         self.base + ENTRY_SIZE * (1 + half + u64::from(i))
     }
 
-    fn idle(base: u64, seq: u64) -> Journal {
+    /// The journal on area `a`, idle, every area at sequence number
+    /// `seqs[a]` and closed.
+    fn idle(geo: &Geometry, a: usize, seqs: [u64; JOURNAL_AREAS]) -> Journal {
+        let region = Self::base_of(geo);
         Journal {
-            base,
-            seq,
+            areas: AreaTable::closed(),
+            region,
+            area: a,
+            base: Self::area_base(region, a),
+            seq: seqs[a],
+            seqs,
             next: 0,
             active: false,
             pending: None,
             freeing: false,
             freed_last: false,
-            header_open: false,
             #[cfg(debug_assertions)]
             freed: FreedRuns::default(),
         }
@@ -170,33 +202,107 @@ impl Journal {
     /// The journal of a read-only view (`Fs::reader`), which never runs a
     /// transaction: transactions are refused before they reach it.
     pub fn unused(geo: &Geometry) -> Journal {
-        Self::idle(Self::base_of(geo), 0)
+        Self::idle(geo, 0, [0; JOURNAL_AREAS])
     }
 
-    /// Read the journal header, roll back an interrupted transaction if
-    /// there is one, and return the journal ready for new transactions.
-    pub fn recover<M: Medium>(pm: &mut Pm<M>, geo: &Geometry) -> Result<(Journal, bool)> {
-        let base = Self::base_of(geo);
+    /// Area `a` as its header is on media, and whether recovery checks
+    /// the transaction it names (its active bit is set, and it is later
+    /// than the area's closed sequence number).
+    fn read_area<M: Medium>(pm: &Pm<M>, geo: &Geometry, a: usize) -> Result<(Journal, bool)> {
+        let base = Self::area_base(Self::base_of(geo), a);
         if pm.read_u64(base + HEADER_MAGIC_OFF)? != JOURNAL_MAGIC {
             return Err(Error::Corrupt("journal header magic"));
         }
         let word = pm.read_u64(base)?;
-        let mut j = Self::idle(base, word >> 1);
-        let rolled_back = word & 1 != 0 && !j.committed(pm, geo)?;
-        if rolled_back {
-            j.active = true;
-            j.undo(pm, geo)?;
+        if word >> 1 >= MAX_SEQ {
+            return Err(Error::Corrupt("journal sequence"));
         }
-        // Entries can carry at most the durable sequence number plus one (a
-        // transaction whose header store was lost). Moving past it makes
-        // every such stale entry unmatchable by later transactions.
-        j.seq = j
-            .seq
-            .checked_add(1)
-            .ok_or(Error::Corrupt("journal sequence"))?;
-        let f = pm.persist(base, &(j.seq << 1).to_le_bytes())?;
-        pm.fence(f);
-        Ok((j, rolled_back))
+        let closed = pm.read_u64(base + HEADER_CLOSED_OFF)?;
+        let mut seqs = [0; JOURNAL_AREAS];
+        seqs[a] = word >> 1;
+        let checked = word & 1 != 0 && word >> 1 > closed;
+        Ok((Self::idle(geo, a, seqs), checked))
+    }
+
+    /// Read every area's header, roll back the interrupted transactions
+    /// (independently: two transactions that were running at once never
+    /// logged the same bytes, and a later one logged bytes of an earlier
+    /// one only after closing its area), and return the journal, on area
+    /// 0, ready for new transactions.
+    pub fn recover<M: Medium>(pm: &mut Pm<M>, geo: &Geometry) -> Result<(Journal, bool)> {
+        let mut seqs = [0; JOURNAL_AREAS];
+        let mut rolled_back = false;
+        let mut flushed = Flushed::none();
+        for (a, seq) in seqs.iter_mut().enumerate() {
+            let (mut j, checked) = Self::read_area(pm, geo, a)?;
+            if checked && !j.committed(pm, geo)? {
+                j.active = true;
+                j.undo(pm, geo)?;
+                rolled_back = true;
+            }
+            // Entries can carry at most the durable sequence number plus
+            // one (a transaction whose header store was lost). Moving past
+            // it makes every such stale entry unmatchable by later
+            // transactions.
+            *seq = Some(j.seq + 1)
+                .filter(|&s| s < MAX_SEQ)
+                .ok_or(Error::Corrupt("journal sequence"))?;
+            flushed = flushed.join(pm.persist(j.base, &(*seq << 1).to_le_bytes())?);
+        }
+        pm.fence(flushed);
+        Ok((Self::idle(geo, 0, seqs), rolled_back))
+    }
+
+    /// Run the next transactions in area `a` (between transactions).
+    pub fn set_area(&mut self, a: usize) {
+        debug_assert!(!self.active);
+        self.seqs[self.area] = self.seq;
+        self.area = a % JOURNAL_AREAS;
+        self.base = Self::area_base(self.region, self.area);
+        self.seq = self.seqs[self.area];
+    }
+
+    /// Store a close of every area but `except` whose last committed
+    /// transaction is open (with `freed_only`, and freed blocks), until
+    /// [`Journal::closed`] says it is durable (see `journal_area.rs`).
+    fn close_areas<M: Medium>(
+        &mut self,
+        pm: &mut Pm<M>,
+        except: Option<usize>,
+        freed_only: bool,
+    ) -> Result<Closing> {
+        let mut c = Closing {
+            taken: [None; JOURNAL_AREAS],
+            flushed: Flushed::none(),
+        };
+        for a in (0..JOURNAL_AREAS).filter(|&a| Some(a) != except) {
+            let Some(last) = self.areas.start_close(a, freed_only) else {
+                continue;
+            };
+            c.taken[a] = Some(last);
+            let at = Self::area_base(self.region, a) + HEADER_CLOSED_OFF;
+            match pm.persist(at, &last.seq.to_le_bytes()) {
+                Ok(f) => c.flushed = c.flushed.join(f),
+                Err(e) => {
+                    for (a, last) in c.taken.iter().enumerate() {
+                        if let Some(last) = last {
+                            self.areas.not_closed(a, *last);
+                        }
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The closes `taken` are durable.
+    fn closed(&self, taken: [Option<Committed>; JOURNAL_AREAS], _durable: &Fenced) {
+        for (a, last) in taken.iter().enumerate() {
+            if let Some(last) = last {
+                self.areas.closed_durably(a, *last);
+            }
+        }
     }
 
     /// Whether a transaction is running.
@@ -207,10 +313,11 @@ impl Journal {
     /// Start a transaction.
     pub fn begin<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
         debug_assert!(!self.active, "nested transaction");
-        self.seq = self
-            .seq
-            .checked_add(1)
+        self.seq = Some(self.seq + 1)
+            .filter(|&s| s < MAX_SEQ)
             .ok_or(Error::Corrupt("journal sequence"))?;
+        let last = self.areas.last(self.area);
+        self.freed_last = last.open && last.freed;
         self.next = 0;
         self.active = true;
         #[cfg(debug_assertions)]
@@ -267,8 +374,10 @@ impl Journal {
             return Ok(());
         }
         let flushed = self.log_stage(pm)?;
+        let closing = self.close_areas(pm, Some(self.area), false)?;
         pm.begin_in_place();
-        let logged = pm.fence(flushed);
+        let logged = pm.fence(flushed.join(closing.flushed));
+        self.closed(closing.taken, &logged);
         self.pending = Some(pm.apply_stage(logged));
         self.freed_last = false; // the header is durable now
         Ok(())
@@ -388,29 +497,34 @@ impl Journal {
     /// commit record, one for its in-place stores.
     pub fn commit<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
         let pending = self.pending.take().unwrap_or_else(Flushed::none);
+        let closing = self.close_areas(pm, Some(self.area), false)?;
         if pm.staged_count() > 0 {
             pm.begin_in_place();
         }
-        let logged = pm.fence(pending);
+        let logged = pm.fence(pending.join(closing.flushed));
+        self.closed(closing.taken, &logged);
         let stored = pm.apply_stage(logged);
         pm.fence(stored);
         pm.end_in_place();
         self.active = false;
         self.next = 0;
-        self.freed_last = core::mem::take(&mut self.freeing);
-        self.header_open = true;
+        let committed = Committed {
+            seq: self.seq,
+            open: true,
+            freed: core::mem::take(&mut self.freeing),
+        };
+        self.areas.commit(self.area, committed);
         Ok(())
     }
 
-    /// Clean unmount: clear the active bit a committed transaction leaves
-    /// on media, so that damage to its ranges found later is reported as
-    /// damage instead of making recovery roll the transaction back.
+    /// Clean unmount: close every area's committed transaction, so that
+    /// damage to their ranges found later is reported as damage instead
+    /// of making recovery roll them back.
     pub fn mark_clean<M: Medium>(&mut self, pm: &mut Pm<M>) -> Result<()> {
         debug_assert!(!self.active);
-        if core::mem::take(&mut self.header_open) {
-            let f = pm.persist(self.base, &(self.seq << 1).to_le_bytes())?;
-            pm.fence(f);
-        }
+        let closing = self.close_areas(pm, None, false)?;
+        let durable = pm.fence(closing.flushed);
+        self.closed(closing.taken, &durable);
         Ok(())
     }
 
@@ -429,17 +543,28 @@ impl Journal {
     /// store could be rewriting a block it freed: fence the header first.
     /// (A block this transaction freed must not be allocated again before
     /// it commits: see `FreedRuns`, which debug builds check.)
+    /// Other areas whose committed transaction freed blocks are closed
+    /// first, in the same fence (see `journal_area.rs`).
     #[cfg_attr(not(debug_assertions), allow(unused_variables))]
-    pub fn before_unlogged<M: Medium>(&mut self, pm: &mut Pm<M>, start: u64, len: u64) {
+    pub fn before_unlogged<M: Medium>(
+        &mut self,
+        pm: &mut Pm<M>,
+        start: u64,
+        len: u64,
+    ) -> Result<()> {
         #[cfg(debug_assertions)]
         assert!(
             self.freed.overflowed || !self.freed.overlaps(start, len),
             "blocks {start}+{len} allocated in the transaction that freed them"
         );
-        if core::mem::take(&mut self.freed_last) {
+        let closing = self.close_areas(pm, Some(self.area), true)?;
+        let closes = closing.taken.iter().any(Option::is_some);
+        if core::mem::take(&mut self.freed_last) || closes {
             let pending = self.pending.take().unwrap_or_else(Flushed::none);
-            let _header_durable: Fenced = pm.fence(pending);
+            let header_durable: Fenced = pm.fence(pending.join(closing.flushed));
+            self.closed(closing.taken, &header_durable);
         }
+        Ok(())
     }
 
     /// Clear the active bit. Needs proof that the restored old contents
@@ -451,7 +576,6 @@ impl Journal {
         self.next = 0;
         self.freeing = false;
         self.freed_last = false;
-        self.header_open = false;
         Ok(())
     }
 
@@ -483,9 +607,9 @@ impl Journal {
         }
         let off = u64_at(&e, E_OFF);
         let len = u64::from(len);
-        let jend = self.base + JOURNAL_BLOCKS * BLOCK_SIZE;
+        let jend = self.region + JOURNAL_REGION_BLOCKS * BLOCK_SIZE;
         let dev_end = Geometry::block_off(geo.total_blocks);
-        let inside_journal = off < jend && off + len > self.base;
+        let inside_journal = off < jend && off + len > self.region;
         // No transaction changes the static superblock or its backup: an
         // entry aimed there is damage, and replaying it would make the
         // next mount refuse the filesystem.
@@ -544,13 +668,16 @@ impl Journal {
         closed
     }
 
-    /// mkfs: write an idle journal.
+    /// mkfs: write every area idle.
     pub fn format<M: Medium>(pm: &mut Pm<M>, geo: &Geometry) -> Result<Flushed> {
-        let base = Self::base_of(geo);
-        let z = pm.store_zeroes(base, JOURNAL_BLOCKS * BLOCK_SIZE)?;
-        let f = pm.flush(z);
-        let h = pm.persist(base + HEADER_MAGIC_OFF, &JOURNAL_MAGIC.to_le_bytes())?;
-        Ok(f.join(h))
+        let region = Self::base_of(geo);
+        let z = pm.store_zeroes(region, JOURNAL_REGION_BLOCKS * BLOCK_SIZE)?;
+        let mut f = pm.flush(z);
+        for a in 0..JOURNAL_AREAS {
+            let at = Self::area_base(region, a) + HEADER_MAGIC_OFF;
+            f = f.join(pm.persist(at, &JOURNAL_MAGIC.to_le_bytes())?);
+        }
+        Ok(f)
     }
 }
 
@@ -559,16 +686,15 @@ impl Journal {
     /// transaction did not commit, since the image is then not consistent
     /// (an undo journal leaves a half-done transaction in place).
     pub fn inspect<M: Medium>(pm: &Pm<M>, geo: &Geometry) -> Result<Journal> {
-        let base = Self::base_of(geo);
-        if pm.read_u64(base + HEADER_MAGIC_OFF)? != JOURNAL_MAGIC {
-            return Err(Error::Corrupt("journal header magic"));
+        let mut seqs = [0; JOURNAL_AREAS];
+        for (a, seq) in seqs.iter_mut().enumerate() {
+            let (j, checked) = Self::read_area(pm, geo, a)?;
+            if checked && !j.committed(pm, geo)? {
+                return Err(Error::NeedsRecovery);
+            }
+            *seq = j.seq;
         }
-        let word = pm.read_u64(base)?;
-        let j = Self::idle(base, word >> 1);
-        if word & 1 != 0 && !j.committed(pm, geo)? {
-            return Err(Error::NeedsRecovery);
-        }
-        Ok(j)
+        Ok(Self::idle(geo, 0, seqs))
     }
 
     /// Add stores that are not logged (zeroing of newly allocated blocks) to
@@ -680,6 +806,52 @@ mod tests {
         let (words, wide) = on_media(&fs, base);
         assert!(words.iter().chain(&wide).all(|&b| b == 0));
         assert_eq!(fs.pm.staged_count(), 0);
+    }
+
+    /// Whether recovery would check area `area`'s transaction.
+    fn checked(m: Mem, geo: &Geometry, area: usize) -> bool {
+        super::Journal::read_area(&Pm::new(m), geo, area).unwrap().1
+    }
+
+    #[test]
+    fn a_later_change_from_another_area_survives_the_first_ones_check() {
+        let (mut fs, base) = fs();
+        fs.transact(|fs| fs.tx_write(base, &[1; 8])).unwrap();
+        assert!(checked(fs.pm.medium().clone(), &fs.geo, 0));
+        fs.set_journal_area(1);
+        fs.transact(|fs| fs.tx_write(base, &[2; 8])).unwrap();
+        // Area 0's check would now fail (its range holds 2s): it was
+        // closed before area 1 stored in place.
+        assert!(!checked(fs.pm.medium().clone(), &fs.geo, 0));
+        assert!(checked(fs.pm.medium().clone(), &fs.geo, 1));
+        // Power cut: no unmount.
+        let (fs, report) = Fs::mount(fs.pm.into_medium(), MountOptions::default()).unwrap();
+        assert!(!report.rolled_back);
+        assert_eq!(fs.pm.medium().0[base as usize..][..8], [2; 8]);
+    }
+
+    #[test]
+    fn an_interrupted_transaction_rolls_back_alone_beside_a_committed_one() {
+        let (mut fs, base) = fs();
+        fs.set_journal_area(3);
+        fs.transact(|fs| fs.tx_write(base, &[1; 8])).unwrap();
+        fs.set_journal_area(2);
+        let mut cut = None;
+        let r = fs.transact(|fs| {
+            big_transaction(fs, base + 64, 9)?;
+            // Power cut here: the stage drained in place, uncommitted.
+            cut = Some(fs.pm.medium().clone());
+            Err::<(), _>(Error::NoSpace)
+        });
+        assert_eq!(r, Err(Error::NoSpace));
+        let m = cut.unwrap();
+        // The drain closed area 3 before its in-place stores.
+        assert!(!checked(m.clone(), &fs.geo, 3) && checked(m.clone(), &fs.geo, 2));
+        let (fs, report) = Fs::mount(m, MountOptions::default()).unwrap();
+        assert!(report.rolled_back);
+        let (words, wide) = on_media(&fs, base + 64);
+        assert!(words.iter().chain(&wide).all(|&b| b == 0));
+        assert_eq!(fs.pm.medium().0[base as usize..][..8], [1; 8]);
     }
 
     #[test]

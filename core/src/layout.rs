@@ -21,7 +21,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).
@@ -30,8 +30,13 @@ pub const RO_COMPAT_SUPPORTED: u64 = 0;
 pub const ROOT_INO: u64 = 1;
 /// Size of an on-media inode.
 pub const INODE_SIZE: u64 = 128;
-/// Blocks of undo journal (two halves: see `journal.rs`).
+/// Blocks of one journal area (two halves: see `journal.rs`).
 pub const JOURNAL_BLOCKS: u64 = 32;
+/// Journal areas: independent undo journals, each running one transaction
+/// at a time (see `journal_area.rs`).
+pub const JOURNAL_AREAS: usize = 4;
+/// Blocks of the whole journal region.
+pub const JOURNAL_REGION_BLOCKS: u64 = JOURNAL_BLOCKS * JOURNAL_AREAS as u64;
 /// Smallest device mkfs accepts: 4 MiB.
 pub const MIN_BLOCKS: u64 = 1024;
 /// Largest device: 8 TiB of 4 KiB blocks (block numbers fit 31 bits).
@@ -178,7 +183,7 @@ impl Geometry {
         let inode_count = (total_blocks / 4).max(per_block * 2) / per_block * per_block;
         let bits = BLOCK_SIZE * 8;
         let journal_start = 1;
-        let inode_bitmap_start = journal_start + JOURNAL_BLOCKS;
+        let inode_bitmap_start = journal_start + JOURNAL_REGION_BLOCKS;
         let inode_bitmap_blocks = div_ceil(inode_count, bits);
         let block_bitmap_start = inode_bitmap_start + inode_bitmap_blocks;
         let block_bitmap_blocks = div_ceil(total_blocks, bits);
@@ -213,7 +218,7 @@ impl Geometry {
         let ok = self.total_blocks >= MIN_BLOCKS
             && self.total_blocks <= MAX_BLOCKS
             && self.journal_start == 1
-            && self.inode_bitmap_start == self.journal_start + JOURNAL_BLOCKS
+            && self.inode_bitmap_start == self.journal_start + JOURNAL_REGION_BLOCKS
             && self.inode_count >= 2
             && self.inode_count % per_block == 0
             && self.inode_count <= u64::from(u32::MAX)

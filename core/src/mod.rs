@@ -22,6 +22,7 @@ pub mod fs;
 pub mod group;
 pub mod inode;
 pub mod journal;
+pub mod journal_area;
 pub mod layout;
 pub mod medium;
 pub mod mkfs;

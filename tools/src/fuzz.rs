@@ -322,7 +322,7 @@ impl Image {
             "journal",
             journal,
             Seal::None,
-            &[("header", 0, 8)],
+            &[("header", 0, 8), ("closed", 16, 8)],
         );
         // The last transaction's entries and commit record, in the half of
         // the journal its sequence number picks.
@@ -404,8 +404,8 @@ impl Image {
 
     /// The image with `field` set to `value` (its low `size` bytes) and its
     /// structure sealed again. Fields of the journal's entries are fuzzed
-    /// with the journal marked active, so that mount checks its commit
-    /// and replays them if it fails.
+    /// with the journal marked active and not closed, so that mount checks
+    /// its commit and replays them if it fails.
     pub fn with(&self, field: &Field, value: u64) -> MemMedium {
         let mut m = self.medium.clone();
         let at = field.off as usize;
@@ -415,6 +415,7 @@ impl Image {
             let journal = Geometry::block_off(g.journal_start) as usize;
             let word = u64_at(&m.0, journal);
             m.0[journal..journal + 8].copy_from_slice(&(word | 1).to_le_bytes());
+            m.0[journal + 16..journal + 24].fill(0);
         }
         seal(&mut m, field.seal);
         m

@@ -9,7 +9,7 @@ use ferrodax_core::extent::{Mapping, FANOUT};
 use ferrodax_core::file::SetAttr;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::*;
-use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
+use ferrodax_core::layout::{BLOCK_SIZE, JOURNAL_AREAS, ROOT_INO as R};
 use ferrodax_core::mkfs::{format, MkfsParams};
 use ferrodax_core::namei::RenameFlags;
 use ferrodax_core::persist::Pm;
@@ -749,12 +749,41 @@ fn mount(m: RecMedium) -> F {
     Fs::mount(m, MountOptions::default()).expect("mount").0
 }
 
+/// How [`explore`] runs a scenario's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mounts {
+    /// Each on a mount of its own (whose unmount closes every journal
+    /// area), all in journal area 0.
+    EachOp,
+    /// All on one mount, operation `i` in journal area `i` modulo
+    /// [`JOURNAL_AREAS`]: each leaves its area's header naming it,
+    /// committed, while the next changes the same metadata from another
+    /// area (see `journal_area.rs`).
+    OneRotatingAreas,
+}
+
+/// The filesystem operation `i` of a run as `mounts` says runs on: `fs`
+/// itself on one mount, else `fs` unmounted and mounted again (the
+/// unmount makes operation `i - 1` durable even when it returned an
+/// error).
+fn fs_for_op(fs: F, i: usize, mounts: Mounts) -> F {
+    match mounts {
+        Mounts::EachOp if i > 0 => mount(fs.into_medium()),
+        Mounts::EachOp => fs,
+        Mounts::OneRotatingAreas => {
+            let mut fs = fs;
+            fs.set_journal_area(i % JOURNAL_AREAS);
+            fs
+        }
+    }
+}
+
 /// Explore one scenario with a stage of `stage_ranges` ranges (fewer than
 /// [`STAGE_RANGES`](ferrodax_core::persist::STAGE_RANGES) drain its
-/// transactions at other points). With
-/// `broken`, fences are ignored (a deliberately broken platform): the
-/// explorer must then report violations.
-pub fn explore(s: &Scenario, stage_ranges: usize, broken: bool) -> Tally {
+/// transactions at other points), its operations run as `mounts` says.
+/// With `broken`, fences are ignored (a deliberately broken platform):
+/// the explorer must then report violations.
+pub fn explore(s: &Scenario, stage_ranges: usize, mounts: Mounts, broken: bool) -> Tally {
     let mut fs = mount(mkfs_rec(s.blocks));
     (s.setup)(&mut fs);
     let mut m0 = fs.into_medium();
@@ -762,15 +791,14 @@ pub fn explore(s: &Scenario, stage_ranges: usize, broken: bool) -> Tally {
     let state = |m: &RecMedium| recovered_state(&m.image(), &[]).expect("reference state");
 
     // Reference run: the logical state before and after each operation.
-    // Both runs remount between operations, so they allocate identically.
+    // Both runs mount the same way, so they allocate identically.
     let mut states = vec![state(&m0)];
-    let mut m = m0.clone();
     let mut results = Vec::new();
-    for op in s.ops {
-        let mut fs = mount(m);
+    let mut fs = mount(m0.clone());
+    for (i, op) in s.ops.iter().enumerate() {
+        fs = fs_for_op(fs, i, mounts);
         results.push(op(&mut fs));
-        m = fs.into_medium();
-        states.push(state(&m));
+        states.push(state(fs.pm().medium()));
     }
 
     let tally = Rc::new(RefCell::new(Tally::default()));
@@ -778,17 +806,20 @@ pub fn explore(s: &Scenario, stage_ranges: usize, broken: bool) -> Tally {
     let mut m = m0;
     m.ignore_fences = broken;
     m.set_judge(Some(judge(tally.clone(), accepted.clone())));
+    *accepted.borrow_mut() = vec![states[0].clone()];
+    let mut fs = mount(m);
     for (i, op) in s.ops.iter().enumerate() {
+        // Remounting (recovery) may fence: operation i - 1 is durable.
         *accepted.borrow_mut() = vec![states[i].clone()];
-        let mut fs = mount(m);
+        fs = fs_for_op(fs, i, mounts);
         *accepted.borrow_mut() = vec![states[i].clone(), states[i + 1].clone()];
         let r = op(&mut fs);
         assert_eq!(r, results[i], "{}: op {i} is not deterministic", s.name);
-        m = fs.into_medium();
         // The operation returned: it must be durable.
         *accepted.borrow_mut() = vec![states[i + 1].clone()];
-        m.crash_point();
     }
+    let mut m = fs.into_medium();
+    m.crash_point();
     let t = tally.borrow().clone();
     t
 }

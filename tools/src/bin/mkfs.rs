@@ -105,11 +105,12 @@ fn main() {
     let uuid = uuid.unwrap_or_else(|| device::random_bytes().unwrap_or_else(|e| fail(e)));
     if !quiet {
         println!(
-            "ferrodax: {dev}: {} blocks of {} bytes ({} MiB), {} inodes, journal {} blocks, data from block {}",
+            "ferrodax: {dev}: {} blocks of {} bytes ({} MiB), {} inodes, journal {} areas of {} blocks, data from block {}",
             geo.total_blocks,
             BLOCK_SIZE,
             (geo.total_blocks * BLOCK_SIZE) >> 20,
             geo.inode_count,
+            ferrodax_core::layout::JOURNAL_AREAS,
             ferrodax_core::layout::JOURNAL_BLOCKS,
             geo.data_start
         );
