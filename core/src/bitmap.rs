@@ -269,7 +269,9 @@ impl<M: Medium> Fs<M> {
     pub(super) fn alloc_blocks(&mut self, want: u64, huge: bool) -> Result<(u64, u64)> {
         let need = if huge { HUGE_BLOCKS } else { 1 };
         for g in 0..self.geo.groups {
-            let group = self.group(g);
+            let Ok(group) = self.group_in_scope(g) else {
+                continue;
+            };
             if group.free_blocks < need {
                 continue;
             }
@@ -284,6 +286,13 @@ impl<M: Medium> Fs<M> {
                 return self.claim_blocks(start, len);
             }
         }
+        self.out_of_space()
+    }
+
+    /// No group in scope had room: `NoSpace` if every group was in scope,
+    /// else `Contended` (the others may have it).
+    fn out_of_space<T>(&self) -> Result<T> {
+        self.all_in_scope()?;
         Err(Error::NoSpace)
     }
 
@@ -292,7 +301,10 @@ impl<M: Medium> Fs<M> {
     /// the running transaction, up to the end of `goal`'s group; `None` if
     /// `goal` is not a free data block.
     pub(super) fn alloc_blocks_at(&mut self, goal: u64, want: u64) -> Result<Option<(u64, u64)>> {
-        if !self.geo.is_data_block(goal) || self.bit_is_set(Map::Blocks, goal)? {
+        if !self.geo.is_data_block(goal)
+            || self.in_scope(self.geo.block_group(goal)).is_err()
+            || self.bit_is_set(Map::Blocks, goal)?
+        {
             return Ok(None);
         }
         let end = self.geo.group_blocks(self.geo.block_group(goal)).end;
@@ -323,7 +335,7 @@ impl<M: Medium> Fs<M> {
         let zeroed = self.pm.store_zeroes(off, bytes)?;
         let flushed = self.pm.flush(zeroed);
         self.journal.add_flushed(flushed);
-        let group = self.group_mut(self.geo.block_group(start));
+        let group = self.group_mut(self.geo.block_group(start))?;
         group.free_blocks = group.free_blocks.minus(len, "group free block count")?;
         group.block_hint = start + len;
         Ok((start, len))
@@ -335,12 +347,18 @@ impl<M: Medium> Fs<M> {
         self.geo.check_data_block(start, "block pointer")?;
         self.geo
             .check_data_block(start + len - 1, "block pointer")?;
-        let (mut from, end) = (start, start + len);
+        let end = start + len;
+        // Every group first: nothing is staged for one out of scope.
+        let groups = self.geo.block_group(start)..=self.geo.block_group(end - 1);
+        for g in groups {
+            self.in_scope(g)?;
+        }
+        let mut from = start;
         while from < end {
             let g = self.geo.block_group(from);
             let to = end.min(self.geo.group_blocks(g).end);
             self.set_bits(Map::Blocks, from, to - from, false)?;
-            self.group_mut(g).free_blocks += to - from;
+            self.group_mut(g)?.free_blocks += to - from;
             from = to;
         }
         self.journal.note_free(start, len);
@@ -351,7 +369,9 @@ impl<M: Medium> Fs<M> {
     /// first group that has one.
     pub(super) fn alloc_ino(&mut self) -> Result<u64> {
         for g in 0..self.geo.groups {
-            let group = self.group(g);
+            let Ok(group) = self.group_in_scope(g) else {
+                continue;
+            };
             if group.free_inodes == 0 {
                 continue;
             }
@@ -362,18 +382,20 @@ impl<M: Medium> Fs<M> {
             self.geo
                 .check_ino(ino, "inode bitmap (reserved inode marked free)")?;
             self.set_bits(Map::Inodes, ino, 1, true)?;
-            let group = self.group_mut(g);
+            let group = self.group_mut(g)?;
             group.free_inodes = group.free_inodes.minus(1, "group free inode count")?;
             group.ino_hint = ino + 1;
             return Ok(ino);
         }
-        Err(Error::NoSpace)
+        self.out_of_space()
     }
 
     /// Free inode number `ino` in the running transaction.
     pub(super) fn free_ino(&mut self, ino: u64) -> Result<()> {
+        let g = self.geo.inode_group(ino);
+        self.in_scope(g)?;
         self.set_bits(Map::Inodes, ino, 1, false)?;
-        self.group_mut(self.geo.inode_group(ino)).free_inodes += 1;
+        self.group_mut(g)?.free_inodes += 1;
         Ok(())
     }
 }

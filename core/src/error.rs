@@ -38,6 +38,10 @@ pub enum Error {
     /// An interrupted transaction must be rolled back, and this mount
     /// may not write (`norecovery`, or a read-only device).
     NeedsRecovery,
+    /// The operation needs an allocation group outside the filesystem's
+    /// group scope (`Fs::set_group_scope`); it rolled back, and must run
+    /// again with every group in scope.
+    Contended,
 }
 
 impl Error {
@@ -58,6 +62,7 @@ impl Error {
             Error::Invalid => 22,    // EINVAL
             Error::Unsupported(_) => 95,
             Error::ReadOnly | Error::NeedsRecovery => 30, // EROFS
+            Error::Contended => 11,                       // EAGAIN
         }
     }
 }

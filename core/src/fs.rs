@@ -64,6 +64,11 @@ pub struct Fs<M: MediumRead> {
     pub(super) groups: [Group; MAX_GROUPS],
     /// Groups the running transaction changed (bit `g`).
     pub(super) dirty_groups: u16,
+    /// Groups transactions may touch (bit `g`, see `group.rs`).
+    pub(super) scope: u16,
+    /// Each group's change count (`shared.rs`) when this filesystem last
+    /// read or wrote its record.
+    pub(super) group_changes: [u64; MAX_GROUPS],
     read_only: bool,
     /// The journal was recovered at mount (not a `no_recovery` mount or
     /// a reader), so this filesystem may become read-write.
@@ -117,6 +122,8 @@ impl<M: Medium> Fs<M> {
             j
         };
         let groups = load_groups(&pm, &geo)?;
+        let shared = pm.medium().shared();
+        let group_changes = core::array::from_fn(|g| shared.group_changes(g as u64));
         let mut fs = Fs {
             pm,
             sb,
@@ -124,6 +131,8 @@ impl<M: Medium> Fs<M> {
             journal,
             groups,
             dirty_groups: 0,
+            scope: u16::MAX,
+            group_changes,
             read_only: false,
             recovered: !opts.no_recovery,
             failed: false,
@@ -158,6 +167,8 @@ impl<M: Medium> Fs<M> {
             journal: Journal::unused(&self.geo),
             groups: self.groups,
             dirty_groups: 0,
+            scope: 0,
+            group_changes: [0; MAX_GROUPS],
             read_only: true,
             recovered: false,
             failed: false,
@@ -172,6 +183,32 @@ impl<M: Medium> Fs<M> {
     /// run side by side use different ones.
     pub fn set_journal_area(&mut self, area: usize) {
         self.journal.set_area(area);
+    }
+
+    /// Another changing view of this filesystem through `medium`, a
+    /// second writer handle on the same device (a stage of its own, the
+    /// same [`Shared`](super::shared::Shared) state), whose transactions
+    /// run in journal area `area`: so that transactions can run side by
+    /// side, one per view. Running two at once is the caller's to make
+    /// safe: their views' group scopes must be disjoint, and every inode
+    /// record, directory and extent tree that one changes must be kept
+    /// from the other (the kernel's VFS locks), as must every in-place
+    /// window from the other's readers (`Medium::in_place_begin`).
+    pub fn sibling(&self, medium: M, area: usize) -> Fs<M> {
+        Fs {
+            pm: Pm::new(medium),
+            sb: self.sb,
+            geo: self.geo,
+            journal: self.journal.sibling(&self.geo, area),
+            groups: self.groups,
+            dirty_groups: 0,
+            scope: u16::MAX,
+            group_changes: self.group_changes,
+            read_only: self.read_only,
+            recovered: self.recovered,
+            failed: false,
+            huge_phase: self.huge_phase,
+        }
     }
 
     /// Refuse changes from now on (read-only remount, errors=remount-ro).
@@ -225,6 +262,7 @@ impl<M: Medium> Fs<M> {
             return op(self);
         }
         self.dirty_groups = 0;
+        self.refresh_groups()?;
         self.journal.begin(&mut self.pm)?;
         // The log is sealed here, not in commit: if it cannot log (the
         // undo journal is full) the transaction rolls back like any other
@@ -233,7 +271,10 @@ impl<M: Medium> Fs<M> {
             .and_then(|v| self.write_groups().map(|()| v))
             .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
         let end = match result {
-            Ok(_) => self.journal.commit(&mut self.pm),
+            Ok(_) => self
+                .journal
+                .commit(&mut self.pm)
+                .map(|()| self.count_group_changes()),
             Err(_) => self
                 .journal
                 .abort(&mut self.pm, &self.geo)

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Allocation groups in memory: the counters of every group as the running
 //! transaction leaves them, written back to the groups' records when it
-//! commits and read back from them when it rolls back.
+//! commits and read back from them when it rolls back, or when another
+//! filesystem over the same device changed them (`shared.rs`).
 //!
 //! Each group owns whole chunks of both bitmaps (`layout::Geometry::
 //! group_inodes`, `group_blocks`) and a record of its own, so
 //! transactions that allocate in different groups never log the same bytes:
-//! what lets them run side by side (see `core-v2.rst`).
+//! what lets them run side by side (see `core-v2.rst`). A filesystem's
+//! *group scope* says which groups its transactions may touch; a
+//! transaction that needs another fails with [`Error::Contended`] before it
+//! reads or stages anything of that group, and rolls back.
 
-use super::error::Result;
+use super::error::{Error, Result};
 use super::layout::{Counters, Geometry, Group, GROUP_SIZE, MAX_GROUPS};
 use super::medium::{Medium, MediumRead};
 use super::persist::Pm;
@@ -73,10 +77,63 @@ impl<M: MediumRead> Fs<M> {
 }
 
 impl<M: Medium> Fs<M> {
+    /// Let transactions touch only the groups of `scope` (bit `g`), all
+    /// of them with `u16::MAX` (the default). Between transactions.
+    pub fn set_group_scope(&mut self, scope: u16) {
+        self.scope = scope;
+    }
+
+    /// Fail with [`Error::Contended`] unless group `g` is in scope.
+    pub(super) fn in_scope(&self, g: u64) -> Result<()> {
+        match self.scope & (1 << g) {
+            0 => Err(Error::Contended),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fail with [`Error::Contended`] unless every group is in scope.
+    pub(super) fn all_in_scope(&self) -> Result<()> {
+        (0..self.geo.groups).try_for_each(|g| self.in_scope(g))
+    }
+
+    /// Group `g`'s counters in the running transaction, if in scope.
+    pub(super) fn group_in_scope(&self, g: u64) -> Result<Group> {
+        self.in_scope(g)?;
+        Ok(self.groups[g as usize])
+    }
+
     /// Group `g`'s counters, to change in the running transaction.
-    pub(super) fn group_mut(&mut self, g: u64) -> &mut Group {
+    pub(super) fn group_mut(&mut self, g: u64) -> Result<&mut Group> {
+        self.in_scope(g)?;
         self.dirty_groups |= 1 << g;
-        &mut self.groups[g as usize]
+        Ok(&mut self.groups[g as usize])
+    }
+
+    /// Transaction start: read again the records of the groups in scope
+    /// that another filesystem over the device changed since this one
+    /// last read or wrote them.
+    pub(super) fn refresh_groups(&mut self) -> Result<()> {
+        for g in 0..self.geo.groups {
+            if self.scope & (1 << g) == 0 {
+                continue;
+            }
+            let changes = self.pm.medium().shared().group_changes(g);
+            if changes != self.group_changes[g as usize] {
+                self.groups[g as usize] = committed_group(&self.pm, &self.geo, g)?;
+                self.group_changes[g as usize] = changes;
+            }
+        }
+        Ok(())
+    }
+
+    /// The running transaction committed: count the groups it changed.
+    pub(super) fn count_group_changes(&mut self) {
+        for g in 0..self.geo.groups {
+            if self.dirty_groups & (1 << g) != 0 {
+                let changes = self.pm.medium().shared().group_changed(g);
+                self.group_changes[g as usize] = changes;
+            }
+        }
     }
 
     /// Log the records of the groups the running transaction changed.
@@ -109,10 +166,10 @@ impl<M: Medium> Fs<M> {
     }
 
     /// The generation of a new inode `ino`, from its group's counter.
-    pub(super) fn next_generation(&mut self, ino: u64) -> u32 {
-        let g = self.group_mut(self.geo.inode_group(ino));
+    pub(super) fn next_generation(&mut self, ino: u64) -> Result<u32> {
+        let g = self.group_mut(self.geo.inode_group(ino))?;
         let generation = g.next_generation as u32;
         g.next_generation = g.next_generation.wrapping_add(1);
-        generation
+        Ok(generation)
     }
 }

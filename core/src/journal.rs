@@ -46,7 +46,7 @@
 
 use super::crc32c::crc32c_skip;
 use super::error::{Error, Result};
-use super::journal_area::{AreaTable, Committed, MAX_SEQ};
+use super::journal_area::{Committed, MAX_SEQ};
 use super::layout::{
     le::*, Geometry, BLOCK_SIZE, JOURNAL_AREAS, JOURNAL_BLOCKS, JOURNAL_REGION_BLOCKS, SB_SIZE,
 };
@@ -82,8 +82,6 @@ const E_DATA: usize = 24;
 /// transactions use, and what every area's header says.
 #[derive(Debug)]
 pub struct Journal {
-    /// Every area's last committed transaction (see `journal_area.rs`).
-    areas: AreaTable,
     /// First byte of the journal region.
     region: u64,
     /// The area transactions use, its first byte, and its sequence number.
@@ -183,7 +181,6 @@ impl Journal {
     fn idle(geo: &Geometry, a: usize, seqs: [u64; JOURNAL_AREAS]) -> Journal {
         let region = Self::base_of(geo);
         Journal {
-            areas: AreaTable::closed(),
             region,
             area: a,
             base: Self::area_base(region, a),
@@ -250,7 +247,17 @@ impl Journal {
             flushed = flushed.join(pm.persist(j.base, &(*seq << 1).to_le_bytes())?);
         }
         pm.fence(flushed);
+        pm.medium().shared().reset();
         Ok((Self::idle(geo, 0, seqs), rolled_back))
+    }
+
+    /// The journal of another filesystem over the same device, on area
+    /// `a` (see `Fs::sibling`), idle.
+    pub fn sibling(&self, geo: &Geometry, a: usize) -> Journal {
+        debug_assert!(!self.active);
+        let mut seqs = self.seqs;
+        seqs[self.area] = self.seq;
+        Self::idle(geo, a % JOURNAL_AREAS, seqs)
     }
 
     /// Run the next transactions in area `a` (between transactions).
@@ -276,7 +283,7 @@ impl Journal {
             flushed: Flushed::none(),
         };
         for a in (0..JOURNAL_AREAS).filter(|&a| Some(a) != except) {
-            let Some(last) = self.areas.start_close(a, freed_only) else {
+            let Some(last) = pm.medium().shared().areas.start_close(a, freed_only) else {
                 continue;
             };
             c.taken[a] = Some(last);
@@ -286,7 +293,7 @@ impl Journal {
                 Err(e) => {
                     for (a, last) in c.taken.iter().enumerate() {
                         if let Some(last) = last {
-                            self.areas.not_closed(a, *last);
+                            pm.medium().shared().areas.not_closed(a, *last);
                         }
                     }
                     return Err(e);
@@ -297,10 +304,10 @@ impl Journal {
     }
 
     /// The closes `taken` are durable.
-    fn closed(&self, taken: [Option<Committed>; JOURNAL_AREAS], _durable: &Fenced) {
+    fn closed<M: Medium>(pm: &Pm<M>, taken: [Option<Committed>; JOURNAL_AREAS], _durable: &Fenced) {
         for (a, last) in taken.iter().enumerate() {
             if let Some(last) = last {
-                self.areas.closed_durably(a, *last);
+                pm.medium().shared().areas.closed_durably(a, *last);
             }
         }
     }
@@ -316,7 +323,7 @@ impl Journal {
         self.seq = Some(self.seq + 1)
             .filter(|&s| s < MAX_SEQ)
             .ok_or(Error::Corrupt("journal sequence"))?;
-        let last = self.areas.last(self.area);
+        let last = pm.medium().shared().areas.last(self.area);
         self.freed_last = last.open && last.freed;
         self.next = 0;
         self.active = true;
@@ -377,7 +384,7 @@ impl Journal {
         let closing = self.close_areas(pm, Some(self.area), false)?;
         pm.begin_in_place();
         let logged = pm.fence(flushed.join(closing.flushed));
-        self.closed(closing.taken, &logged);
+        Self::closed(pm, closing.taken, &logged);
         self.pending = Some(pm.apply_stage(logged));
         self.freed_last = false; // the header is durable now
         Ok(())
@@ -502,7 +509,7 @@ impl Journal {
             pm.begin_in_place();
         }
         let logged = pm.fence(pending.join(closing.flushed));
-        self.closed(closing.taken, &logged);
+        Self::closed(pm, closing.taken, &logged);
         let stored = pm.apply_stage(logged);
         pm.fence(stored);
         pm.end_in_place();
@@ -513,7 +520,7 @@ impl Journal {
             open: true,
             freed: core::mem::take(&mut self.freeing),
         };
-        self.areas.commit(self.area, committed);
+        pm.medium().shared().areas.commit(self.area, committed);
         Ok(())
     }
 
@@ -524,7 +531,7 @@ impl Journal {
         debug_assert!(!self.active);
         let closing = self.close_areas(pm, None, false)?;
         let durable = pm.fence(closing.flushed);
-        self.closed(closing.taken, &durable);
+        Self::closed(pm, closing.taken, &durable);
         Ok(())
     }
 
@@ -562,7 +569,7 @@ impl Journal {
         if core::mem::take(&mut self.freed_last) || closes {
             let pending = self.pending.take().unwrap_or_else(Flushed::none);
             let header_durable: Fenced = pm.fence(pending.join(closing.flushed));
-            self.closed(closing.taken, &header_durable);
+            Self::closed(pm, closing.taken, &header_durable);
         }
         Ok(())
     }

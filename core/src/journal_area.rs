@@ -96,6 +96,14 @@ impl AreaTable {
         }
     }
 
+    /// No area has a transaction recovery would check (mount, after
+    /// recovery closed every area on media).
+    pub fn reset(&self) {
+        for w in &self.words {
+            w.store(0, Ordering::Release);
+        }
+    }
+
     /// Area `a`'s last committed transaction. One whose close is in
     /// flight reads open: the close may not be durable yet.
     pub fn last(&self, a: usize) -> Committed {

@@ -13,6 +13,7 @@
 
 use super::error::Result;
 use super::persist::{Stage, STAGE_RANGES};
+use super::shared::Shared;
 use super::verified::{Verified, NOT_KEPT};
 
 /// Byte-addressable persistent memory, as far as reading it goes: what a
@@ -54,6 +55,10 @@ pub trait Medium: MediumRead {
     fn fence(&mut self);
     /// The stage, to change.
     fn stage_area_mut(&mut self) -> &mut Stage;
+    /// The state every filesystem mounted over this device shares (see
+    /// `shared.rs`): the same for every writer handle on one device, and
+    /// never shared with another device's.
+    fn shared(&self) -> &Shared;
     /// Ranges the stage may hold before a transaction drains it, at most
     /// [`STAGE_RANGES`]. Fewer only in tests: the crash explorer moves
     /// the drains of every operation to other points with it.

@@ -4,27 +4,39 @@
 //! tests, never in the kernel (which includes `mod.rs`, not this file).
 
 use crate::persist::Stage;
+use crate::shared::Shared;
 use crate::verified::Verified;
 use crate::{Medium, MediumRead, Result};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-/// An in-memory image, with the transaction stage and the table of
-/// verified blocks on the heap.
-pub struct MemMedium(pub Vec<u8>, Box<Stage>, Box<Verified>);
+/// An in-memory image, with the transaction stage, the table of
+/// verified blocks and the state filesystems over it share on the heap.
+pub struct MemMedium(pub Vec<u8>, Box<Stage>, Box<Verified>, Box<Shared>);
 
 impl MemMedium {
     /// A medium holding `image`.
     pub fn new(image: Vec<u8>) -> Self {
-        MemMedium(image, Box::new(Stage::EMPTY), Box::default())
+        MemMedium(
+            image,
+            Box::new(Stage::EMPTY),
+            Box::default(),
+            Box::default(),
+        )
     }
 }
 
 impl Clone for MemMedium {
     /// The same image and stage; no block is verified in the copy (its
-    /// bytes may be changed behind the core's back, as tests do).
+    /// bytes may be changed behind the core's back, as tests do), and it
+    /// is another device (nothing shared).
     fn clone(&self) -> Self {
-        MemMedium(self.0.clone(), self.1.clone(), Box::default())
+        MemMedium(
+            self.0.clone(),
+            self.1.clone(),
+            Box::default(),
+            Box::default(),
+        )
     }
 }
 
@@ -52,5 +64,8 @@ impl Medium for MemMedium {
     fn fence(&mut self) {}
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.1
+    }
+    fn shared(&self) -> &Shared {
+        &self.3
     }
 }

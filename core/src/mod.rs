@@ -31,6 +31,7 @@ pub mod orphan;
 pub mod owner;
 pub mod persist;
 pub mod repair;
+pub mod shared;
 pub mod siphash;
 mod stage_delta;
 pub mod verified;

@@ -106,7 +106,7 @@ impl<M: Medium> Fs<M> {
     fn new_inode(&mut self, attr: NewInode, nlink: u32, now: Time) -> Result<(u64, Inode)> {
         let kind = Kind::of(attr.mode).ok_or(Error::Invalid)?;
         let ino = self.alloc_ino()?;
-        let generation = self.next_generation(ino);
+        let generation = self.next_generation(ino)?;
         let mut inode = Inode {
             mode: attr.mode,
             uid: attr.uid,

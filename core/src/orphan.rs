@@ -28,7 +28,7 @@ impl<M: Medium> Fs<M> {
         if inode.orphan_next != 0 {
             return Ok(());
         }
-        let group = self.group_mut(self.geo.inode_group(ino));
+        let group = self.group_mut(self.geo.inode_group(ino))?;
         let head = core::mem::replace(&mut group.orphan_head, ino);
         inode.orphan_next = if head == 0 { ino } else { head };
         self.write_inode(ino, &inode)
@@ -43,10 +43,15 @@ impl<M: Medium> Fs<M> {
             n => n,
         };
         let g = self.geo.inode_group(ino);
-        if self.group(g).orphan_head == ino {
-            self.group_mut(g).orphan_head = next;
+        let head = self.group_in_scope(g)?.orphan_head;
+        if head == ino {
+            self.group_mut(g)?.orphan_head = next;
         } else {
-            let mut cur = self.group(g).orphan_head;
+            // The walk writes another orphan's record, which nothing the
+            // caller holds keeps other transactions from: only with every
+            // group in scope (no other transaction runs then).
+            self.all_in_scope()?;
+            let mut cur = head;
             let mut steps = 0;
             loop {
                 steps += 1;

@@ -209,6 +209,9 @@ impl Medium for RecMedium {
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.stage.0
     }
+    fn shared(&self) -> &ferrodax_core::shared::Shared {
+        &self.stage.1
+    }
     fn stage_ranges(&self) -> usize {
         self.stage_ranges
     }

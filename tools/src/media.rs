@@ -11,6 +11,7 @@
 
 pub use ferrodax_core::mem::MemMedium;
 use ferrodax_core::persist::Stage;
+use ferrodax_core::shared::Shared;
 use ferrodax_core::verified::Verified;
 use ferrodax_core::{Error, Medium, MediumRead, Result};
 use std::cell::RefCell;
@@ -18,14 +19,20 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-/// Heap memory for the core's transaction stage, which every host medium
-/// carries.
-#[derive(Clone)]
-pub struct StageBox(pub(crate) Box<Stage>);
+/// Heap memory for the core's transaction stage and for the state the
+/// filesystems over a medium share, which every host medium carries.
+pub struct StageBox(pub(crate) Box<Stage>, pub(crate) Box<Shared>);
 
 impl Default for StageBox {
     fn default() -> Self {
-        StageBox(Box::new(Stage::EMPTY))
+        StageBox(Box::new(Stage::EMPTY), Box::default())
+    }
+}
+
+impl Clone for StageBox {
+    /// The same stage; the copy is another device (nothing shared).
+    fn clone(&self) -> Self {
+        StageBox(self.0.clone(), Box::default())
     }
 }
 
@@ -196,6 +203,9 @@ impl Medium for FileMedium {
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.stage.0
     }
+    fn shared(&self) -> &Shared {
+        &self.stage.1
+    }
 }
 
 /// An in-memory image that counts the persistence work done on it.
@@ -245,6 +255,9 @@ impl Medium for CountingMedium {
     }
     fn stage_area_mut(&mut self) -> &mut Stage {
         self.image.stage_area_mut()
+    }
+    fn shared(&self) -> &Shared {
+        self.image.shared()
     }
 }
 
@@ -322,5 +335,8 @@ impl<B: Medium> Medium for CowMedium<'_, B> {
     fn fence(&mut self) {}
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.stage.0
+    }
+    fn shared(&self) -> &Shared {
+        &self.stage.1
     }
 }

@@ -96,7 +96,7 @@ impl Shared {
 }
 
 /// The writing handle (the kernel's `PmemMedium`).
-struct Writer(Rc<Shared>, Box<Stage>);
+struct Writer(Rc<Shared>, Box<Stage>, Box<ferrodax_core::shared::Shared>);
 /// The reading handle (the kernel's `PmemReader`).
 struct Reader(Rc<Shared>);
 
@@ -137,6 +137,9 @@ impl Medium for Writer {
     }
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.1
+    }
+    fn shared(&self) -> &ferrodax_core::shared::Shared {
+        &self.2
     }
     fn in_place_begin(&mut self) {
         assert!(!self.0.in_place.replace(true), "windows do not nest");
@@ -221,7 +224,11 @@ struct Tally {
 #[test]
 fn stores_outside_in_place_windows_never_change_what_a_reader_sees() {
     let shared = Shared::new();
-    let mut fs = mkfs_mount(Writer(shared.clone(), Box::new(Stage::EMPTY)));
+    let mut fs = mkfs_mount(Writer(
+        shared.clone(),
+        Box::new(Stage::EMPTY),
+        Box::default(),
+    ));
     let reader = Rc::new(fs.reader(Reader(shared.clone())));
     let expected = Rc::new(RefCell::new(view(&reader, SOME_BLOCKS.into_iter())));
     let tally = Rc::new(RefCell::new(Tally::default()));
@@ -296,7 +303,11 @@ fn stores_outside_in_place_windows_never_change_what_a_reader_sees() {
 #[test]
 fn lookups_torn_by_a_transaction_in_flight_fail_cleanly() {
     let shared = Shared::new();
-    let mut fs = mkfs_mount(Writer(shared.clone(), Box::new(Stage::EMPTY)));
+    let mut fs = mkfs_mount(Writer(
+        shared.clone(),
+        Box::new(Stage::EMPTY),
+        Box::default(),
+    ));
     let reader = Rc::new(fs.reader(Reader(shared.clone())));
     let torn = Rc::new(Cell::new(0u64));
     {
