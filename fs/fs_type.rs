@@ -100,9 +100,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Add the link `dir/name` to `ino`; returns the attributes of `ino`
     /// and `dir`.
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]>;
-    /// Remove `dir/name` (`is_dir` for rmdir); returns the attributes of
-    /// the inode unlinked and of `dir`.
-    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<[Attr; 2]>;
+    /// Remove `dir/name`, a link to `ino` (`is_dir` for rmdir); returns
+    /// the attributes of `ino` and of `dir`.
+    fn unlink(&self, dir: u64, name: &[u8], ino: u64, is_dir: bool) -> Result<[Attr; 2]>;
     /// renameat2(), moving the inodes `moved` (source, and target if the
     /// name exists); returns the attributes of `odir`, `ndir` and `moved`.
     #[allow(clippy::too_many_arguments)]

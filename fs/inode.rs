@@ -574,8 +574,10 @@ unsafe fn remove<T: FileSystem>(
 ) -> Result {
     // SAFETY: per the contract; the victim is positive and locked by the VFS.
     unsafe {
-        let [a, d] = fs_of::<T>((*dir).i_sb).unlink(ino_of(dir), name(dentry), is_dir)?;
-        update(dentry_inode(dentry), &a);
+        let victim = dentry_inode(dentry);
+        let [a, d] =
+            fs_of::<T>((*dir).i_sb).unlink(ino_of(dir), name(dentry), ino_of(victim), is_dir)?;
+        update(victim, &a);
         update(dir, &d);
     }
     Ok(())

@@ -9,6 +9,7 @@
 //! `pmem_wmb()`, which orders those stores before later ones.
 
 use crate::fcore::persist::Stage;
+use crate::fcore::shared::Shared;
 use crate::fcore::verified::Verified;
 use crate::fcore::{Error, Medium, MediumRead, Result};
 use crate::mm::in_place::InPlaceSeq;
@@ -17,20 +18,30 @@ use crate::vfs::dax::DaxMapping;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// A pmem device mapped into the kernel.
+/// What every handle on one mapped device shares: the mapping itself,
+/// the table of verified blocks, and the state of the core's views
+/// (`Fs::sibling`).
+struct Device {
+    verified: KBox<Verified>,
+    shared: Shared,
+    dax: DaxMapping,
+}
+
+/// A writer handle on a pmem device mapped into the kernel: one per
+/// changing view of the core, each with its own transaction stage.
 ///
 /// # Invariants
 ///
-/// `base..base + len` is the mapping held by `_dax`, so it stays mapped and
+/// `base..base + len` is the mapping held by `dev`, so it stays mapped and
 /// writable for the lifetime of this value, and no other code writes it (the
-/// filesystem owns the device while mounted).
+/// filesystem owns the device while mounted; its views write it only
+/// under the rules of `Fs::sibling`).
 pub struct PmemMedium {
     base: *mut u8,
     len: u64,
     stage: KBox<Stage>,
-    verified: KBox<Verified>,
+    dev: Arc<Device>,
     in_place: Arc<InPlaceSeq>,
-    _dax: DaxMapping,
 }
 
 /// A read-only handle on the pmem a [`PmemMedium`] maps: the medium of
@@ -70,7 +81,8 @@ unsafe impl Zeroable for Stage {}
 // is an empty table (see its documentation).
 unsafe impl Zeroable for Verified {}
 
-// SAFETY: the mapping is not tied to a thread; the core serialises writers.
+// SAFETY: the mapping is not tied to a thread; each handle has its own
+// stage, and its views keep their stores apart (`Fs::sibling`).
 unsafe impl Send for PmemMedium {}
 // SAFETY: shared access only reads (`Medium::read` takes `&self`).
 unsafe impl Sync for PmemMedium {}
@@ -80,13 +92,30 @@ impl PmemMedium {
     /// transaction stage allocated (zeroed in place: it is too large to
     /// build on the stack and move).
     pub fn new(dax: DaxMapping) -> kernel::error::Result<Self> {
-        Ok(PmemMedium {
-            base: dax.base(),
-            len: dax.len(),
-            stage: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+        let dev = Device {
             verified: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            shared: Shared::default(),
+            dax,
+        };
+        Ok(PmemMedium {
+            base: dev.dax.base(),
+            len: dev.dax.len(),
+            stage: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            dev: Arc::new(dev, GFP_KERNEL)?,
             in_place: Arc::new(InPlaceSeq::default(), GFP_KERNEL)?,
-            _dax: dax,
+        })
+    }
+
+    /// Another writer handle on the same device, with a stage of its own,
+    /// for a sibling view of the core (`Fs::sibling`).
+    pub fn sibling(&self) -> kernel::error::Result<Self> {
+        // INVARIANT: the same mapping, kept by the same `Device`.
+        Ok(PmemMedium {
+            base: self.base,
+            len: self.len,
+            stage: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            dev: self.dev.clone(),
+            in_place: self.in_place.clone(),
         })
     }
 
@@ -107,7 +136,7 @@ impl PmemMedium {
         PmemReader {
             base: self.base,
             len: self.len,
-            verified: &*self.verified,
+            verified: &*self.dev.verified,
         }
     }
 }
@@ -156,7 +185,7 @@ impl MediumRead for PmemMedium {
     }
 
     fn verified(&self) -> &Verified {
-        &self.verified
+        &self.dev.verified
     }
 }
 
@@ -183,6 +212,10 @@ impl Medium for PmemMedium {
 
     fn stage_area_mut(&mut self) -> &mut Stage {
         &mut self.stage
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.dev.shared
     }
 
     fn in_place_begin(&mut self) {

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The ferrodax filesystem: the VFS's view of a mounted core.
 //!
-//! Every change takes the core lock (a read-write semaphore around the core
-//! `Fs`, the innermost lock, see Documentation/filesystems/ferrodax/locking.rst)
-//! exclusive, runs one core operation and drops the lock. Nothing here
-//! touches user memory or waits on anything else while holding it.
+//! The core is mounted as one changing view per journal area in use
+//! (`Fs::sibling`), each under a mutex of its own, all under the core lock
+//! (a read-write semaphore, see
+//! Documentation/filesystems/ferrodax/locking.rst). Creates, links,
+//! unlinks and inode releases take the core lock shared and one view:
+//! the VFS holds the inodes and directories they change, and a view
+//! allocates only in its own allocation groups, so they run side by side.
+//! An operation that needs another view's group rolls back (`Contended`)
+//! and runs again exclusive, as every other change does: the core lock
+//! exclusive and any view, with every group in scope. Nothing here
+//! touches user memory or waits on anything else while holding them.
 //!
 //! Lookups, stat, readdir, readlink and block lookups take no filesystem
 //! lock: they run on a read-only view of the core over the same device
@@ -15,7 +22,7 @@
 use crate::fcore::extent::Mapping;
 use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
-use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, NAME_MAX, ROOT_INO};
+use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, JOURNAL_AREAS, NAME_MAX, ROOT_INO};
 use crate::fcore::namei::NewInode;
 use crate::fcore::owner::Owner;
 use crate::fcore::{Error as CoreError, Fs};
@@ -33,11 +40,19 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::{cpu::CpuId, new_mutex, static_lock_class, str::CStr};
 
+/// A changing view of the core, under its mutex.
+type View = Pin<KBox<Mutex<Fs<PmemMedium>>>>;
+
 /// One mounted ferrodax filesystem.
 pub(crate) struct FerrodaxFs {
-    /// The core: exclusive for every transaction; shared by the media-error
-    /// owner scan, statfs, and lookups that lost to transactions too often.
-    core: Pin<KBox<RwSem<Fs<PmemMedium>>>>,
+    /// The core lock: shared by the operations that run side by side on
+    /// their views, exclusive for every other change, the media-error
+    /// owner scan, and lookups that lost to transactions too often.
+    core: Pin<KBox<RwSem<()>>>,
+    /// The core's changing views: view `i` runs in journal area `i` and,
+    /// under the core lock shared, allocates in the groups `g` with
+    /// `g % views.len() == i`.
+    views: KVec<View>,
     /// The core's read-only view, for lookups without the core lock (boxed:
     /// an `Fs` is over 1 KiB, and every move of it on the mount path was
     /// a copy in a stack frame).
@@ -130,35 +145,86 @@ impl FerrodaxFs {
         Error::from_errno(-e.errno())
     }
 
-    /// Run one core operation with the core lock exclusive. After a
-    /// shutdown no operation reaches the medium: the flag is checked under
-    /// the lock that `shutdown` takes (exclusive) after setting it.
+    /// The view of this CPU.
+    fn cpu_view(&self) -> usize {
+        // `max(1)`: mount makes at least one view; without it the division
+        // keeps a panic path that objtool does not know cannot return.
+        CpuId::current().as_u32() as usize % self.views.len().max(1)
+    }
+
+    /// The view whose groups hold inode `ino`.
+    fn ino_view(&self, ino: u64) -> usize {
+        let fs = &self.reader;
+        fs.geometry().inode_group(ino) as usize % self.views.len().max(1)
+    }
+
+    /// The groups view `v` of `n` allocates in, side by side.
+    fn scope(v: usize, n: usize) -> u16 {
+        (0..16).filter(|g| g % n.max(1) == v).fold(0, |m, g| m | 1 << g)
+    }
+
+    /// Run one core operation with the core lock exclusive (no other
+    /// operation runs) on this CPU's view, with every group in scope.
+    /// After a shutdown no operation reaches the medium: the flag is
+    /// checked under the lock that `shutdown` takes (exclusive) after
+    /// setting it.
     fn run<R>(&self, op: impl FnOnce(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>) -> Result<R> {
-        let mut core = self.core.write();
+        let core = self.core.write();
         if self.shut_down.load(Ordering::Acquire) {
             return Err(EIO);
         }
-        // The CPU's journal area. Under the one core lock this spreads
-        // transactions over the areas (a committed one stays open on its
-        // area until another closes it, see core/src/journal_area.rs);
-        // transactions that run side by side will need different ones.
-        core.set_journal_area(CpuId::current().as_u32() as usize);
-        let result = op(&mut core);
+        let v = self.cpu_view();
+        let mut fs = self.views[v].lock();
+        fs.set_group_scope(u16::MAX);
+        let result = op(&mut fs);
+        fs.set_group_scope(Self::scope(v, self.views.len()));
+        drop(fs);
         drop(core);
         result.map_err(|e| self.err(e))
     }
 
-    /// [`Self::run`] for an operation that changes nothing, with the core
-    /// shared: for the few readers that need the writer's own state.
-    fn run_shared<R>(
+    /// Run one core operation on view `v` with the core lock shared, side
+    /// by side with others on other views; exclusive ([`Self::run`]) if it
+    /// needs a group outside the view's (it rolled back). `op` must leave
+    /// alone every inode and directory the VFS does not hold for it.
+    fn run_beside<R>(
         &self,
-        op: impl FnOnce(&Fs<PmemMedium>) -> crate::fcore::Result<R>,
+        v: usize,
+        mut op: impl FnMut(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>,
     ) -> Result<R> {
         let core = self.core.read();
         if self.shut_down.load(Ordering::Acquire) {
             return Err(EIO);
         }
-        let result = op(&core);
+        let mut fs = self.views[v].lock();
+        let result = op(&mut fs);
+        drop(fs);
+        drop(core);
+        match result {
+            Err(CoreError::Contended) => self.run(op),
+            r => r.map_err(|e| self.err(e)),
+        }
+    }
+
+    /// [`Self::run`] for an operation that changes nothing: for the few
+    /// readers that need the writer's own state.
+    fn run_alone<R>(
+        &self,
+        op: impl FnOnce(&Fs<PmemMedium>) -> crate::fcore::Result<R>,
+    ) -> Result<R> {
+        self.run(|fs| op(fs))
+    }
+
+    /// Run `f` on every view, with the core lock exclusive.
+    fn each_view(
+        &self,
+        mut f: impl FnMut(&mut Fs<PmemMedium>) -> crate::fcore::Result<()>,
+    ) -> Result {
+        let core = self.core.write();
+        let mut result = Ok(());
+        for view in self.views.iter() {
+            result = result.and(f(&mut view.lock()));
+        }
         drop(core);
         result.map_err(|e| self.err(e))
     }
@@ -183,7 +249,7 @@ impl FerrodaxFs {
             }
             core::hint::spin_loop();
         }
-        let core = self.core.read();
+        let core = self.core.write();
         let result = op(&self.reader);
         drop(core);
         result.map_err(|e| self.err(e))
@@ -191,7 +257,11 @@ impl FerrodaxFs {
 
     /// errors=remount-ro, or a read-only remount: refuse every change.
     fn set_read_only(&self) {
-        self.core.write().set_read_only();
+        let core = self.core.write();
+        for view in self.views.iter() {
+            view.lock().set_read_only();
+        }
+        drop(core);
         self.read_only.store(true, Ordering::Release);
     }
 }
@@ -210,15 +280,15 @@ impl Drop for FerrodaxFs {
     }
 }
 
-/// Mount the core on `medium` and box it. Not inlined: the copies of
-/// `Fs` (over 1 KiB each) that mounting and boxing make live in this
+/// Mount the core on `medium` and box its views. Not inlined: the copies
+/// of `Fs` (over 1 KiB each) that mounting and boxing make live in this
 /// frame, gone before the rest of `fill_super` runs, instead of in
 /// `fill_super`'s, under everything the mount calls.
 #[inline(never)]
 fn mount_core(
     medium: PmemMedium,
     mopts: MountOptions,
-) -> core::result::Result<(Pin<KBox<RwSem<Fs<PmemMedium>>>>, MountReport), (Error, &'static CStr)> {
+) -> core::result::Result<(KVec<View>, MountReport), (Error, &'static CStr)> {
     let (fs, report) = Fs::mount(medium, mopts).map_err(|e| {
         let (kind, what) = e.describe();
         pr_err!("cannot mount: {kind} {what}\n");
@@ -238,12 +308,39 @@ fn mount_core(
             _ => (EIO, c"cannot read the filesystem (see dmesg)"),
         }
     })?;
-    let core = KBox::pin_init(
-        RwSem::new(fs, c"ferrodax_core", static_lock_class!()),
-        GFP_KERNEL,
-    )
-    .map_err(|_| (ENOMEM, c"out of memory"))?;
-    Ok((core, report))
+    // One view per journal area the CPUs and groups can keep busy.
+    let n = JOURNAL_AREAS
+        .min(kernel::cpu::nr_cpu_ids() as usize)
+        .min(fs.geometry().groups as usize)
+        .max(1);
+    let mut siblings = KVec::with_capacity(n - 1, GFP_KERNEL).map_err(oom)?;
+    for v in 1..n {
+        let medium = fs.pm().medium().sibling().map_err(oom)?;
+        siblings
+            .push(fs.sibling(medium, v), GFP_KERNEL)
+            .map_err(oom)?;
+    }
+    let mut views = KVec::with_capacity(n, GFP_KERNEL).map_err(oom)?;
+    views.push(view(fs, 0, n)?, GFP_KERNEL).map_err(oom)?;
+    for (v, sibling) in (1..).zip(siblings) {
+        views.push(view(sibling, v, n)?, GFP_KERNEL).map_err(oom)?;
+    }
+    Ok((views, report))
+}
+
+/// View `v` of `n`, boxed under its mutex, with its groups in scope.
+fn view(
+    mut fs: Fs<PmemMedium>,
+    v: usize,
+    n: usize,
+) -> core::result::Result<View, (Error, &'static CStr)> {
+    fs.set_group_scope(FerrodaxFs::scope(v, n));
+    KBox::pin_init(new_mutex!(fs, "ferrodax_view"), GFP_KERNEL).map_err(oom)
+}
+
+/// A failed allocation on the mount path.
+fn oom<E>(_: E) -> (Error, &'static CStr) {
+    (ENOMEM, c"out of memory")
 }
 
 impl FileSystem for FerrodaxFs {
@@ -275,7 +372,7 @@ impl FileSystem for FerrodaxFs {
             huge_phase,
             ..MountOptions::default()
         };
-        let (core, report) = mount_core(medium, mopts)?;
+        let (views, report) = mount_core(medium, mopts)?;
         let MountReport {
             rolled_back,
             orphans,
@@ -286,8 +383,7 @@ impl FileSystem for FerrodaxFs {
         if orphans > 0 {
             pr_info!("released {orphans} orphan inodes\n");
         }
-        let oom = |_| (ENOMEM, c"out of memory");
-        let fs = core.read();
+        let fs = views[0].lock();
         let uuid = fs.superblock().uuid;
         let fsid = u64::from_le_bytes([
             uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7],
@@ -296,13 +392,18 @@ impl FileSystem for FerrodaxFs {
         let reader = KBox::new(fs.reader(pmem_reader), GFP_KERNEL).map_err(oom)?;
         let read_only = AtomicBool::new(fs.is_read_only());
         drop(fs);
+        let core = KBox::pin_init(
+            RwSem::new((), c"ferrodax_core", static_lock_class!()),
+            GFP_KERNEL,
+        )
+        .map_err(oom)?;
         Ok(FerrodaxFs {
             core,
+            views,
             reader,
             in_place,
             read_only,
-            opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL)
-                .map_err(|_| (ENOMEM, c"out of memory"))?,
+            opts: KBox::pin_init(new_mutex!(*opts, "ferrodax_opts"), GFP_KERNEL).map_err(oom)?,
             fsid,
             dax,
             shut_down: AtomicBool::new(false),
@@ -313,7 +414,7 @@ impl FileSystem for FerrodaxFs {
         if !read_only {
             // Refused after a mount that skipped recovery (norecovery):
             // its journal was never brought up to date.
-            self.run(|fs| fs.set_read_write()).inspect_err(|_| {
+            self.each_view(|fs| fs.set_read_write()).inspect_err(|_| {
                 pr_err!("cannot remount read-write (mounted with norecovery?)\n");
             })?;
             self.read_only.store(false, Ordering::Release);
@@ -342,8 +443,11 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn statfs(&self) -> Statfs {
-        let core = self.core.read();
-        let (c, g) = (core.counters(), core.geometry());
+        // The groups' records: each view keeps only its own groups'.
+        let c = self
+            .run_read(|fs| fs.committed_counters())
+            .unwrap_or_default();
+        let g = self.reader.geometry();
         Statfs {
             blocks: g.total_blocks,
             free_blocks: c.free_blocks,
@@ -355,7 +459,7 @@ impl FileSystem for FerrodaxFs {
 
     fn evict(&self, ino: u64, nlink: u32) {
         if nlink == 0 {
-            if let Err(e) = self.run(|fs| fs.release_inode(ino)) {
+            if let Err(e) = self.run_beside(self.ino_view(ino), |fs| fs.release_inode(ino)) {
                 pr_err!("cannot release inode {ino} (errno {}); it stays an orphan until the next mount\n", e.to_errno());
             }
         }
@@ -422,7 +526,7 @@ impl FileSystem for FerrodaxFs {
     ) -> Result<[Attr; 2]> {
         let now = time(node.now);
         let attr = new_inode(node);
-        let ((ino, inode), [d]) = self.run(|fs| {
+        let ((ino, inode), [d]) = self.run_beside(self.cpu_view(), |fs| {
             fs.reporting([Some(dir)], |fs| match target {
                 Some(t) => fs.symlink(dir, name, t, attr, now),
                 None => fs.create(dir, name, attr, now),
@@ -438,14 +542,17 @@ impl FileSystem for FerrodaxFs {
 
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]> {
         let now = time(crate::vfs::inode::now());
-        let (inode, [d]) =
-            self.run(|fs| fs.reporting([Some(dir)], |fs| fs.link(ino, dir, name, now)))?;
+        let (inode, [d]) = self.run_beside(self.ino_view(ino), |fs| {
+            fs.reporting([Some(dir)], |fs| fs.link(ino, dir, name, now))
+        })?;
         Ok([attr_of(ino, &inode), reported(dir, d)])
     }
 
-    fn unlink(&self, dir: u64, name: &[u8], is_dir: bool) -> Result<[Attr; 2]> {
+    fn unlink(&self, dir: u64, name: &[u8], victim: u64, is_dir: bool) -> Result<[Attr; 2]> {
         let now = time(crate::vfs::inode::now());
-        let ((ino, inode), [d]) = self.run(|fs| {
+        // On the view whose groups hold the inode: a last link puts it on
+        // its group's orphan list.
+        let ((ino, inode), [d]) = self.run_beside(self.ino_view(victim), |fs| {
             fs.reporting([Some(dir)], |fs| {
                 if is_dir {
                     fs.rmdir(dir, name, now)
@@ -550,7 +657,7 @@ impl FileSystem for FerrodaxFs {
     fn media_error(&self, blocks: core::ops::Range<u64>) -> Result<MediaLoss> {
         let mut loss = MediaLoss::default();
         let mut no_memory = false;
-        self.run_shared(|fs| {
+        self.run_alone(|fs| {
             fs.owners_of(blocks.clone(), |owner| match owner {
                 Owner::Layout | Owner::Structure { .. } => loss.metadata = true,
                 Owner::Data {
