@@ -179,8 +179,9 @@ impl<M: Medium> Fs<M> {
     /// Run the next transactions in journal area `area` modulo
     /// [`JOURNAL_AREAS`](super::layout::JOURNAL_AREAS) (between
     /// transactions; see `journal_area.rs`). Any area works for any
-    /// transaction: the kernel picks the CPU's, so that transactions that
-    /// run side by side use different ones.
+    /// transaction, but no two filesystems over one device may use one
+    /// area: the kernel gives each of its views its own ([`Fs::sibling`]),
+    /// and the crash explorer rotates one filesystem over all of them.
     pub fn set_journal_area(&mut self, area: usize) {
         self.journal.set_area(area);
     }
