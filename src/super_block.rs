@@ -22,7 +22,9 @@
 use crate::fcore::extent::Mapping;
 use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
-use crate::fcore::layout::{BLOCK_SIZE, HUGE_BLOCKS, JOURNAL_AREAS, NAME_MAX, ROOT_INO};
+use crate::fcore::layout::{
+    BLOCK_SIZE, HUGE_BLOCKS, JOURNAL_AREAS, MAX_GROUPS, NAME_MAX, ROOT_INO,
+};
 use crate::fcore::namei::NewInode;
 use crate::fcore::owner::Owner;
 use crate::fcore::{Error as CoreError, Fs};
@@ -160,7 +162,9 @@ impl FerrodaxFs {
 
     /// The groups view `v` of `n` allocates in, side by side.
     fn scope(v: usize, n: usize) -> u16 {
-        (0..16).filter(|g| g % n.max(1) == v).fold(0, |m, g| m | 1 << g)
+        (0..MAX_GROUPS)
+            .filter(|g| g % n.max(1) == v)
+            .fold(0, |m, g| m | 1 << g)
     }
 
     /// Run one core operation with the core lock exclusive (no other
@@ -232,7 +236,7 @@ impl FerrodaxFs {
     /// Run the lookup `op` on the core's read-only view without the core
     /// lock: again if a transaction stored metadata in place meanwhile
     /// (what it read may be torn, so even its errors are discarded), and
-    /// with the core lock shared, which keeps transactions out, after
+    /// with the core lock exclusive, which keeps transactions out, after
     /// [`OPTIMISTIC_TRIES`]. `op` may run several times and must start
     /// over each time.
     fn run_read<R>(
@@ -257,11 +261,11 @@ impl FerrodaxFs {
 
     /// errors=remount-ro, or a read-only remount: refuse every change.
     fn set_read_only(&self) {
-        let core = self.core.write();
-        for view in self.views.iter() {
-            view.lock().set_read_only();
-        }
-        drop(core);
+        // Cannot fail: the closure does not.
+        let _ = self.each_view(|fs| {
+            fs.set_read_only();
+            Ok(())
+        });
         self.read_only.store(true, Ordering::Release);
     }
 }
