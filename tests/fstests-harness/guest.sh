@@ -38,6 +38,26 @@ esac
 # itself.
 $mkfs_test || give_up "$mkfs_test"
 
+# The users fstests' tests switch to (made in the guest root without
+# homes) get the home directories its README has useradd -m make: su
+# warns into a test's output without one (generic/128). The guest root is
+# read-only, so they live on a tmpfs.
+mount -t tmpfs -o mode=755 tmpfs /home || give_up "tmpfs on /home"
+for u in fsgqa fsgqa2 123456-fsgqa; do
+	mkdir "/home/$u" && chown "$u:" "/home/$u" || give_up "home of $u"
+done
+
+# The locking tests (generic/131 and others) talk to themselves over TCP
+# on localhost: bring the loopback interface up (the kernel gives it
+# 127.0.0.1 when it comes up; the guest has no ip(8), so python does the
+# SIOCGIFFLAGS/SIOCSIFFLAGS ioctls).
+python3 - <<'PY' || give_up "loopback up"
+import fcntl, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+flags = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, struct.pack("16sH", b"lo", 0)))[1]
+fcntl.ioctl(s, 0x8914, struct.pack("16sH", b"lo", flags | 1))
+PY
+
 mkdir -p "$RESULTS/fstests"
 cat >/var/tmp/fstests/local.config <<EOF
 export FSTYP=$FSTYP
