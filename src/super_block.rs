@@ -271,8 +271,9 @@ impl FerrodaxFs {
 }
 
 impl Drop for FerrodaxFs {
-    /// Unmount: clear the journal's active bit, which the last committed
-    /// transaction leaves set (`Fs::mark_clean`). Not after a shutdown:
+    /// Unmount: close every journal area's last committed transaction,
+    /// which recovery would otherwise check (`Fs::mark_clean`; one view
+    /// closes them all). Not after a shutdown:
     /// the medium may be going away.
     fn drop(&mut self) {
         if self.is_shut_down() {

@@ -240,7 +240,7 @@ impl<M: Medium> Fs<M> {
         self.pm.into_medium()
     }
 
-    /// Clean unmount: the journal header no longer names the last
+    /// Clean unmount: close every journal area's last committed
     /// transaction (which recovery would otherwise check again).
     pub fn mark_clean(&mut self) -> Result<()> {
         if self.failed || self.read_only || self.journal.is_active() {
