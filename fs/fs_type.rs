@@ -3,7 +3,7 @@
 
 use super::bindings;
 use super::dax::{DaxDev, DaxMapping};
-use super::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
+use super::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
 use super::inode_cache::InodeCache;
 use super::iomap::{MapReply, MapRequest};
 use super::media_error::MediaLoss;
@@ -114,7 +114,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         nname: &[u8],
         flags: RenameFlags,
         node: &NewNode,
-        moved: [Option<u64>; 2],
+        moved: [Option<Moved>; 2],
     ) -> Result<[Option<Attr>; 4]>;
     /// Change attributes, size included (truncate releases blocks; growing
     /// leaves a hole), in one transaction; returns the new attributes.

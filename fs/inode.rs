@@ -48,6 +48,16 @@ pub struct RenameFlags {
     pub whiteout: bool,
 }
 
+/// An inode a rename moves (its source) or replaces (its target).
+#[derive(Debug, Clone, Copy)]
+pub struct Moved {
+    /// Its inode number.
+    pub ino: u64,
+    /// Whether it is a directory (the VFS holds a directory's i_rwsem in a
+    /// rename only when it changes parent).
+    pub is_dir: bool,
+}
+
 /// Attributes to store after a setattr (already checked and applied to the
 /// VFS inode by `setattr_prepare` / `setattr_copy`).
 pub struct SetAttr {
@@ -631,7 +641,12 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
-            let moved = [src, dst].map(|i| (!i.is_null()).then(|| ino_of(i)));
+            let moved = [src, dst].map(|i| {
+                (!i.is_null()).then(|| Moved {
+                    ino: ino_of(i),
+                    is_dir: u32::from((*i).i_mode) & S_IFMT == S_IFDIR,
+                })
+            });
             let attrs = fs.rename(
                 ino_of(odir),
                 name(odentry),

@@ -5,8 +5,9 @@
 //! (`Fs::sibling`), each under a mutex of its own, all under the core lock
 //! (a read-write semaphore, see
 //! Documentation/filesystems/ferrodax/locking.rst). Creates, links,
-//! unlinks and inode releases take the core lock shared and one view:
-//! the VFS holds the inodes and directories they change, and a view
+//! unlinks, inode releases, writes and faults filling holes, size and time
+//! stores take the core lock shared and one view: the VFS or an inode lock
+//! (`inode_lock.rs`) holds each inode and directory they change, and a view
 //! allocates only in its own allocation groups, so they run side by side.
 //! An operation that needs another view's group rolls back (`Contended`)
 //! and runs again exclusive, as every other change does: the core lock
@@ -28,12 +29,13 @@ use crate::fcore::layout::{
 use crate::fcore::namei::NewInode;
 use crate::fcore::owner::Owner;
 use crate::fcore::{Error as CoreError, Fs};
+use crate::inode_lock::InodeLocks;
 use crate::mm::in_place::InPlaceSeq;
 use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
 use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
 use crate::vfs::fs_type::{Access, Emit, FileSystem, Param};
-use crate::vfs::inode::{Attr, NewNode, RenameFlags, SetAttr, Statfs};
+use crate::vfs::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::media_error::{LostData, MediaLoss};
 use crate::vfs::rwsem::RwSem;
@@ -55,6 +57,9 @@ pub(crate) struct FerrodaxFs {
     /// under the core lock shared, allocates in the groups `g` with
     /// `g % views.len() == i`.
     views: KVec<View>,
+    /// Held around each side-by-side transaction that changes an inode
+    /// the VFS may not hold for it.
+    inodes: InodeLocks,
     /// The core's read-only view, for lookups without the core lock (boxed:
     /// an `Fs` is over 1 KiB, and every move of it on the mount path was
     /// a copy in a stack frame).
@@ -208,6 +213,18 @@ impl FerrodaxFs {
             Err(CoreError::Contended) => self.run(op),
             r => r.map_err(|e| self.err(e)),
         }
+    }
+
+    /// [`Self::run_beside`] on the view whose groups hold inode `ino`,
+    /// holding its inode lock: for a transaction that changes `ino` (and
+    /// at most directories whose `i_rwsem` the VFS holds for it).
+    fn run_on_inode<R>(
+        &self,
+        ino: u64,
+        op: impl FnMut(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>,
+    ) -> Result<R> {
+        let _inode = self.inodes.lock(ino);
+        self.run_beside(self.ino_view(ino), op)
     }
 
     /// [`Self::run`] for an operation that changes nothing: for the few
@@ -405,6 +422,7 @@ impl FileSystem for FerrodaxFs {
         Ok(FerrodaxFs {
             core,
             views,
+            inodes: InodeLocks::new().map_err(|e| (e, c"out of memory"))?,
             reader,
             in_place,
             read_only,
@@ -464,7 +482,7 @@ impl FileSystem for FerrodaxFs {
 
     fn evict(&self, ino: u64, nlink: u32) {
         if nlink == 0 {
-            if let Err(e) = self.run_beside(self.ino_view(ino), |fs| fs.release_inode(ino)) {
+            if let Err(e) = self.run_on_inode(ino, |fs| fs.release_inode(ino)) {
                 pr_err!("cannot release inode {ino} (errno {}); it stays an orphan until the next mount\n", e.to_errno());
             }
         }
@@ -541,13 +559,15 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<Attr> {
+        // Exclusive: the VFS does not hold the directory, which the core
+        // reads.
         self.run(|fs| fs.tmpfile(dir, new_inode(node), time(node.now)))
             .map(|(ino, inode)| attr_of(ino, &inode))
     }
 
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]> {
         let now = time(crate::vfs::inode::now());
-        let (inode, [d]) = self.run_beside(self.ino_view(ino), |fs| {
+        let (inode, [d]) = self.run_on_inode(ino, |fs| {
             fs.reporting([Some(dir)], |fs| fs.link(ino, dir, name, now))
         })?;
         Ok([attr_of(ino, &inode), reported(dir, d)])
@@ -557,7 +577,7 @@ impl FileSystem for FerrodaxFs {
         let now = time(crate::vfs::inode::now());
         // On the view whose groups hold the inode: a last link puts it on
         // its group's orphan list.
-        let ((ino, inode), [d]) = self.run_beside(self.ino_view(victim), |fs| {
+        let ((ino, inode), [d]) = self.run_on_inode(victim, |fs| {
             fs.reporting([Some(dir)], |fs| {
                 if is_dir {
                     fs.rmdir(dir, name, now)
@@ -577,15 +597,20 @@ impl FileSystem for FerrodaxFs {
         nname: &[u8],
         flags: RenameFlags,
         node: &NewNode,
-        moved: [Option<u64>; 2],
+        moved: [Option<Moved>; 2],
     ) -> Result<[Option<Attr>; 4]> {
         let flags = crate::fcore::namei::RenameFlags {
             noreplace: flags.noreplace,
             exchange: flags.exchange,
             whiteout: flags.whiteout,
         };
-        let inos = [Some(odir), Some(ndir), moved[0], moved[1]];
-        let (_, inodes) = self.run(|fs| {
+        let inos = [
+            Some(odir),
+            Some(ndir),
+            moved[0].map(|m| m.ino),
+            moved[1].map(|m| m.ino),
+        ];
+        let op = |fs: &mut Fs<PmemMedium>| {
             fs.reporting(inos, |fs| {
                 fs.rename(
                     odir,
@@ -597,7 +622,19 @@ impl FileSystem for FerrodaxFs {
                     time(node.now),
                 )
             })
-        })?;
+        };
+        // Side by side: a rename of a non-directory within one directory
+        // that replaces nothing changes the directory (its i_rwsem held)
+        // and the moved inode (under its inode lock) only. Across
+        // directories the core walks ancestors the VFS does not hold (and
+        // the VFS serialises such renames anyway); a moved directory's
+        // i_rwsem is not held within one directory, so a create in it could
+        // change its record beside; a replaced or exchanged inode would
+        // need a second inode lock.
+        let (_, inodes) = match moved {
+            [Some(m), None] if odir == ndir && !m.is_dir => self.run_on_inode(m.ino, op),
+            _ => self.run(op),
+        }?;
         Ok(core::array::from_fn(|k| {
             inos[k].zip(inodes[k]).map(|(ino, i)| attr_of(ino, &i))
         }))
@@ -614,11 +651,13 @@ impl FileSystem for FerrodaxFs {
             ctime: Some(time((a.ctime_sec, a.ctime_nsec))),
             size: set.size_changed.then_some(a.size),
         };
-        let inode = self.run(|fs| fs.setattr(ino, attr))?;
+        // Side by side under the inode lock: the VFS holds the inode's
+        // i_rwsem, which faults and write_inode do not take.
+        let inode = self.run_on_inode(ino, |fs| fs.setattr(ino, attr))?;
         // The setattr has committed: the release of what a shrink left
         // (an orphan until it ends) reports its failure here and to
         // errors=, not to the caller; the next mount finishes it.
-        match self.run(|fs| fs.finish_truncate(ino)) {
+        match self.run_on_inode(ino, |fs| fs.finish_truncate(ino)) {
             Ok(done) => Ok(attr_of(ino, &done.unwrap_or(inode))),
             Err(e) => {
                 pr_warn!(
@@ -641,8 +680,15 @@ impl FileSystem for FerrodaxFs {
             (a.ctime_sec, a.ctime_nsec),
         ]
         .map(time);
-        self.run(|fs| fs.store_times(ino, atime, mtime, ctime))
-            .map(drop)
+        let store = |fs: &mut Fs<PmemMedium>| fs.store_times(ino, atime, mtime, ctime);
+        // A directory's record is changed side by side by the namespace
+        // operations in it, under its i_rwsem, which write_inode does not
+        // take: its times are stored exclusive.
+        if Kind::of(a.mode as u16) == Some(Kind::Directory) {
+            self.run(store).map(drop)
+        } else {
+            self.run_on_inode(ino, store).map(drop)
+        }
     }
 
     fn dax(&self) -> DaxDev {
@@ -731,12 +777,13 @@ impl FileSystem for FerrodaxFs {
         }
         // Mapped blocks (every read, fault and overwrite of written data)
         // are looked up without the core lock; only a hole to fill takes
-        // it exclusive, and looks again there (the core refuses the change
-        // if the filesystem went read-only meanwhile).
+        // it (shared, under the inode lock: two faults may fill holes of
+        // one file at once), and looks again there (the core refuses the
+        // change if the filesystem went read-only meanwhile).
         let found = self.run_read(|fs| fs.lookup_blocks(ino, first, count))?;
         let m = match found.mapping {
             Mapping::Hole { .. } if create => {
-                self.run(|fs| fs.map_blocks(ino, first, count, true, true))?
+                self.run_on_inode(ino, |fs| fs.map_blocks(ino, first, count, true, true))?
             }
             _ => found,
         };
@@ -761,14 +808,15 @@ impl FileSystem for FerrodaxFs {
     }
 
     fn grow_size(&self, ino: u64, size: u64) -> Result {
-        self.run(|fs| fs.grow_size(ino, size)).map(|_| ())
+        self.run_on_inode(ino, |fs| fs.grow_size(ino, size))
+            .map(|_| ())
     }
 
     fn allocate(&self, ino: u64, start: u64, end: u64) -> Result {
         let (mut from, to) = (start / BLOCK_SIZE, end.div_ceil(BLOCK_SIZE));
         while from < to {
             let step = to.min(from + RANGE_STEP);
-            self.run(|fs| fs.allocate_range(ino, from, step, true))?;
+            self.run_on_inode(ino, |fs| fs.allocate_range(ino, from, step, true))?;
             from = step;
         }
         Ok(())
@@ -778,7 +826,7 @@ impl FileSystem for FerrodaxFs {
         let (mut from, to) = (start / BLOCK_SIZE, end / BLOCK_SIZE);
         while from < to {
             let step = to.min(from + RANGE_STEP);
-            self.run(|fs| fs.punch_range(ino, from, step))?;
+            self.run_on_inode(ino, |fs| fs.punch_range(ino, from, step))?;
             from = step;
         }
         Ok(())
@@ -786,13 +834,17 @@ impl FileSystem for FerrodaxFs {
 
     fn collapse(&self, ino: u64, start: u64, len: u64) -> Result {
         let now = time(crate::vfs::inode::now());
-        self.run(|fs| fs.collapse_range(ino, start / BLOCK_SIZE, len / BLOCK_SIZE, now))
-            .map(|_| ())
+        self.run_on_inode(ino, |fs| {
+            fs.collapse_range(ino, start / BLOCK_SIZE, len / BLOCK_SIZE, now)
+        })
+        .map(|_| ())
     }
 
     fn insert(&self, ino: u64, start: u64, len: u64) -> Result {
         let now = time(crate::vfs::inode::now());
-        self.run(|fs| fs.insert_range(ino, start / BLOCK_SIZE, len / BLOCK_SIZE, now))
-            .map(|_| ())
+        self.run_on_inode(ino, |fs| {
+            fs.insert_range(ino, start / BLOCK_SIZE, len / BLOCK_SIZE, now)
+        })
+        .map(|_| ())
     }
 }

@@ -3,14 +3,22 @@
 directory of its own, creating, linking, renaming and removing names as
 fast as it can, with files held open across their unlink (orphans) and
 data written to some; every few hundred steps a rename across the two
-workers' directories. Creates, links, unlinks and releases run on the
-CPU's view of the core, the rest exclusive. Each worker keeps a model of
-its directory and checks it against readdir and the files' contents at
-the end, and again after a remount (run twice by the shell part).
+workers' directories. Each worker also appends a line to a log of its own
+every step (fsync'd now and then: a time store from write_inode) and
+write-faults pages of one sparse file both map, interleaved with the other
+worker's pages, so two faults fill holes of one file at once; it
+truncates its log now and then, changes modes, and renames over existing
+names. Creates, links, unlinks, releases, appends, hole-filling faults,
+time stores, setattr and renames of a file within its directory that
+replace nothing run side by side on views of the core (all but creates
+under inode locks), the rest exclusive. Each worker keeps a model of its directory, its log and
+its pages and checks them against readdir and the files' contents at the
+end, and again after a remount (run twice by the shell part).
 
 usage: side_by_side.py TOP SECONDS | side_by_side.py --check TOP
 """
 import json
+import mmap
 import os
 import sys
 import time
@@ -21,8 +29,17 @@ def fail(msg):
     os._exit(1)
 
 
+PAGE = 4096
+# Pages of the shared sparse file: worker c writes pages p with p % 2 == c.
+PAGES = 2048
+
+
 def content(name):
     return f"{name}\n".encode() * 3
+
+
+def page_byte(cpu, step):
+    return (step * 2 + cpu) % 251 + 1
 
 
 def worker(top, cpu, seconds):
@@ -31,11 +48,28 @@ def worker(top, cpu, seconds):
     other = f"{top}/w{1 - cpu}"
     model = {}  # name -> bytes written to it
     held = []  # open descriptors of unlinked files
+    log = os.open(f"{mine}/log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+    logged = []
+    modes = {}  # name -> mode set by chmod (else 0o644)
+    pages = {}  # page index -> byte written over the whole page
+    shared = os.open(f"{top}/shared", os.O_RDWR)
+    view = mmap.mmap(shared, PAGES * PAGE)
     stop = time.monotonic() + seconds
     step = 0
     while time.monotonic() < stop:
         step += 1
         name = f"f{step}"
+        line = f"{cpu}:{step}\n"
+        os.write(log, line.encode())
+        logged.append(line)
+        if step % 17 == 0:
+            os.fsync(log)
+        if step % 97 == 0:
+            os.ftruncate(log, 0)
+            logged.clear()
+        page = (step * 7919 % (PAGES // 2)) * 2 + cpu
+        pages[page] = page_byte(cpu, step)
+        view[page * PAGE:(page + 1) * PAGE] = bytes([pages[page]]) * PAGE
         path = f"{mine}/{name}"
         if step % 7 == 0:
             with open(path, "wb") as f:
@@ -44,9 +78,14 @@ def worker(top, cpu, seconds):
         else:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
             model[name] = b""
+        if step % 19 == 0:
+            os.chmod(path, 0o600)
+            modes[name] = 0o600
         if step % 5 == 0:
             os.link(path, f"{mine}/l{step}")
             model[f"l{step}"] = model[name]
+            if name in modes:
+                modes[f"l{step}"] = modes[name]
         if step % 3 == 0:
             victim = f"f{step - 2}"
             if victim in model:
@@ -54,12 +93,22 @@ def worker(top, cpu, seconds):
                     held.append(os.open(f"{mine}/{victim}", os.O_RDONLY))
                 os.unlink(f"{mine}/{victim}")
                 del model[victim]
+                modes.pop(victim, None)
         if step % 11 == 0:
             os.mkdir(f"{mine}/d{step}")
             os.rmdir(f"{mine}/d{step}")
+        replaced = f"f{step - 1}"
+        if step % 23 == 0 and replaced in model:
+            os.rename(path, f"{mine}/{replaced}")
+            model[replaced] = model.pop(name)
+            modes.pop(replaced, None)
+            if name in modes:
+                modes[replaced] = modes.pop(name)
         if step % 13 == 0 and name in model:
             os.rename(path, f"{mine}/r{step}")
             model[f"r{step}"] = model.pop(name)
+            if name in modes:
+                modes[f"r{step}"] = modes.pop(name)
         if step % 301 == 0 and name in model:
             # Into the other worker's directory and straight back.
             os.rename(path, f"{other}/x{cpu}")
@@ -68,15 +117,30 @@ def worker(top, cpu, seconds):
             os.close(held.pop(0))
     for fd in held:
         os.close(fd)
+    view.close()
+    os.close(shared)
+    os.close(log)
+    model["log"] = "".join(logged).encode()
     with open(f"{top}/model{cpu}.json", "w") as f:
-        json.dump({k: v.decode() for k, v in model.items()}, f)
+        names = {k: v.decode() for k, v in model.items()}
+        json.dump({"names": names, "pages": pages, "modes": modes}, f)
     print(f"worker {cpu}: {step} steps, {len(model)} names", flush=True)
 
 
 def check(top):
+    with open(f"{top}/shared", "rb") as f:
+        shared = f.read()
+    if len(shared) != PAGES * PAGE:
+        fail(f"shared file is {len(shared)} bytes")
     for cpu in (0, 1):
         with open(f"{top}/model{cpu}.json") as f:
-            model = {k: v.encode() for k, v in json.load(f).items()}
+            saved = json.load(f)
+        model = {k: v.encode() for k, v in saved["names"].items()}
+        pages = {int(k): v for k, v in saved["pages"].items()}
+        for page in range(cpu, PAGES, 2):
+            want = bytes([pages.get(page, 0)]) * PAGE
+            if shared[page * PAGE:(page + 1) * PAGE] != want:
+                fail(f"shared page {page} (worker {cpu}) differs from the model")
         listed = set(os.listdir(f"{top}/w{cpu}"))
         if listed != set(model):
             fail(f"w{cpu}: readdir differs from the model: {sorted(listed ^ set(model))[:8]}")
@@ -84,6 +148,9 @@ def check(top):
             with open(f"{top}/w{cpu}/{name}", "rb") as f:
                 if f.read() != data:
                     fail(f"w{cpu}/{name}: contents differ")
+                mode = os.fstat(f.fileno()).st_mode & 0o777
+                if mode != saved["modes"].get(name, 0o644):
+                    fail(f"w{cpu}/{name}: mode {mode:o}")
     print("models match", flush=True)
 
 
@@ -93,6 +160,8 @@ if sys.argv[1] == "--check":
 top, seconds = sys.argv[1], float(sys.argv[2])
 os.makedirs(f"{top}/w0")
 os.makedirs(f"{top}/w1")
+with open(f"{top}/shared", "wb") as f:
+    f.truncate(PAGES * PAGE)
 children = []
 for cpu in (0, 1):
     pid = os.fork()
