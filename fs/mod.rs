@@ -21,7 +21,8 @@
 //! - `file`: the DAX file and address-space operations of regular files;
 //! - `extent_change`: truncate and fallocate under the MMAPLOCK;
 //! - `ioctl`: `FS_IOC_SHUTDOWN`;
-//! - `rwsem`: a value behind a `rw_semaphore` (the core's lock).
+//! - `rwsem`: a value behind a `rw_semaphore` (the core's lock);
+//! - `inode_lock`: the inode locks of side-by-side transactions.
 
 pub mod bindings;
 pub mod dax;
@@ -30,6 +31,7 @@ pub mod file;
 pub mod fs_type;
 pub mod inode;
 pub mod inode_cache;
+pub mod inode_lock;
 pub mod inode_ref;
 pub mod ioctl;
 pub mod iomap;

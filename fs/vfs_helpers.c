@@ -241,6 +241,11 @@ void ferrodax_iocb_unlock(struct kiocb *iocb, bool exclusive)
 	ferrodax_inode_unlock(file_inode(iocb->ki_filp), exclusive);
 }
 
+void ferrodax_mutex_lock_nested(struct mutex *lock, unsigned int subclass)
+{
+	mutex_lock_nested(lock, subclass);
+}
+
 bool ferrodax_iocb_nowait(const struct kiocb *iocb)
 {
 	return iocb->ki_flags & IOCB_NOWAIT;

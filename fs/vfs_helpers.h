@@ -25,6 +25,9 @@ struct ferrodax_iattr {
 	u32 atime_nsec, mtime_nsec, ctime_nsec;
 };
 
+/* mutex_lock_nested() is a macro without CONFIG_DEBUG_LOCK_ALLOC. */
+void ferrodax_mutex_lock_nested(struct mutex *lock, unsigned int subclass);
+
 void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a);
 void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a);
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a);

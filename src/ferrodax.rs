@@ -16,7 +16,6 @@ pub mod mm;
 #[path = "../fs/mod.rs"]
 pub mod vfs;
 
-mod inode_lock;
 mod options;
 mod super_block;
 

@@ -7,7 +7,7 @@
 //! Documentation/filesystems/ferrodax/locking.rst). Creates, links,
 //! unlinks, inode releases, writes and faults filling holes, size and time
 //! stores take the core lock shared and one view: the VFS or an inode lock
-//! (`inode_lock.rs`) holds each inode and directory they change, and a view
+//! (`fs/inode_lock.rs`) holds each inode and directory they change, and a view
 //! allocates only in its own allocation groups, so they run side by side.
 //! An operation that needs another view's group rolls back (`Contended`)
 //! and runs again exclusive, as every other change does: the core lock
@@ -29,13 +29,13 @@ use crate::fcore::layout::{
 use crate::fcore::namei::NewInode;
 use crate::fcore::owner::Owner;
 use crate::fcore::{Error as CoreError, Fs};
-use crate::inode_lock::InodeLocks;
 use crate::mm::in_place::InPlaceSeq;
 use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
 use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
 use crate::vfs::fs_type::{Access, Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
+use crate::vfs::inode_lock::InodeLocks;
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::media_error::{LostData, MediaLoss};
 use crate::vfs::rwsem::RwSem;
@@ -59,7 +59,7 @@ pub(crate) struct FerrodaxFs {
     views: KVec<View>,
     /// Held around each side-by-side transaction that changes an inode
     /// the VFS may not hold for it.
-    inodes: InodeLocks,
+    inodes: Pin<KBox<InodeLocks>>,
     /// The core's read-only view, for lookups without the core lock (boxed:
     /// an `Fs` is over 1 KiB, and every move of it on the mount path was
     /// a copy in a stack frame).
@@ -224,6 +224,19 @@ impl FerrodaxFs {
         op: impl FnMut(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>,
     ) -> Result<R> {
         let _inode = self.inodes.lock(ino);
+        self.run_beside(self.ino_view(ino), op)
+    }
+
+    /// [`Self::run_on_inode`] for a transaction that changes two inodes:
+    /// on the view whose groups hold `ino`, holding the inode locks of
+    /// both.
+    fn run_on_inodes<R>(
+        &self,
+        ino: u64,
+        other: u64,
+        op: impl FnMut(&mut Fs<PmemMedium>) -> crate::fcore::Result<R>,
+    ) -> Result<R> {
+        let _inodes = self.inodes.lock_two(ino, other);
         self.run_beside(self.ino_view(ino), op)
     }
 
@@ -422,7 +435,7 @@ impl FileSystem for FerrodaxFs {
         Ok(FerrodaxFs {
             core,
             views,
-            inodes: InodeLocks::new().map_err(|e| (e, c"out of memory"))?,
+            inodes: KBox::pin_init(InodeLocks::new(), GFP_KERNEL).map_err(oom)?,
             reader,
             in_place,
             read_only,
@@ -624,15 +637,19 @@ impl FileSystem for FerrodaxFs {
             })
         };
         // Side by side: a rename of a non-directory within one directory
-        // that replaces nothing changes the directory (its i_rwsem held)
-        // and the moved inode (under its inode lock) only. Across
-        // directories the core walks ancestors the VFS does not hold (and
-        // the VFS serialises such renames anyway); a moved directory's
-        // i_rwsem is not held within one directory, so a create in it could
-        // change its record beside; a replaced or exchanged inode would
-        // need a second inode lock.
+        // changes the directory (its i_rwsem held), the moved inode and
+        // the one it replaces or exchanges with (under their inode locks;
+        // on the view of the replaced one, whose last link puts it on its
+        // group's orphan list). Across directories the core walks ancestors
+        // the VFS does not hold (and the VFS serialises such renames
+        // anyway); the VFS does not hold a directory moved or exchanged
+        // within one directory, so a create in it could change its record
+        // beside.
         let (_, inodes) = match moved {
             [Some(m), None] if odir == ndir && !m.is_dir => self.run_on_inode(m.ino, op),
+            [Some(m), Some(t)] if odir == ndir && !m.is_dir && !t.is_dir => {
+                self.run_on_inodes(t.ino, m.ino, op)
+            }
             _ => self.run(op),
         }?;
         Ok(core::array::from_fn(|k| {

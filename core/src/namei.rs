@@ -338,7 +338,10 @@ impl<M: Medium> Fs<M> {
         }
         self.transact(|fs| {
             let od = fs.read_dir(odir)?;
-            let nd = fs.read_dir(ndir)?;
+            let nd = match ndir == odir {
+                true => od,
+                false => fs.read_dir(ndir)?,
+            };
             let src = fs.dir_find(&od, odir, oname)?.ok_or(Error::NotFound)?;
             let src_inode = fs.read_inode(src.ino)?;
             if src_inode.is_dir() && odir != ndir && fs.is_within(ndir, src.ino)? {
@@ -470,8 +473,9 @@ impl<M: Medium> Fs<M> {
         Ok(())
     }
 
+    /// New mtime and ctime for directories `a` and `b` (once if the same).
     fn touch_dirs(&mut self, a: u64, b: u64, now: Time) -> Result<()> {
-        for d in [a, b] {
+        for d in [Some(a), (b != a).then_some(b)].into_iter().flatten() {
             self.update_inode(d, |i| {
                 i.mtime = now;
                 i.ctime = now;

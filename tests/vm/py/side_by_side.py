@@ -7,16 +7,17 @@ workers' directories. Each worker also appends a line to a log of its own
 every step (fsync'd now and then: a time store from write_inode) and
 write-faults pages of one sparse file both map, interleaved with the other
 worker's pages, so two faults fill holes of one file at once; it
-truncates its log now and then, changes modes, and renames over existing
-names. Creates, links, unlinks, releases, appends, hole-filling faults,
-time stores, setattr and renames of a file within its directory that
-replace nothing run side by side on views of the core (all but creates
-under inode locks), the rest exclusive. Each worker keeps a model of its directory, its log and
+truncates its log now and then, changes modes, renames over existing
+names and exchanges names. Creates, links, unlinks, releases, appends, hole-filling faults,
+time stores, setattr and renames of files within their directory run
+side by side on views of the core (all but creates under inode locks),
+the rest exclusive. Each worker keeps a model of its directory, its log and
 its pages and checks them against readdir and the files' contents at the
 end, and again after a remount (run twice by the shell part).
 
 usage: side_by_side.py TOP SECONDS | side_by_side.py --check TOP
 """
+import ctypes
 import json
 import mmap
 import os
@@ -30,6 +31,17 @@ def fail(msg):
 
 
 PAGE = 4096
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def exchange(a, b):
+    """renameat2(RENAME_EXCHANGE): Python has no binding of its own."""
+    if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), a)
+
 # Pages of the shared sparse file: worker c writes pages p with p % 2 == c.
 PAGES = 2048
 
@@ -104,6 +116,14 @@ def worker(top, cpu, seconds):
             modes.pop(replaced, None)
             if name in modes:
                 modes[replaced] = modes.pop(name)
+        partner = f"f{step - 1}"
+        if step % 29 == 0 and name in model and partner in model:
+            exchange(path, f"{mine}/{partner}")
+            model[name], model[partner] = model[partner], model[name]
+            mode_of = [modes.pop(n, None) for n in (name, partner)]
+            for n, m in zip((partner, name), mode_of):
+                if m is not None:
+                    modes[n] = m
         if step % 13 == 0 and name in model:
             os.rename(path, f"{mine}/r{step}")
             model[f"r{step}"] = model.pop(name)

@@ -1,7 +1,7 @@
 # Issue #10: creates, links, unlinks, releases, appends, hole-filling
 # faults of one shared file, fsync's time stores, chmod, truncate and
-# renames within a directory run side by side on the core's per-CPU views,
-# beside exclusive mkdirs and renames across directories or over a name
+# renames and exchanges within a directory run side by side on the core's
+# per-CPU views, beside exclusive mkdirs and renames across directories
 # (tests/vm/py/side_by_side.py); the result matches each worker's model,
 # again after a remount, and fsck finds the filesystem clean.
 . "$FDX/tests/vm/lib.sh"
