@@ -92,6 +92,22 @@ fn fsck_clean(image: Vec<u8>) {
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
+/// fsck finds the image clean as a power cut would leave it now, and
+/// again after both views unmount.
+fn cut_and_unmount_clean(a: F, b: F) {
+    let cut = a.pm().medium().0.borrow().clone();
+    fsck_clean(cut);
+    unmount_clean(a, b);
+}
+
+/// Both views unmount (each closes its area); fsck finds the image clean.
+fn unmount_clean(a: F, b: F) {
+    let image = a.pm().medium().0.clone();
+    drop(b.into_medium());
+    drop(a.into_medium());
+    fsck_clean(image.borrow().clone());
+}
+
 /// Interleaved creates and unlinks, each view in its own directory; what
 /// each left, by directory.
 fn interleave(a: &mut F, b: &mut F) -> Vec<(u64, Vec<Vec<u8>>)> {
@@ -133,12 +149,7 @@ fn two_views_interleave_and_leave_a_clean_filesystem() {
         assert_eq!(names.len(), 200);
     }
     // A power cut now: both areas hold committed transactions.
-    let cut = a.pm().medium().0.borrow().clone();
-    fsck_clean(cut);
-    let image = a.pm().medium().0.clone();
-    drop(b.into_medium());
-    drop(a.into_medium());
-    fsck_clean(image.borrow().clone());
+    cut_and_unmount_clean(a, b);
 }
 
 #[test]
@@ -160,10 +171,7 @@ fn an_operation_needing_the_other_views_group_rolls_back() {
     a.create(d0, b"again", attr(S_IFREG | 0o644), at(5))
         .unwrap();
     assert_eq!(a.committed_counters().unwrap().free_inodes, start - 1);
-    let image = a.pm().medium().0.clone();
-    drop(b.into_medium());
-    drop(a.into_medium());
-    fsck_clean(image.borrow().clone());
+    unmount_clean(a, b);
 }
 
 #[test]
@@ -215,11 +223,5 @@ fn file_data_changes_stay_in_each_views_groups() {
     for (v, fs) in [&a, &b].into_iter().enumerate() {
         assert_eq!(fs.read_inode(files[v]).unwrap().size, sizes[v]);
     }
-    // A power cut now, then a clean unmount.
-    let cut = a.pm().medium().0.borrow().clone();
-    fsck_clean(cut);
-    let image = a.pm().medium().0.clone();
-    drop(b.into_medium());
-    drop(a.into_medium());
-    fsck_clean(image.borrow().clone());
+    cut_and_unmount_clean(a, b);
 }
