@@ -18,8 +18,8 @@
 //! Two locks are taken in table order, the second as lockdep subclass 1
 //! (the upstream Rust `Mutex` has no nested locking, hence this type).
 
-use core::marker::{PhantomData, PhantomPinned};
 use super::bindings;
+use core::marker::{PhantomData, PhantomPinned};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 

@@ -5,10 +5,12 @@
 //! (`Fs::sibling`), each under a mutex of its own, all under the core lock
 //! (a read-write semaphore, see
 //! Documentation/filesystems/ferrodax/locking.rst). Creates, links,
-//! unlinks, inode releases, writes and faults filling holes, size and time
-//! stores take the core lock shared and one view: the VFS or an inode lock
-//! (`fs/inode_lock.rs`) holds each inode and directory they change, and a view
-//! allocates only in its own allocation groups, so they run side by side.
+//! unlinks, renames of files within a directory, setattr, inode releases,
+//! writes and faults filling holes, fallocate, punch, collapse and insert
+//! range, size and time stores take the core lock shared and one view: the
+//! VFS or an inode lock (`fs/inode_lock.rs`) holds each inode and directory
+//! they change, and a view allocates only in its own allocation groups, so
+//! they run side by side.
 //! An operation that needs another view's group rolls back (`Contended`)
 //! and runs again exclusive, as every other change does: the core lock
 //! exclusive and any view, with every group in scope. Nothing here
