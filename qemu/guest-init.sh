@@ -8,12 +8,17 @@ export FDX=/run/ferrodax RESULTS=/run/results
 # Boot steps in dmesg, so the time a boot takes before the first test shows.
 step() { echo "ferrodax-init: $*" >/dev/kmsg; }
 step "mounting scratch filesystems"
-for d in /tmp /root /mnt /var/tmp /var/log /usr/local/sbin; do
+for d in /tmp /root /mnt /var/tmp /var/log /usr/local/sbin /usr/local/lib; do
 	mount -t tmpfs -o mode=1777 tmpfs "$d"
 done
+# The module and the tools as they are at boot: a rebuild on the host
+# while a long run (fstests) goes on must not hand it a module or an mkfs
+# of another format version halfway.
 for tool in mkfs.ferrodax fsck.ferrodax; do
-	ln -s "$FDX/build/bin/$tool" "/usr/local/sbin/$tool"
+	cp "$FDX/build/bin/$tool" "/usr/local/sbin/$tool"
 done
+# (make bench builds its own module and never this one)
+[ -f "$FDX/ferrodax.ko" ] && cp "$FDX/ferrodax.ko" /usr/local/lib/ferrodax.ko
 mkdir -p /mnt/test /mnt/scratch
 # debugfs: fault injection, kmemleak and the pin test module use it.
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug

@@ -28,7 +28,7 @@ tar -C /var/tmp/fstests -xf "$FDX/$TREE" || give_up "unpacking $TREE"
 
 case $FSTYP in
 ferrodax)
-	insmod "$FDX/ferrodax.ko" || give_up insmod
+	insmod /usr/local/lib/ferrodax.ko || give_up insmod
 	mkfs_test="mkfs.ferrodax -f -q /dev/pmem0"
 	;;
 ext4) mkfs_test="mkfs.ext4 -F -q /dev/pmem0" ;;

@@ -4,7 +4,7 @@
 set -eu
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_fail() { if "$@"; then fail "succeeded but should not: $*"; fi; }
-KO=$FDX/ferrodax.ko
+KO=/usr/local/lib/ferrodax.ko # copied at boot (qemu/guest-init.sh)
 load_ferrodax() { grep -q '^ferrodax ' /proc/modules || insmod "$KO"; }
 unload_ferrodax() { if grep -q '^ferrodax ' /proc/modules; then rmmod ferrodax; fi; }
 # Simulated power cut: record that it is deliberate, flush the results
