@@ -117,7 +117,7 @@ unsafe extern "C" fn write_iter<T: FileSystem>(
     }
 }
 
-/// The write under `i_rwsem`: checks (O_APPEND, limits, privileges,
+/// The write under `i_rwsem`: checks (immutable, O_APPEND, limits, privileges,
 /// times), zero the old EOF block's tail if the write leaves a gap, write,
 /// then commit the new size.
 ///
@@ -131,6 +131,10 @@ unsafe fn write_locked<T: FileSystem>(
 ) -> Result<isize> {
     // SAFETY: per the contract.
     unsafe {
+        // Opened for writing before chattr +i (opens after it fail).
+        if bindings::ferrodax_inode_immutable(inode.as_ptr()) {
+            return Err(EPERM);
+        }
         let count = bindings::generic_write_checks(iocb, from);
         if count <= 0 {
             return Ok(count);

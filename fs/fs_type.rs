@@ -53,6 +53,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     const MAGIC: u32;
     /// Largest file size.
     const MAX_BYTES: i64;
+    /// The inode flags (FS_*_FL, `chattr`) the filesystem stores; the glue
+    /// refuses others with EOPNOTSUPP.
+    const INODE_FLAGS: u32;
     /// Mount options being collected.
     type Options: Default + Send + Sync;
 
@@ -119,6 +122,10 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Change attributes, size included (truncate releases blocks; growing
     /// leaves a hole), in one transaction; returns the new attributes.
     fn setattr(&self, ino: u64, attr: &SetAttr) -> Result<Attr>;
+    /// Set the inode flags (`chattr`: FS_*_FL values, only those
+    /// [`Self::INODE_FLAGS`] has) and the change time `now`; returns the
+    /// new attributes.
+    fn set_flags(&self, ino: u64, flags: u32, now: (i64, u32)) -> Result<Attr>;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
     /// Write back the timestamps of `attr` (the VFS changed them: file

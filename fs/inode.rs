@@ -391,6 +391,8 @@ impl<T: FileSystem> Ops<T> {
         o.rename = Some(rename::<T>);
         o.tmpfile = Some(tmpfile::<T>);
         o.setattr = Some(setattr::<T>);
+        o.fileattr_get = Some(fileattr_get::<T>);
+        o.fileattr_set = Some(fileattr_set::<T>);
         o
     };
     const FILE: bindings::inode_operations = {
@@ -404,6 +406,8 @@ impl<T: FileSystem> Ops<T> {
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
         o.setattr = Some(setattr::<T>);
         o.fiemap = Some(fiemap::<T>);
+        o.fileattr_get = Some(fileattr_get::<T>);
+        o.fileattr_set = Some(fileattr_set::<T>);
         o
     };
     const SYMLINK: bindings::inode_operations = {
@@ -705,8 +709,14 @@ unsafe extern "C" fn setattr<T: FileSystem>(
     from_result(|| {
         // SAFETY: the VFS's setattr arguments, under the inode's i_rwsem.
         unsafe {
-            to_result(bindings::setattr_prepare(idmap, dentry, iattr))?;
             let inode = dentry_inode(dentry);
+            // The VFS refuses mode, owner and time changes of an immutable
+            // inode, but not ftruncate() through a file opened before
+            // chattr +i (ext4 refuses every change here too).
+            if bindings::ferrodax_inode_immutable(inode) {
+                return Err(EPERM);
+            }
+            to_result(bindings::setattr_prepare(idmap, dentry, iattr))?;
             let size_changed = (*iattr).ia_valid & bindings::ATTR_SIZE != 0;
             bindings::setattr_copy(idmap, inode, iattr);
             let mut attr = Attr::default();
@@ -740,6 +750,60 @@ unsafe extern "C" fn setattr<T: FileSystem>(
             } else {
                 commit()?;
             }
+        }
+        Ok(0)
+    })
+}
+
+/// FS_IOC_GETFLAGS and FS_IOC_FSGETXATTR (the VFS turns the flags into
+/// xflags).
+///
+/// # Safety
+///
+/// Only called by the kernel as the `fileattr_get` callback, with the
+/// arguments that callback guarantees.
+unsafe extern "C" fn fileattr_get<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    fa: *mut bindings::file_kattr,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        // SAFETY: a live dentry with an inode of a mounted `T`; `fa` is
+        // the VFS's to fill.
+        unsafe {
+            let inode = dentry_inode(dentry);
+            let a = fs_of::<T>((*inode).i_sb).attr(ino_of(inode))?;
+            bindings::fileattr_fill_flags(fa, a.flags);
+        }
+        Ok(0)
+    })
+}
+
+/// FS_IOC_SETFLAGS and FS_IOC_FSSETXATTR (chattr, xfs_io chattr). The VFS
+/// has checked ownership and CAP_LINUX_IMMUTABLE and holds i_rwsem; the
+/// inode's S_IMMUTABLE, S_APPEND, ... follow the committed flags, and the
+/// VFS enforces them from there (writes through a file opened before
+/// chattr +i: the write path's own check, as ext4's).
+///
+/// # Safety
+///
+/// Only called by the kernel as the `fileattr_set` callback, with the
+/// arguments and locking that callback guarantees.
+unsafe extern "C" fn fileattr_set<T: FileSystem>(
+    _idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    fa: *mut bindings::file_kattr,
+) -> kernel::ffi::c_int {
+    from_result(|| {
+        let mut flags = 0;
+        // SAFETY: the VFS's arguments, under the inode's i_rwsem.
+        unsafe {
+            to_result(bindings::ferrodax_fileattr_flags(fa, &mut flags))?;
+            if flags & !T::INODE_FLAGS != 0 {
+                return Err(EOPNOTSUPP);
+            }
+            let inode = dentry_inode(dentry);
+            let a = fs_of::<T>((*inode).i_sb).set_flags(ino_of(inode), flags, now())?;
+            update(inode, &a);
         }
         Ok(0)
     })

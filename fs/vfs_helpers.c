@@ -6,6 +6,7 @@
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/dax.h>
+#include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/fserror.h>
@@ -14,8 +15,28 @@
 #include <linux/seq_file.h>
 #include "vfs_helpers.h"
 
+/* The inode flags (S_*) that the on-media flags (FS_*_FL) stand for. */
+static unsigned int ferrodax_i_flags(u32 flags)
+{
+	unsigned int f = 0;
+
+	if (flags & FS_SYNC_FL)
+		f |= S_SYNC;
+	if (flags & FS_IMMUTABLE_FL)
+		f |= S_IMMUTABLE;
+	if (flags & FS_APPEND_FL)
+		f |= S_APPEND;
+	if (flags & FS_NOATIME_FL)
+		f |= S_NOATIME;
+	if (flags & FS_DIRSYNC_FL)
+		f |= S_DIRSYNC;
+	return f;
+}
+
 void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a)
 {
+	inode_set_flags(inode, ferrodax_i_flags(a->flags),
+			S_SYNC | S_IMMUTABLE | S_APPEND | S_NOATIME | S_DIRSYNC);
 	inode->i_mode = a->mode;
 	i_uid_write(inode, a->uid);
 	i_gid_write(inode, a->gid);
@@ -55,6 +76,20 @@ void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a)
 	inode_set_atime_to_ts(inode, at);
 	inode_set_mtime_to_ts(inode, mt);
 	inode_set_ctime_to_ts(inode, ct);
+}
+
+int ferrodax_fileattr_flags(const struct file_kattr *fa, u32 *flags)
+{
+	/* xflags without an FS_*_FL twin, extent sizes, project ids */
+	if (fileattr_has_fsx(fa))
+		return -EOPNOTSUPP;
+	*flags = fa->flags;
+	return 0;
+}
+
+bool ferrodax_inode_immutable(const struct inode *inode)
+{
+	return IS_IMMUTABLE(inode);
 }
 
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a)

@@ -23,13 +23,20 @@ struct ferrodax_iattr {
 	u64 rdev;		/* device nodes: new_encode_dev() value */
 	s64 atime_sec, mtime_sec, ctime_sec;
 	u32 atime_nsec, mtime_nsec, ctime_nsec;
+	u32 flags;		/* FS_*_FL (chattr), those the core defines */
 };
+
+struct file_kattr;
+/* The FS_*_FL flags of a FS_IOC_SETFLAGS or FS_IOC_FSSETXATTR. */
+int ferrodax_fileattr_flags(const struct file_kattr *fa, u32 *flags);
+bool ferrodax_inode_immutable(const struct inode *inode);
 
 /* mutex_lock_nested() is a macro without CONFIG_DEBUG_LOCK_ALLOC. */
 void ferrodax_mutex_lock_nested(struct mutex *lock, unsigned int subclass);
 
 void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a);
 void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a);
+/* All but flags, which only fileattr_set changes (through the core). */
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a);
 const unsigned char *ferrodax_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *ferrodax_dentry_inode(const struct dentry *dentry);

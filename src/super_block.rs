@@ -24,7 +24,7 @@
 
 use crate::fcore::extent::Mapping;
 use crate::fcore::fs::{MountOptions, MountReport};
-use crate::fcore::inode::{Inode, Kind, Time, MAX_FILE_SIZE};
+use crate::fcore::inode::{flags, Inode, Kind, Time, MAX_FILE_SIZE};
 use crate::fcore::layout::{
     BLOCK_SIZE, HUGE_BLOCKS, JOURNAL_AREAS, MAX_GROUPS, NAME_MAX, ROOT_INO,
 };
@@ -108,6 +108,7 @@ fn attr_of(ino: u64, i: &Inode) -> Attr {
         atime_nsec: i.atime.nsec,
         mtime_nsec: i.mtime.nsec,
         ctime_nsec: i.ctime.nsec,
+        flags: i.flags & flags::ALL,
     }
 }
 
@@ -385,6 +386,7 @@ impl FileSystem for FerrodaxFs {
     const INODE_CACHE: &'static CStr = c"ferrodax_inode";
     const MAGIC: u32 = 0x4644_4158; // "FDAX"
     const MAX_BYTES: i64 = MAX_FILE_SIZE as i64;
+    const INODE_FLAGS: u32 = flags::ALL;
     type Options = Options;
 
     fn parse_param(opts: &mut Options, key: &[u8], value: Option<&[u8]>) -> Result<Param> {
@@ -669,6 +671,7 @@ impl FileSystem for FerrodaxFs {
             mtime: Some(time((a.mtime_sec, a.mtime_nsec))),
             ctime: Some(time((a.ctime_sec, a.ctime_nsec))),
             size: set.size_changed.then_some(a.size),
+            flags: None,
         };
         // Side by side under the inode lock: the VFS holds the inode's
         // i_rwsem, which faults and write_inode do not take.
@@ -686,6 +689,18 @@ impl FileSystem for FerrodaxFs {
                 Ok(attr_of(ino, &inode))
             }
         }
+    }
+
+    fn set_flags(&self, ino: u64, flags: u32, now: (i64, u32)) -> Result<Attr> {
+        let attr = crate::fcore::file::SetAttr {
+            flags: Some(flags),
+            ctime: Some(time(now)),
+            ..Default::default()
+        };
+        // As setattr: the VFS holds the inode's i_rwsem (directories too,
+        // so no create in one changes its record beside).
+        let inode = self.run_on_inode(ino, |fs| fs.setattr(ino, attr))?;
+        Ok(attr_of(ino, &inode))
     }
 
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {

@@ -3,7 +3,7 @@
 
 use super::error::{Error, MediaCount, Result};
 use super::extent::{Extent, Mapping, MAX_RUN};
-use super::inode::{Inode, Kind, Time, MAX_FILE_SIZE, S_IFMT};
+use super::inode::{flags, Inode, Kind, Time, MAX_FILE_SIZE, S_IFMT};
 use super::layout::{BLOCK_SIZE, HUGE_BLOCKS};
 use super::medium::{Medium, MediumRead};
 use super::orphan::RELEASE_BUDGET;
@@ -26,6 +26,8 @@ pub struct SetAttr {
     pub ctime: Option<Time>,
     /// New size (regular files only).
     pub size: Option<u64>,
+    /// New inode flags (only those of [`flags::ALL`]).
+    pub flags: Option<u32>,
 }
 
 /// Result of [`Fs::map_blocks`].
@@ -70,6 +72,9 @@ impl<M: Medium> Fs<M> {
         if attr.size.is_some_and(|size| size > MAX_FILE_SIZE) {
             return Err(Error::FileTooBig);
         }
+        if attr.flags.is_some_and(|f| f & !flags::ALL != 0) {
+            return Err(Error::Invalid);
+        }
         self.transact(|fs| {
             let mut i = fs.read_inode(ino)?;
             if let Some(m) = attr.mode {
@@ -80,6 +85,7 @@ impl<M: Medium> Fs<M> {
             i.atime = attr.atime.unwrap_or(i.atime);
             i.mtime = attr.mtime.unwrap_or(i.mtime);
             i.ctime = attr.ctime.unwrap_or(i.ctime);
+            i.flags = attr.flags.unwrap_or(i.flags);
             let mut unfinished = false;
             if let Some(size) = attr.size {
                 if i.kind() != Kind::Regular {

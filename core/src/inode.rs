@@ -28,6 +28,25 @@ pub const LINK_MAX: u32 = 65000;
 /// Largest file size: 2^32 blocks of 4 KiB (extents hold 32-bit block numbers).
 pub const MAX_FILE_SIZE: u64 = 1 << 44;
 
+/// Inode flags (`chattr`), with the values of the FS_IOC_GETFLAGS ABI
+/// (ext2's), so the kernel passes them through unchanged.
+pub mod flags {
+    /// Writes are synchronous (ferrodax's always are).
+    pub const SYNC: u32 = 0x8;
+    /// No change to the inode or its data, no new links, no removal.
+    pub const IMMUTABLE: u32 = 0x10;
+    /// Data may only be appended; no removal, no new links.
+    pub const APPEND: u32 = 0x20;
+    /// Not for dump(8).
+    pub const NODUMP: u32 = 0x40;
+    /// Reads do not change the access time.
+    pub const NOATIME: u32 = 0x80;
+    /// Directory changes are synchronous (ferrodax's always are).
+    pub const DIRSYNC: u32 = 0x10000;
+    /// Every flag this format version defines.
+    pub const ALL: u32 = SYNC | IMMUTABLE | APPEND | NODUMP | NOATIME | DIRSYNC;
+}
+
 /// A timestamp with nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
 pub struct Time {
@@ -73,7 +92,7 @@ impl Kind {
 pub struct Inode {
     /// File type and permission bits; 0 marks a free inode.
     pub mode: u16,
-    /// Inode flags (none defined yet).
+    /// Inode flags ([`flags`]).
     pub flags: u32,
     /// Owner.
     pub uid: u32,

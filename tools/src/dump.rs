@@ -47,8 +47,8 @@ pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
         })?;
         let d = fs.read_inode(dir)?;
         lines.push(format!(
-            "{path} dir ino={dir} mode={:o} nlink={} uid={} gid={} m={:?}",
-            d.mode, d.nlink, d.uid, d.gid, d.mtime
+            "{path} dir ino={dir} mode={:o} flags={:#x} nlink={} uid={} gid={} m={:?}",
+            d.mode, d.flags, d.nlink, d.uid, d.gid, d.mtime
         ));
         for (name, ino) in entries {
             let p = format!("{path}{name}");
@@ -58,8 +58,8 @@ pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
                 continue;
             }
             let mut line = format!(
-                "{p} ino={ino} mode={:o} nlink={} uid={} gid={} size={} m={:?} c={:?}",
-                i.mode, i.nlink, i.uid, i.gid, i.size, i.mtime, i.ctime
+                "{p} ino={ino} mode={:o} flags={:#x} nlink={} uid={} gid={} size={} m={:?} c={:?}",
+                i.mode, i.flags, i.nlink, i.uid, i.gid, i.size, i.mtime, i.ctime
             );
             match i.kind() {
                 Kind::Regular => write!(line, " data={:08x}", file_crc(fs, ino)?).unwrap(),

@@ -17,7 +17,7 @@ use ferrodax_core::bitmap::Map;
 use ferrodax_core::bitmap::{block_line_crcs, LINE_CRCS_BYTES};
 use ferrodax_core::fs::{MountOptions, MountReport};
 use ferrodax_core::group::committed_group;
-use ferrodax_core::inode::{Inode, Kind, Time, S_IFMT};
+use ferrodax_core::inode::{flags, Inode, Kind, Time, S_IFMT};
 use ferrodax_core::journal::Journal;
 use ferrodax_core::layout::{
     Geometry, Group, Superblock, BLOCK_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
@@ -47,7 +47,7 @@ pub enum Fix {
     OrphanLink { ino: u64 },
     /// Set an inode's block count to the blocks it owns.
     BlockCount { ino: u64, blocks: u64 },
-    /// Clear inode flags no version defines.
+    /// Clear the inode flags this version does not define.
     Flags { ino: u64 },
     /// Rebuild a group's counters record from the bitmaps and the inode
     /// table (made before mounting: a damaged one stops the mount).
@@ -174,10 +174,10 @@ impl<M: Medium> Checker<'_, M> {
     /// Account for an inode's blocks and check its own structure.
     /// Check one inode; false if it is damaged (and to be cleared).
     fn check_inode(&mut self, ino: u64, inode: &Inode) -> bool {
-        if inode.flags != 0 {
+        if inode.flags & !flags::ALL != 0 {
             let what = format!(
-                "inode {ino}: flags {:#x} that no version defines",
-                inode.flags
+                "inode {ino}: flags {:#x} that this version does not define",
+                inode.flags & !flags::ALL
             );
             self.problem(what, Some(Fix::Flags { ino }));
         }
@@ -680,7 +680,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
             Some(Fix::BlockCount { ino, blocks }) => {
                 patch_inode(pm, &geo, *ino, |i| i.blocks = *blocks)?
             }
-            Some(Fix::Flags { ino }) => patch_inode(pm, &geo, *ino, |i| i.flags = 0)?,
+            Some(Fix::Flags { ino }) => patch_inode(pm, &geo, *ino, |i| i.flags &= flags::ALL)?,
             Some(Fix::RemoveEntry { .. } | Fix::Root | Fix::Reconnect { .. }) => {
                 unreachable!("made through the core")
             }

@@ -398,6 +398,7 @@ pub fn all() -> Vec<Scenario> {
                         mtime: Some(at(31)),
                         ctime: Some(at(32)),
                         size: None,
+                        flags: Some(flags::IMMUTABLE | flags::NODUMP),
                     },
                 )
                 .map(drop)

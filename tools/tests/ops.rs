@@ -276,6 +276,7 @@ fn setattr_and_times() {
                 mtime: Some(t),
                 ctime: Some(at(9)),
                 size: None,
+                flags: None,
             },
         )
         .unwrap();
@@ -324,6 +325,40 @@ fn setattr_with_size_is_one_change() {
     let (d, before) = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(4)).unwrap();
     assert_eq!(fs.setattr(d, change), Err(Error::Invalid));
     assert_eq!(fs.read_inode(d).unwrap(), before);
+    clean(&fs);
+}
+
+#[test]
+fn inode_flags_are_stored_and_only_defined_ones() {
+    let mut fs = mem_fs(8192);
+    let (f, _) = fs.create(R, b"f", attr(S_IFREG | 0o644), at(1)).unwrap();
+    let set = |f: u32| SetAttr {
+        flags: Some(f),
+        ctime: Some(at(2)),
+        ..SetAttr::default()
+    };
+    let i = fs
+        .setattr(f, set(flags::IMMUTABLE | flags::NODUMP))
+        .unwrap();
+    assert_eq!(
+        (i.flags, i.ctime),
+        (flags::IMMUTABLE | flags::NODUMP, at(2))
+    );
+    // Other attribute changes keep them.
+    let chmod = SetAttr {
+        mode: Some(0o600),
+        ..SetAttr::default()
+    };
+    assert_eq!(fs.setattr(f, chmod).unwrap().flags, i.flags);
+    // A flag this version does not define is refused, changing nothing.
+    let before = fs.read_inode(f).unwrap();
+    assert_eq!(fs.setattr(f, set(0x100)), Err(Error::Invalid));
+    assert_eq!(fs.read_inode(f).unwrap(), before);
+    let fs = remount(fs);
+    assert_eq!(
+        fs.read_inode(f).unwrap().flags,
+        flags::IMMUTABLE | flags::NODUMP
+    );
     clean(&fs);
 }
 

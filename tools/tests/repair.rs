@@ -180,6 +180,33 @@ fn a_damaged_directory_is_cleared_and_what_it_held_reconnected() {
 }
 
 #[test]
+fn undefined_inode_flags_are_cleared_and_defined_ones_kept() {
+    let img = image();
+    let mut fs = mount(img.m);
+    let set = ferrodax_core::file::SetAttr {
+        flags: Some(flags::APPEND),
+        ..Default::default()
+    };
+    fs.setattr(img.file, set).unwrap();
+    let mut m = fs.into_medium();
+    // Bit 30 with a checksum that fits: a slot from a later version.
+    let geo = *mount(m.clone()).geometry();
+    let off = geo.inode_off(img.file) as usize;
+    let mut raw: [u8; INODE_SIZE as usize] =
+        m.0[off..off + INODE_SIZE as usize].try_into().unwrap();
+    let mut inode = Inode::decode(&raw, img.file, &geo).unwrap();
+    inode.flags |= 1 << 30;
+    raw = inode.encode(img.file);
+    m.0[off..off + INODE_SIZE as usize].copy_from_slice(&raw);
+    let problems = check(&mount(m.clone())).problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].fix, Some(Fix::Flags { ino: img.file }));
+    let (fs, fixed) = repaired(m);
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert_eq!(fs.read_inode(img.file).unwrap().flags, flags::APPEND);
+}
+
+#[test]
 fn check_only_reports_everything() {
     let img = image();
     let mut m = img.m.clone();
