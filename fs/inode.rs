@@ -239,7 +239,10 @@ impl<T: FileSystem> Drop for Preallocated<T> {
 /// may modify (new, or under the locks the VFS holds for the operation).
 unsafe fn fill(inode: *mut bindings::inode, a: &Attr) {
     // SAFETY: per the contract.
-    unsafe { bindings::ferrodax_inode_fill(inode, a) };
+    unsafe {
+        bindings::ferrodax_inode_fill(inode, a);
+        InodeBox::extra(inode).set(a);
+    }
 }
 
 /// Take what a change committed into an inode the VFS already has: as
@@ -251,7 +254,10 @@ unsafe fn fill(inode: *mut bindings::inode, a: &Attr) {
 /// As for [`fill`].
 unsafe fn update(inode: *mut bindings::inode, a: &Attr) {
     // SAFETY: per the contract.
-    unsafe { bindings::ferrodax_inode_update(inode, a) };
+    unsafe {
+        bindings::ferrodax_inode_update(inode, a);
+        InodeBox::extra(inode).set(a);
+    }
 }
 
 /// Pick the operation tables of a new inode by its type (symlinks: keep the
@@ -391,6 +397,7 @@ impl<T: FileSystem> Ops<T> {
         o.rename = Some(rename::<T>);
         o.tmpfile = Some(tmpfile::<T>);
         o.setattr = Some(setattr::<T>);
+        o.getattr = Some(getattr);
         o.fileattr_get = Some(fileattr_get::<T>);
         o.fileattr_set = Some(fileattr_set::<T>);
         o
@@ -399,12 +406,14 @@ impl<T: FileSystem> Ops<T> {
         // SAFETY: as above.
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
         o.setattr = Some(setattr::<T>);
+        o.getattr = Some(getattr);
         o
     };
     const REG: bindings::inode_operations = {
         // SAFETY: as above.
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
         o.setattr = Some(setattr::<T>);
+        o.getattr = Some(getattr);
         o.fiemap = Some(fiemap::<T>);
         o.fileattr_get = Some(fileattr_get::<T>);
         o.fileattr_set = Some(fileattr_set::<T>);
@@ -415,6 +424,7 @@ impl<T: FileSystem> Ops<T> {
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
         o.get_link = Some(bindings::simple_get_link);
         o.setattr = Some(setattr::<T>);
+        o.getattr = Some(getattr);
         o
     };
     const DIR_FILE: bindings::file_operations = {
@@ -755,6 +765,31 @@ unsafe extern "C" fn setattr<T: FileSystem>(
     })
 }
 
+/// stat and statx: what the VFS inode holds, and the flags' statx
+/// attributes and the birth time from [`InodeBox::extra`].
+///
+/// # Safety
+///
+/// Only called by the kernel as the `getattr` callback, with the arguments
+/// that callback guarantees.
+unsafe extern "C" fn getattr(
+    idmap: *mut bindings::mnt_idmap,
+    path: *const bindings::path,
+    stat: *mut bindings::kstat,
+    request_mask: u32,
+    _query_flags: kernel::ffi::c_uint,
+) -> kernel::ffi::c_int {
+    // SAFETY: a live path whose dentry has an inode of a ferrodax
+    // superblock; `stat` is the VFS's to fill.
+    unsafe {
+        let inode = dentry_inode((*path).dentry);
+        let extra = InodeBox::extra(inode);
+        let (sec, nsec) = extra.btime();
+        bindings::ferrodax_getattr_fill(idmap, request_mask, inode, stat, extra.flags(), sec, nsec);
+    }
+    0
+}
+
 /// FS_IOC_GETFLAGS and FS_IOC_FSGETXATTR (the VFS turns the flags into
 /// xflags).
 ///
@@ -770,9 +805,8 @@ unsafe extern "C" fn fileattr_get<T: FileSystem>(
         // SAFETY: a live dentry with an inode of a mounted `T`; `fa` is
         // the VFS's to fill.
         unsafe {
-            let inode = dentry_inode(dentry);
-            let a = fs_of::<T>((*inode).i_sb).attr(ino_of(inode))?;
-            bindings::fileattr_fill_flags(fa, a.flags);
+            let flags = InodeBox::extra(dentry_inode(dentry)).flags();
+            bindings::fileattr_fill_flags(fa, flags);
         }
         Ok(0)
     })

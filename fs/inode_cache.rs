@@ -11,12 +11,42 @@
 //!
 //! Every inode of a superblock of a type registered by this module was
 //! allocated by [`alloc_inode`] from the registration's cache, so it lives
-//! inside an `InodeBox` whose `link` field is initialised until
+//! inside an `InodeBox` whose `link` and `extra` fields are initialised until
 //! [`free_inode`].
 
 use super::bindings;
+use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::types::Opaque;
+
+/// Attributes the VFS inode has no field for, kept for `getattr` and
+/// `fileattr_get` (so neither reads the media). Atomics: changes store
+/// them under `i_rwsem`, `getattr` reads them under no lock.
+#[derive(Default)]
+pub(crate) struct Extra {
+    flags: AtomicU32,
+    btime_sec: AtomicI64,
+    btime_nsec: AtomicU32,
+}
+
+impl Extra {
+    /// Keep the inode flags (FS_*_FL) and birth time of `a`.
+    pub(crate) fn set(&self, a: &bindings::ferrodax_iattr) {
+        self.flags.store(a.flags, Relaxed);
+        self.btime_sec.store(a.btime_sec, Relaxed);
+        self.btime_nsec.store(a.btime_nsec, Relaxed);
+    }
+
+    /// The inode flags (FS_*_FL).
+    pub(crate) fn flags(&self) -> u32 {
+        self.flags.load(Relaxed)
+    }
+
+    /// The birth time: seconds and nanoseconds.
+    pub(crate) fn btime(&self) -> (i64, u32) {
+        (self.btime_sec.load(Relaxed), self.btime_nsec.load(Relaxed))
+    }
+}
 
 /// One slab object: the VFS inode and the glue's per-inode data.
 #[repr(C)]
@@ -27,6 +57,7 @@ pub(crate) struct InodeBox {
     /// change). Freed with the inode, after the RCU grace period that path
     /// walkers rely on.
     link: Option<KVec<u8>>,
+    extra: Extra,
 }
 
 impl InodeBox {
@@ -40,6 +71,22 @@ impl InodeBox {
     pub(crate) unsafe fn from_inode<'a>(inode: *mut bindings::inode) -> &'a mut InodeBox {
         // SAFETY: per the contract the inode is the `vfs` field of a box.
         unsafe { &mut *kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs) }
+    }
+
+    /// The [`Extra`] attributes of `inode`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be a live inode of a superblock of a filesystem type
+    /// registered by this module, for `'a`.
+    pub(crate) unsafe fn extra<'a>(inode: *mut bindings::inode) -> &'a Extra {
+        // SAFETY: per the contract the inode is the `vfs` field of a box
+        // whose `extra` is initialised (type invariant); it is only ever
+        // used through shared references (atomics).
+        unsafe {
+            let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
+            &*core::ptr::addr_of!((*b).extra)
+        }
     }
 
     /// Keep `target` (without NUL) as the symlink target of this inode and
@@ -113,6 +160,7 @@ impl InodeCache {
             unsafe {
                 let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
                 core::ptr::addr_of_mut!((*b).link).write(None);
+                core::ptr::addr_of_mut!((*b).extra).write(Extra::default());
             }
         }
         inode

@@ -78,6 +78,26 @@ void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a)
 	inode_set_ctime_to_ts(inode, ct);
 }
 
+void ferrodax_getattr_fill(struct mnt_idmap *idmap, u32 request_mask,
+			   struct inode *inode, struct kstat *stat, u32 flags,
+			   s64 btime_sec, u32 btime_nsec)
+{
+	if (flags & FS_APPEND_FL)
+		stat->attributes |= STATX_ATTR_APPEND;
+	if (flags & FS_IMMUTABLE_FL)
+		stat->attributes |= STATX_ATTR_IMMUTABLE;
+	if (flags & FS_NODUMP_FL)
+		stat->attributes |= STATX_ATTR_NODUMP;
+	stat->attributes_mask |= STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE |
+				 STATX_ATTR_NODUMP;
+	if (request_mask & STATX_BTIME) {
+		stat->result_mask |= STATX_BTIME;
+		stat->btime.tv_sec = btime_sec;
+		stat->btime.tv_nsec = btime_nsec;
+	}
+	generic_fillattr(idmap, request_mask, inode, stat);
+}
+
 int ferrodax_fileattr_flags(const struct file_kattr *fa, u32 *flags)
 {
 	/* xflags without an FS_*_FL twin, extent sizes, project ids */

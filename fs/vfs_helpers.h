@@ -24,7 +24,17 @@ struct ferrodax_iattr {
 	s64 atime_sec, mtime_sec, ctime_sec;
 	u32 atime_nsec, mtime_nsec, ctime_nsec;
 	u32 flags;		/* FS_*_FL (chattr), those the core defines */
+	s64 btime_sec;		/* birth time (statx) */
+	u32 btime_nsec;
 };
+
+/*
+ * getattr: generic_fillattr() plus what the inode has no field for: the
+ * statx attributes of the FS_*_FL @flags and the birth time.
+ */
+void ferrodax_getattr_fill(struct mnt_idmap *idmap, u32 request_mask,
+			   struct inode *inode, struct kstat *stat, u32 flags,
+			   s64 btime_sec, u32 btime_nsec);
 
 struct file_kattr;
 /* The FS_*_FL flags of a FS_IOC_SETFLAGS or FS_IOC_FSSETXATTR. */
@@ -36,7 +46,7 @@ void ferrodax_mutex_lock_nested(struct mutex *lock, unsigned int subclass);
 
 void ferrodax_inode_fill(struct inode *inode, const struct ferrodax_iattr *a);
 void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a);
-/* All but flags, which only fileattr_set changes (through the core). */
+/* All but flags and btime, which setattr and write_inode never change. */
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a);
 const unsigned char *ferrodax_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *ferrodax_dentry_inode(const struct dentry *dentry);

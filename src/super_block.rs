@@ -109,6 +109,8 @@ fn attr_of(ino: u64, i: &Inode) -> Attr {
         mtime_nsec: i.mtime.nsec,
         ctime_nsec: i.ctime.nsec,
         flags: i.flags & flags::ALL,
+        btime_sec: i.btime.sec,
+        btime_nsec: i.btime.nsec,
     }
 }
 

@@ -1,12 +1,14 @@
-# Inode flags (chattr, FS_IOC_GETFLAGS/SETFLAGS and FS_IOC_FSGETXATTR):
+# Inode flags (chattr, FS_IOC_GETFLAGS/SETFLAGS and FS_IOC_FSGETXATTR,
+# statx attributes):
 # immutable and append-only files and directories refuse what the VFS
 # refuses for them (ext4's behaviour), a write through a file opened before
 # chattr +i fails too, noatime keeps the access time, flags the format does
 # not define are refused, and the flags survive a remount with fsck clean.
+# statx reports the birth time, the same after a remount.
 . "$FDX/tests/vm/lib.sh"
 mount_fresh
 python3 - <<'PY'
-import errno, fcntl, os, struct, subprocess, time
+import ctypes, errno, fcntl, os, struct, subprocess, time
 
 M = "/mnt/test"
 FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
@@ -39,6 +41,21 @@ def xflags(path):
         os.close(fd)
 
 
+libc = ctypes.CDLL(None, use_errno=True)
+STATX_BTIME = 0x800
+
+
+def statx(path):
+    """(mask, attributes, attributes_mask, btime in ns) of statx(2)."""
+    buf = ctypes.create_string_buffer(256)
+    if libc.syscall(332, -100, path.encode(), 0, 0xFFF, buf) != 0:
+        raise OSError(ctypes.get_errno(), "statx")
+    mask, _, attrs = struct.unpack_from("IIQ", buf, 0)
+    attrs_mask = struct.unpack_from("Q", buf, 56)[0]
+    sec, nsec = struct.unpack_from("qI", buf, 80)
+    return mask, attrs, attrs_mask, sec * 10**9 + nsec
+
+
 def refused(what, fn, err=errno.EPERM):
     try:
         fn()
@@ -59,6 +76,8 @@ with open(f, "wb") as w:
     w.write(b"x" * 5000)
 os.mkdir(d)
 assert getflags(f) == 0 and getflags(d) == 0
+mask, attrs, _, born = statx(f)
+assert mask & STATX_BTIME and 0 < born <= os.stat(f).st_ctime_ns, (mask, born)
 
 # chattr +i: stamps ctime, shows in lsattr and as an xflag.
 before = os.stat(f).st_ctime_ns
@@ -68,6 +87,8 @@ setflags(f, IMMUTABLE | NODUMP)
 assert getflags(f) == IMMUTABLE | NODUMP
 assert os.stat(f).st_ctime_ns > before, "chattr did not stamp ctime"
 assert xflags(f) & XFLAG_IMMUTABLE
+_, attrs, attrs_mask, _ = statx(f)
+assert attrs & 0x70 == IMMUTABLE | NODUMP and attrs_mask & 0x70 == 0x70, (attrs, attrs_mask)
 attrs = subprocess.run(["lsattr", f], check=True, capture_output=True, text=True).stdout
 assert attrs.split()[0].count("i") == 1 and "d" in attrs.split()[0], attrs
 refused("open for writing", lambda: os.open(f, os.O_WRONLY))
@@ -115,6 +136,7 @@ assert getflags(f) == NOATIME | SYNC
 
 remount()
 assert getflags(f) == NOATIME | SYNC and getflags(d) == 0
+assert statx(f)[3] == born, "birth time changed across a remount"
 setflags(f, IMMUTABLE)
 remount()
 assert getflags(f) == IMMUTABLE
