@@ -41,7 +41,8 @@ check_args="${GROUP:+-g $GROUP} ${TESTS:-}"
 if [ -z "${GROUP:-}${TESTS:-}" ]; then
 	check_args=$(grep -v '^#' tests/fstests-harness/curated | paste -sd' ' -)
 fi
-[ -n "${EXCLUDE:-}" ] && check_args="$check_args -e $(echo $EXCLUDE | tr ' ' ,)"
+# ./check takes its options before the tests ("Arguments before tests").
+[ -n "${EXCLUDE:-}" ] && check_args="-e $(echo $EXCLUDE | tr ' ' ,) $check_args"
 
 out=build/fstests/$FSTYP/$RUN
 rm -rf "$out"
