@@ -130,7 +130,13 @@ fn begin<T: FileSystem>(
             }
             MapKind::Mapped { addr, new, blocks } => {
                 iomap.type_ = bindings::IOMAP_MAPPED as u16;
-                iomap.addr = addr + dax.part_off();
+                // DAX addresses count from the start of the DAX device,
+                // FIEMAP's from the block device's (a partition's start
+                // is not block 0 of its DAX device; ext4 does the same).
+                iomap.addr = addr;
+                if flags & bindings::IOMAP_DAX != 0 {
+                    iomap.addr += dax.part_off();
+                }
                 if new {
                     inode.set_blocks(blocks);
                     // The allocation is committed and durable already; the
