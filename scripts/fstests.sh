@@ -43,19 +43,22 @@ if [ -z "${GROUP:-}${TESTS:-}" ]; then
 fi
 # ./check takes its options before the tests ("Arguments before tests").
 [ -n "${EXCLUDE:-}" ] && check_args="-e $(echo $EXCLUDE | tr ' ' ,) $check_args"
+# One line, single spaces (printf: echo would take a leading -e as its own).
+check_args=$(printf '%s ' $check_args)
+check_args=${check_args% }
 
 out=build/fstests/$FSTYP/$RUN
 rm -rf "$out"
 mkdir -p "$out"
 # The guest unpacks the tree from one file (see tests/fstests-harness/guest.sh).
 tar -C "$FSTESTS" --exclude=.git -cf "$out/fstests.tar" .
-printf 'FSTYP=%s\nTREE=%s\nCHECK_ARGS="%s"\n' "$FSTYP" "$out/fstests.tar" "$(echo $check_args)" >"$out/run.conf"
+printf 'FSTYP=%s\nTREE=%s\nCHECK_ARGS="%s"\n' "$FSTYP" "$out/fstests.tar" "$check_args" >"$out/run.conf"
 
 if [ "$FSTYP" = ferrodax ]; then
 	scripts/build-module.sh >/dev/null
 	scripts/build-tools.sh >/dev/null
 fi
-log "fstests on $FSTYP: ./check $(echo $check_args)"
+log "fstests on $FSTYP: ./check $check_args"
 vm=fstests-$FSTYP-$RUN
 qemu/run-vm.sh --pmem nvdimm --name "$vm" --timeout "${FSTESTS_TIMEOUT:-21600}" \
 	--fstests "$out/run.conf" || true
