@@ -17,28 +17,24 @@ SYNC, IMMUTABLE, APPEND, NODUMP, NOATIME, COMPR = 0x8, 0x10, 0x20, 0x40, 0x80, 0
 XFLAG_IMMUTABLE, XFLAG_APPEND = 0x8, 0x10
 
 
-def getflags(path):
+def ioctl(path, request, arg):
     fd = os.open(path, os.O_RDONLY)
     try:
-        return struct.unpack("l", fcntl.ioctl(fd, FS_IOC_GETFLAGS, b"\0" * 8))[0]
+        return fcntl.ioctl(fd, request, arg)
     finally:
         os.close(fd)
+
+
+def getflags(path):
+    return struct.unpack("l", ioctl(path, FS_IOC_GETFLAGS, b"\0" * 8))[0]
 
 
 def setflags(path, flags):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("l", flags))
-    finally:
-        os.close(fd)
+    ioctl(path, FS_IOC_SETFLAGS, struct.pack("l", flags))
 
 
 def xflags(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return struct.unpack("IIIII8x", fcntl.ioctl(fd, FS_IOC_FSGETXATTR, b"\0" * 28))[0]
-    finally:
-        os.close(fd)
+    return struct.unpack("IIIII8x", ioctl(path, FS_IOC_FSGETXATTR, b"\0" * 28))[0]
 
 
 libc = ctypes.CDLL(None, use_errno=True)
