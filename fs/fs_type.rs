@@ -98,8 +98,10 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         node: &NewNode,
         target: Option<&[u8]>,
     ) -> Result<[Attr; 2]>;
-    /// O_TMPFILE: an unnamed regular file; returns its attributes.
-    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<Attr>;
+    /// O_TMPFILE: an unnamed regular file (owned as `node` says: the
+    /// directory it is opened in is the VFS's business); returns its
+    /// attributes.
+    fn tmpfile(&self, node: &NewNode) -> Result<Attr>;
     /// Add the link `dir/name` to `ino`; returns the attributes of `ino`
     /// and `dir`.
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]>;

@@ -695,7 +695,7 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
         unsafe {
             let node = new_node(idmap, dir, mode, 0);
             let new = Preallocated::<T>::new((*dir).i_sb, None)?;
-            let a = fs_of::<T>((*dir).i_sb).tmpfile(ino_of(dir), &node)?;
+            let a = fs_of::<T>((*dir).i_sb).tmpfile(&node)?;
             let inode = new.install(&a)?;
             // d_tmpfile() drops one link: the media says 0, hand it 1.
             bindings::set_nlink(inode, 1);

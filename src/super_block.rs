@@ -4,7 +4,7 @@
 //! The core is mounted as one changing view per journal area in use
 //! (`Fs::sibling`), each under a mutex of its own, all under the core lock
 //! (a read-write semaphore, see
-//! Documentation/filesystems/ferrodax/locking.rst). Creates, links,
+//! Documentation/filesystems/ferrodax/locking.rst). Creates (O_TMPFILE too), links,
 //! unlinks, renames of files within a directory, setattr, inode releases,
 //! writes and faults filling holes, fallocate, punch, collapse and insert
 //! range, size and time stores take the core lock shared and one view: the
@@ -577,10 +577,11 @@ impl FileSystem for FerrodaxFs {
         Ok([attr_of(ino, &inode), reported(dir, d)])
     }
 
-    fn tmpfile(&self, dir: u64, node: &NewNode) -> Result<Attr> {
-        // Exclusive: the VFS does not hold the directory, which the core
-        // reads.
-        self.run(|fs| fs.tmpfile(dir, new_inode(node), time(node.now)))
+    fn tmpfile(&self, node: &NewNode) -> Result<Attr> {
+        // Side by side, as a create: a new inode in the CPU's view's
+        // groups, on its group's orphan list; no directory changes.
+        let attr = new_inode(node);
+        self.run_beside(self.cpu_view(), |fs| fs.tmpfile(attr, time(node.now)))
             .map(|(ino, inode)| attr_of(ino, &inode))
     }
 

@@ -216,13 +216,14 @@ impl<M: Medium> Fs<M> {
     }
 
     /// O_TMPFILE: a new inode with no name and no links, on the orphan list
-    /// until it is linked or released.
-    pub fn tmpfile(&mut self, dir: u64, attr: NewInode, now: Time) -> Result<(u64, Inode)> {
+    /// until it is linked or released. The directory it is opened in (the
+    /// VFS's business: owner and group) plays no part, so nothing but the
+    /// new inode and its group is read or changed.
+    pub fn tmpfile(&mut self, attr: NewInode, now: Time) -> Result<(u64, Inode)> {
         if Kind::of(attr.mode) != Some(Kind::Regular) {
             return Err(Error::Invalid);
         }
         self.transact(|fs| {
-            fs.read_dir(dir)?;
             let (ino, _) = fs.new_inode(attr, 0, now)?;
             fs.orphan_add(ino)?;
             Ok((ino, fs.read_inode(ino)?))

@@ -206,7 +206,7 @@ impl Image {
             fs.create(big, name.as_bytes(), attr(S_IFREG | 0o644), at(3))
                 .unwrap();
         }
-        let (o, _) = fs.tmpfile(R, attr(S_IFREG | 0o600), at(4)).unwrap();
+        let (o, _) = fs.tmpfile(attr(S_IFREG | 0o600), at(4)).unwrap();
         fs.map_blocks(o, 0, 1, true, false).unwrap();
         let g = *fs.geometry();
         let mut fields = Vec::new();

@@ -245,7 +245,7 @@ pub fn all() -> Vec<Scenario> {
             blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
-                |fs| fs.tmpfile(R, attr(S_IFREG | 0o600), at(20)).map(drop),
+                |fs| fs.tmpfile(attr(S_IFREG | 0o600), at(20)).map(drop),
                 |fs| {
                     let t = fs.first_orphan().unwrap_or(0);
                     fs.link(t, R, b"linked", at(21)).map(drop)

@@ -288,7 +288,7 @@ proptest! {
 fn a_lost_orphan_is_put_back_and_released() {
     let (m, ..) = image();
     let mut fs = mount(m).unwrap();
-    let (t, _) = fs.tmpfile(R, attr(S_IFREG | 0o600), at(4)).unwrap();
+    let (t, _) = fs.tmpfile(attr(S_IFREG | 0o600), at(4)).unwrap();
     fs.map_blocks(t, 0, 3, true, false).unwrap();
     let free_before = fs.counters().free_blocks;
     // The orphan list loses its only link.

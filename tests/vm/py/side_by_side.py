@@ -8,7 +8,8 @@ every step (fsync'd now and then: a time store from write_inode) and
 write-faults pages of one sparse file both map, interleaved with the other
 worker's pages, so two faults fill holes of one file at once; it
 truncates its log now and then, changes modes, renames over existing
-names and exchanges names. Creates, links, unlinks, releases, appends, hole-filling faults,
+names, exchanges names and makes O_TMPFILE files (linked in by linkat,
+or released at close). Creates, links, unlinks, releases, appends, hole-filling faults,
 time stores, setattr and renames of files within their directory run
 side by side on views of the core (all but creates under inode locks),
 the rest exclusive. Each worker keeps a model of its directory, its log and
@@ -41,6 +42,16 @@ def exchange(a, b):
     if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), RENAME_EXCHANGE) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), a)
+
+def link_in(fd, path):
+    """linkat() of an O_TMPFILE descriptor (os.link cannot follow /proc's
+    link: it calls link(2))."""
+    AT_SYMLINK_FOLLOW = 0x400
+    src = f"/proc/self/fd/{fd}".encode()
+    if libc.linkat(AT_FDCWD, src, AT_FDCWD, path.encode(), AT_SYMLINK_FOLLOW) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+
 
 # Pages of the shared sparse file: worker c writes pages p with p % 2 == c.
 PAGES = 2048
@@ -106,6 +117,14 @@ def worker(top, cpu, seconds):
                 os.unlink(f"{mine}/{victim}")
                 del model[victim]
                 modes.pop(victim, None)
+        if step % 31 == 0:
+            tmp = os.open(mine, os.O_TMPFILE | os.O_WRONLY, 0o644)
+            data = content(f"t{step}")
+            os.write(tmp, data)
+            if step % 62 == 0:
+                link_in(tmp, f"{mine}/t{step}")
+                model[f"t{step}"] = data
+            os.close(tmp)
         if step % 11 == 0:
             os.mkdir(f"{mine}/d{step}")
             os.rmdir(f"{mine}/d{step}")
