@@ -20,6 +20,15 @@ done
 # (make bench builds its own module and never this one)
 [ -f "$FDX/ferrodax.ko" ] && cp "$FDX/ferrodax.ko" /usr/local/lib/ferrodax.ko
 mkdir -p /mnt/test /mnt/scratch
+# What udev would add to the devtmpfs on /dev (which hides the root's own
+# /dev/fd): bash's process substitution <(...) needs /dev/fd (fstests'
+# _require_fio and many tests use it), POSIX shared memory /dev/shm.
+ln -s /proc/self/fd /dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do
+	ln -s "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"
+done
+mkdir -p /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # debugfs: fault injection, kmemleak and the pin test module use it.
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 hostname ferrodax-vm
