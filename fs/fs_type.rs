@@ -132,7 +132,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
     /// Write back the timestamps of `attr` (the VFS changed them: file
     /// writes, faults, atime), each only if later than the stored one.
-    fn set_times(&self, ino: u64, attr: &Attr) -> Result;
+    /// `dir_held`: `ino` is a directory whose `i_rwsem` the caller holds
+    /// (shared), so no namespace change in it runs meanwhile.
+    fn set_times(&self, ino: u64, attr: &Attr, dir_held: bool) -> Result;
 
     // The data path. Offsets are bytes; the glue holds the locks that
     // locking.rst gives for each call.

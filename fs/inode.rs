@@ -90,8 +90,8 @@ pub fn now() -> (i64, u32) {
     (sec, nsec)
 }
 
-const S_IFMT: u32 = 0o170000;
-const S_IFDIR: u32 = 0o040000;
+pub(crate) const S_IFMT: u32 = 0o170000;
+pub(crate) const S_IFDIR: u32 = 0o040000;
 const S_IFREG: u32 = 0o100000;
 const S_IFLNK: u32 = 0o120000;
 const S_IFCHR: u32 = 0o020000;

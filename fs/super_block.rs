@@ -9,7 +9,7 @@
 use super::bindings;
 use super::dax::DaxMapping;
 use super::fs_type::{fc_error, options, Access, FileSystem, Registration};
-use super::inode::iget;
+use super::inode::{iget, S_IFDIR, S_IFMT};
 use super::inode_cache::InodeCache;
 use core::marker::PhantomData;
 use kernel::error::from_result;
@@ -247,7 +247,21 @@ unsafe extern "C" fn write_inode<T: FileSystem>(
         bindings::ferrodax_inode_attrs(inode, &mut attr);
         fs_of::<T>((*inode).i_sb)
     };
-    match fs.set_times(attr.ino, &attr) {
+    // A directory's record also changes with every name added or removed
+    // in it, under its i_rwsem, which nothing here holds: with i_rwsem
+    // shared, the store runs beside other changes; when it is taken (a
+    // namespace change in it, or this task's own), the store runs
+    // exclusive. A trylock: writeback must not wait on a directory's
+    // users, and never nests inside i_rwsem the wrong way.
+    let dir_held = attr.mode & S_IFMT == S_IFDIR
+        // SAFETY: a live inode; released below.
+        && unsafe { bindings::ferrodax_inode_trylock_shared(inode) };
+    let stored = fs.set_times(attr.ino, &attr, dir_held);
+    if dir_held {
+        // SAFETY: taken above.
+        unsafe { bindings::ferrodax_inode_unlock(inode, false) };
+    }
+    match stored {
         Ok(()) => 0,
         // Announced when it happened; every change fails the same way.
         Err(e) if e == EROFS || fs.is_shut_down() => e.to_errno(),

@@ -327,6 +327,11 @@ void ferrodax_inode_unlock(struct inode *inode, bool exclusive)
 		inode_unlock_shared(inode);
 }
 
+bool ferrodax_inode_trylock_shared(struct inode *inode)
+{
+	return inode_trylock_shared(inode);
+}
+
 struct inode *ferrodax_file_inode(const struct file *file)
 {
 	return file_inode(file);

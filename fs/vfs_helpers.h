@@ -78,6 +78,7 @@ bool ferrodax_iocb_nowait(const struct kiocb *iocb);
 size_t ferrodax_iter_count(const struct iov_iter *iter);
 void ferrodax_inode_lock(struct inode *inode, bool exclusive);
 void ferrodax_inode_unlock(struct inode *inode, bool exclusive);
+bool ferrodax_inode_trylock_shared(struct inode *inode);
 struct inode *ferrodax_file_inode(const struct file *file);
 void ferrodax_file_accessed(struct file *file);
 

@@ -710,7 +710,7 @@ impl FileSystem for FerrodaxFs {
         self.run_read(|fs| fs.readlink(ino, buf))
     }
 
-    fn set_times(&self, ino: u64, a: &Attr) -> Result {
+    fn set_times(&self, ino: u64, a: &Attr, dir_held: bool) -> Result {
         let [atime, mtime, ctime] = [
             (a.atime_sec, a.atime_nsec),
             (a.mtime_sec, a.mtime_nsec),
@@ -719,9 +719,9 @@ impl FileSystem for FerrodaxFs {
         .map(time);
         let store = |fs: &mut Fs<PmemMedium>| fs.store_times(ino, atime, mtime, ctime);
         // A directory's record is changed side by side by the namespace
-        // operations in it, under its i_rwsem, which write_inode does not
-        // take: its times are stored exclusive.
-        if Kind::of(a.mode as u16) == Some(Kind::Directory) {
+        // operations in it, under its i_rwsem: its times are stored beside
+        // them only with i_rwsem held, exclusive otherwise.
+        if Kind::of(a.mode as u16) == Some(Kind::Directory) && !dir_held {
             self.run(store).map(drop)
         } else {
             self.run_on_inode(ino, store).map(drop)

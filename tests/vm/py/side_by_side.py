@@ -8,8 +8,10 @@ every step (fsync'd now and then: a time store from write_inode) and
 write-faults pages of one sparse file both map, interleaved with the other
 worker's pages, so two faults fill holes of one file at once; it
 truncates its log now and then, changes modes, renames over existing
-names, exchanges names and makes O_TMPFILE files (linked in by linkat,
-or released at close). Creates, links, unlinks, releases, appends, hole-filling faults,
+names, exchanges names, makes O_TMPFILE files (linked in by linkat,
+or released at close) and lists its directory, syncing now and then
+(the directory's atime stored by write_inode, beside the other's
+changes). Creates, links, unlinks, releases, appends, hole-filling faults,
 time stores, setattr and renames of files within their directory run
 side by side on views of the core (all but creates under inode locks),
 the rest exclusive. Each worker keeps a model of its directory, its log and
@@ -125,6 +127,10 @@ def worker(top, cpu, seconds):
                 link_in(tmp, f"{mine}/t{step}")
                 model[f"t{step}"] = data
             os.close(tmp)
+        if step % 37 == 0:
+            os.listdir(mine)  # atime, after creates moved mtime past it
+            if step % 74 == 0:
+                os.sync()
         if step % 11 == 0:
             os.mkdir(f"{mine}/d{step}")
             os.rmdir(f"{mine}/d{step}")
