@@ -24,10 +24,11 @@ impl<T: FileSystem> HolderOps<T> {
 /// The DAX device reports a failure of `offset..offset + len`.
 ///
 /// Pre-remove (the namespace is unbound, the device unplugged): shut the
-/// filesystem down so nothing touches the device mapping again, then zap
-/// every user mapping of its files so the page references drop and the
-/// removal can finish (a later access faults and gets SIGBUS). A media
-/// error: see [`media_error`](super::media_error).
+/// filesystem down so nothing touches the device mapping again, then break
+/// the layout of every file: unmap it, wait for the page references to
+/// drop, delete its DAX entries before the device's struct pages go (a
+/// later access faults and gets SIGBUS). A media error: see
+/// [`media_error`](super::media_error).
 ///
 /// # Safety
 ///
@@ -53,7 +54,7 @@ unsafe extern "C" fn notify_failure<T: FileSystem>(
         }
         pr_err!("pmem device is going away: shutting the filesystem down\n");
         fs_of::<T>(sb).shutdown();
-        bindings::ferrodax_unmap_all(sb);
+        crate::mm::layout::break_layout_all(sb);
     }
     0
 }

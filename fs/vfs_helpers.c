@@ -368,15 +368,22 @@ ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count)
 }
 
 /*
- * The pmem device is going away: zap every user mapping of the superblock's
- * regular files, so the references those mappings hold on device pages drop
- * and the removal can finish, and delete their DAX entries while the struct
- * pages behind them still exist (eviction at umount would otherwise walk
- * entries of freed pages). Under the MMAPLOCK, so no fault inserts an entry
- * meanwhile; the filesystem is already shut down, so a later fault gets
- * SIGBUS. (The inode walk is drop_pagecache_sb()'s.)
+ * The pmem device is going away: unmap every page of the superblock's
+ * regular files and delete their DAX entries while the struct pages behind
+ * them still exist (eviction at umount would otherwise walk entries of
+ * freed pages). Under the MMAPLOCK, so no fault inserts an entry meanwhile;
+ * the filesystem is already shut down, so a later fault gets SIGBUS. (The
+ * inode walk is drop_pagecache_sb()'s.)
+ *
+ * An entry is deleted only once its page is idle, as truncate does it
+ * (dax_break_layout, with @wait dropping the MMAPLOCK while it sleeps): a
+ * page can still be referenced just after its unmap (dax_folio_put()
+ * warned once in ten removals when the entries were deleted right after
+ * unmap_mapping_range()). If the unbinding task is signalled meanwhile,
+ * the entries are deleted anyway: the device goes whether or not a page of
+ * it is still referenced, and its struct pages with it.
  */
-void ferrodax_unmap_all(struct super_block *sb)
+void ferrodax_unmap_all(struct super_block *sb, void (*wait)(struct inode *))
 {
 	struct inode *inode, *toput = NULL;
 
@@ -393,8 +400,8 @@ void ferrodax_unmap_all(struct super_block *sb)
 		spin_unlock(&sb->s_inode_list_lock);
 
 		filemap_invalidate_lock(inode->i_mapping);
-		unmap_mapping_range(inode->i_mapping, 0, 0, 1);
-		dax_delete_mapping_range(inode->i_mapping, 0, LLONG_MAX);
+		if (dax_break_layout(inode, 0, LLONG_MAX, wait))
+			dax_delete_mapping_range(inode->i_mapping, 0, LLONG_MAX);
 		filemap_invalidate_unlock(inode->i_mapping);
 		iput(toput);
 		toput = inode;

@@ -15,8 +15,9 @@ use kernel::prelude::*;
 ///
 /// # Safety
 ///
-/// Only called by `dax_break_layout` from [`break_layout`], whose caller
-/// holds `inode`'s invalidate_lock exclusive.
+/// Only called by `dax_break_layout` from [`break_layout`] or
+/// [`break_layout_all`], whose callers hold `inode`'s invalidate_lock
+/// exclusive.
 unsafe extern "C" fn wait_dax_page(inode: *mut bindings::inode) {
     // SAFETY: held exclusive by our caller (contract); it is held again
     // when we return, as the guard in `break_layout` expects.
@@ -62,4 +63,19 @@ pub fn break_layout<T: FileSystem>(
 pub unsafe fn break_layout_final(inode: *mut bindings::inode) {
     // SAFETY: per the contract.
     unsafe { bindings::dax_break_layout_final(inode) }
+}
+
+/// The device goes away: break the layout of every regular file of `sb`
+/// (unmap, wait for references to go, delete the DAX entries that name the
+/// device's struct pages), each under its MMAPLOCK exclusive.
+///
+/// # Safety
+///
+/// `sb` is a mounted superblock whose filesystem has shut down, so no
+/// fault maps a page again once its file is done.
+pub unsafe fn break_layout_all(sb: *mut bindings::super_block) {
+    // SAFETY: per the contract; the helper holds each inode's
+    // invalidate_lock exclusive around `dax_break_layout`, as the callback
+    // requires.
+    unsafe { bindings::ferrodax_unmap_all(sb, Some(wait_dax_page)) }
 }

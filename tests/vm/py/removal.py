@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """argv = DIR CMD...: with DIR/f open and mapped by a child that keeps
 touching it, run CMD (which removes the pmem device); then the child must
-die of SIGBUS, and reads, writes and creates in DIR must fail with EIO."""
+die of SIGBUS, and reads, writes and creates in DIR must fail with EIO.
+
+The child maps f with MADV_NOHUGEPAGE (4 KiB faults) and drops its
+mappings after each pass, so that it keeps faulting pages in, read-only
+and then writable, while the device goes."""
 import mmap
 import os
 import signal
@@ -18,6 +22,7 @@ ready_r, ready_w = os.pipe()
 pid = os.fork()
 if pid == 0:
     m = mmap.mmap(fd, size)
+    m.madvise(mmap.MADV_NOHUGEPAGE)
     total = 0
     for off in range(0, size, 4096):
         total += m[off]
@@ -25,7 +30,7 @@ if pid == 0:
     while True:  # until the device goes: then a fault, and SIGBUS
         for off in range(0, size, 4096):
             m[off] = m[off]
-        time.sleep(0.05)
+        m.madvise(mmap.MADV_DONTNEED)
 os.read(ready_r, 1)
 t = time.monotonic()
 subprocess.run(cmd, check=True, timeout=300)
