@@ -139,6 +139,12 @@ const I_PARENT: usize = 96;
 const I_ORPHAN: usize = 104;
 const I_ENTRIES: usize = 112;
 const I_CRC: usize = 120;
+/// The slot word: the inode number mixed with the filesystem's stamp.
+const I_SLOT: usize = 124;
+
+fn slot_word(ino: u64, stamp: u32) -> u32 {
+    ino as u32 ^ stamp
+}
 
 impl Inode {
     /// The inode's kind (valid for decoded, allocated inodes).
@@ -151,9 +157,11 @@ impl Inode {
         self.kind() == Kind::Directory
     }
 
-    /// Encode with checksum; `ino` is mixed into the checksum so that an
-    /// inode copied to the wrong slot is detected.
-    pub fn encode(&self, ino: u64) -> [u8; INODE_SIZE as usize] {
+    /// Encode with checksum. The slot's word holds `ino` mixed with the
+    /// filesystem's inode `stamp` (`Superblock::inode_stamp`), under the
+    /// checksum, so that an inode copied to the wrong slot, or left in the
+    /// slot by another filesystem, is detected.
+    pub fn encode(&self, ino: u64, stamp: u32) -> [u8; INODE_SIZE as usize] {
         let mut b = [0u8; INODE_SIZE as usize];
         put_u16(&mut b, I_MODE, self.mode);
         put_u32(&mut b, I_FLAGS, self.flags);
@@ -174,15 +182,27 @@ impl Inode {
         put_u64(&mut b, I_PARENT, self.parent);
         put_u64(&mut b, I_ORPHAN, self.orphan_next);
         put_u64(&mut b, I_ENTRIES, self.entries);
-        put_u32(&mut b, I_CRC + 4, ino as u32);
+        put_u32(&mut b, I_SLOT, slot_word(ino, stamp));
         let crc = crc32c_skip(&b, I_CRC);
         put_u32(&mut b, I_CRC, crc);
         b
     }
 
+    /// Whether slot `ino`'s bytes `b` hold an inode of the filesystem with
+    /// inode `stamp` (in use, or damaged): not a free slot, and not one
+    /// mkfs left as it found it.
+    pub fn is_ours(b: &[u8; INODE_SIZE as usize], ino: u64, stamp: u32) -> bool {
+        u16_at(b, I_MODE) != 0 && u32_at(b, I_SLOT) == slot_word(ino, stamp)
+    }
+
     /// Decode and validate an allocated inode.
-    pub fn decode(b: &[u8; INODE_SIZE as usize], ino: u64, geo: &Geometry) -> Result<Inode> {
-        if u32_at(b, I_CRC) != crc32c_skip(b, I_CRC) || u32_at(b, I_CRC + 4) != ino as u32 {
+    pub fn decode(
+        b: &[u8; INODE_SIZE as usize],
+        ino: u64,
+        stamp: u32,
+        geo: &Geometry,
+    ) -> Result<Inode> {
+        if u32_at(b, I_CRC) != crc32c_skip(b, I_CRC) || u32_at(b, I_SLOT) != slot_word(ino, stamp) {
             return Err(Error::Corrupt("inode checksum"));
         }
         let t = |i: usize| Time {
@@ -254,7 +274,7 @@ impl<M: MediumRead> Fs<M> {
         if u16_at(&b, I_MODE) == 0 {
             return Err(Error::Corrupt("reference to a free inode"));
         }
-        Inode::decode(&b, ino, &self.geo)
+        Inode::decode(&b, ino, self.sb.inode_stamp(), &self.geo)
     }
 }
 
@@ -262,6 +282,6 @@ impl<M: Medium> Fs<M> {
     /// Write inode `ino` inside the running transaction.
     pub(super) fn write_inode(&mut self, ino: u64, inode: &Inode) -> Result<()> {
         let off = self.geo.inode_off(ino);
-        self.tx_write(off, &inode.encode(ino))
+        self.tx_write(off, &inode.encode(ino, self.sb.inode_stamp()))
     }
 }

@@ -5,7 +5,7 @@
 //! All integers are little-endian. The byte-level tables live in
 //! `Documentation/filesystems/ferrodax/format.rst`; keep both in step.
 
-use super::crc32c::crc32c_skip;
+use super::crc32c::{crc32c, crc32c_skip};
 use super::error::{Error, Result};
 
 /// Block size: every structure is laid out in 4 KiB blocks.
@@ -21,7 +21,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).
@@ -327,6 +327,23 @@ pub struct Superblock {
     pub hash_seed: [u8; 16],
     /// Where everything is.
     pub geo: Geometry,
+}
+
+impl Superblock {
+    /// The stamp every inode record of this filesystem carries (see
+    /// [`inode_stamp`]).
+    pub fn inode_stamp(&self) -> u32 {
+        inode_stamp(&self.hash_seed)
+    }
+}
+
+/// The stamp of the inode records of the filesystem whose directory hash
+/// key is `hash_seed`: random per mkfs (unlike the UUID, which `-U` sets),
+/// so a record another filesystem left in a slot is not taken for one of
+/// this filesystem's (mkfs does not clear the inode table; see
+/// `format.rst`).
+pub fn inode_stamp(hash_seed: &[u8; 16]) -> u32 {
+    crc32c(hash_seed)
 }
 
 // Superblock field offsets.

@@ -52,8 +52,8 @@ pub enum Fix {
     /// Rebuild a group's counters record from the bitmaps and the inode
     /// table (made before mounting: a damaged one stops the mount).
     Counters { group: u64 },
-    /// Zero a damaged inode (or a free slot that is not clear); its
-    /// blocks return to free space and its names go in a later pass.
+    /// Zero a damaged inode; its blocks return to free space and its names
+    /// go in a later pass.
     ClearInode { ino: u64 },
     /// Set a directory's parent to the directory that names it.
     Parent { ino: u64, parent: u64 },
@@ -460,12 +460,15 @@ impl<M: Medium> Checker<'_, M> {
         }
     }
 
-    /// Every inode slot: in use but never reached, or free but not clear.
-    /// Unreached directories go first, each subtree from its topmost
+    /// Every inode slot holding an inode of this filesystem that was never
+    /// reached (a slot without the filesystem's stamp is free: zeroed when
+    /// its inode was released, or as mkfs found it). Unreached directories
+    /// go first, each subtree from its topmost
     /// unreached directory, so that what lies below one is reconnected
     /// with it, not name by name.
     fn inode_table(&mut self) {
         let mut unreached = Vec::new();
+        let stamp = self.fs.superblock().inode_stamp();
         for ino in ROOT_INO..self.geo.inode_count {
             let mut raw = [0u8; INODE_SIZE as usize];
             if self
@@ -477,15 +480,11 @@ impl<M: Medium> Checker<'_, M> {
                 self.problem(format!("inode {ino}: unreadable"), None);
                 continue;
             }
-            let used = raw[..2] != [0, 0];
-            if used && !self.inodes.get(ino) {
+            if Inode::is_ours(&raw, ino, stamp) && !self.inodes.get(ino) {
                 match self.fs.read_inode(ino) {
                     Ok(i) => unreached.push((ino, i)),
                     Err(e) => self.damaged(ino, e),
                 }
-            } else if !used && raw.iter().any(|&b| b != 0) {
-                let what = format!("inode {ino}: free slot not cleared");
-                self.problem(what, Some(Fix::ClearInode { ino }));
             }
         }
         for &(ino, ref i) in &unreached {
@@ -642,25 +641,21 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
         match &p.fix {
             None => continue,
             Some(f) if f.through_core() => continue,
-            Some(Fix::Counters { group }) => rebuild_group(pm, &geo, *group)?,
+            Some(Fix::Counters { group }) => rebuild_group(pm, sb, *group)?,
             Some(Fix::ClearInode { ino }) => {
                 let f = pm.persist(geo.inode_off(*ino), &[0u8; INODE_SIZE as usize])?;
                 pm.fence(f);
             }
-            Some(Fix::Parent { ino, parent }) => {
-                patch_inode(pm, &geo, *ino, |i| i.parent = *parent)?
-            }
-            Some(Fix::DirSize { ino, size }) => patch_inode(pm, &geo, *ino, |i| i.size = *size)?,
+            Some(Fix::Parent { ino, parent }) => patch_inode(pm, sb, *ino, |i| i.parent = *parent)?,
+            Some(Fix::DirSize { ino, size }) => patch_inode(pm, sb, *ino, |i| i.size = *size)?,
             Some(Fix::FreeSpace) if free_space_done => {}
             Some(Fix::FreeSpace) => {
                 rewrite_free_space(pm, &geo, report)?;
                 free_space_done = true;
             }
-            Some(Fix::LinkCount { ino, nlink }) => {
-                patch_inode(pm, &geo, *ino, |i| i.nlink = *nlink)?
-            }
+            Some(Fix::LinkCount { ino, nlink }) => patch_inode(pm, sb, *ino, |i| i.nlink = *nlink)?,
             Some(Fix::DirEntries { ino, entries }) => {
-                patch_inode(pm, &geo, *ino, |i| i.entries = *entries)?
+                patch_inode(pm, sb, *ino, |i| i.entries = *entries)?
             }
             Some(Fix::BackupSuperblock) => {
                 // Both from the decoded primary: bytes no field holds
@@ -676,11 +671,11 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 }
             }
             Some(Fix::SuperblockFromBackup | Fix::ResetJournal) => {} // before mounting
-            Some(Fix::OrphanLink { ino }) => patch_inode(pm, &geo, *ino, |i| i.orphan_next = 0)?,
+            Some(Fix::OrphanLink { ino }) => patch_inode(pm, sb, *ino, |i| i.orphan_next = 0)?,
             Some(Fix::BlockCount { ino, blocks }) => {
-                patch_inode(pm, &geo, *ino, |i| i.blocks = *blocks)?
+                patch_inode(pm, sb, *ino, |i| i.blocks = *blocks)?
             }
-            Some(Fix::Flags { ino }) => patch_inode(pm, &geo, *ino, |i| i.flags &= flags::ALL)?,
+            Some(Fix::Flags { ino }) => patch_inode(pm, sb, *ino, |i| i.flags &= flags::ALL)?,
             Some(Fix::RemoveEntry { .. } | Fix::Root | Fix::Reconnect { .. }) => {
                 unreachable!("made through the core")
             }
@@ -690,7 +685,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 let g = geo.inode_group(*ino);
                 let head = committed_group(pm, &geo, g)?.orphan_head;
                 let next = if head == 0 { *ino } else { head };
-                patch_inode(pm, &geo, *ino, |i| i.orphan_next = next)?;
+                patch_inode(pm, sb, *ino, |i| i.orphan_next = next)?;
                 patch_group(pm, &geo, g, |c| c.orphan_head = *ino)?;
             }
         }
@@ -789,7 +784,7 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
     };
     for g in 0..geo.groups {
         if let Err(why) = committed_group(pm, &geo, g) {
-            rebuild_group(pm, &geo, g)?;
+            rebuild_group(pm, &sb, g)?;
             found.push(Problem {
                 what: format!("group {g} counters: {why}"),
                 fix: Some(Fix::Counters { group: g }),
@@ -817,7 +812,8 @@ fn patch_group<M: Medium>(
 /// generation number after every one of the group's in use). The orphan
 /// list starts empty: lost orphans are found and put back on it by the
 /// next check.
-fn rebuild_group<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, g: u64) -> Result<()> {
+fn rebuild_group<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, g: u64) -> Result<()> {
+    let geo = &sb.geo;
     let mut free = [0u64; 2];
     for (n, (start, bits)) in [
         (geo.block_bitmap_start, geo.group_blocks(g)),
@@ -842,7 +838,7 @@ fn rebuild_group<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, g: u64) -> Result<()
     for ino in geo.group_inodes(g).filter(|&i| i >= ROOT_INO) {
         let mut raw = [0u8; INODE_SIZE as usize];
         pm.read(geo.inode_off(ino), &mut raw)?;
-        if let Ok(i) = Inode::decode(&raw, ino, geo) {
+        if let Ok(i) = Inode::decode(&raw, ino, sb.inode_stamp(), geo) {
             next_generation = next_generation.max(u64::from(i.generation) + 1);
         }
     }
@@ -943,15 +939,16 @@ pub fn fsck<M: Medium>(medium: M, opts: &Options) -> Result<(M, Outcome)> {
 
 fn patch_inode<M: Medium>(
     pm: &mut Pm<M>,
-    geo: &Geometry,
+    sb: &Superblock,
     ino: u64,
     f: impl FnOnce(&mut Inode),
 ) -> Result<()> {
+    let (geo, stamp) = (&sb.geo, sb.inode_stamp());
     let mut raw = [0u8; INODE_SIZE as usize];
     pm.read(geo.inode_off(ino), &mut raw)?;
-    let mut inode = Inode::decode(&raw, ino, geo)?;
+    let mut inode = Inode::decode(&raw, ino, stamp, geo)?;
     f(&mut inode);
-    let fl = pm.persist(geo.inode_off(ino), &inode.encode(ino))?;
+    let fl = pm.persist(geo.inode_off(ino), &inode.encode(ino, stamp))?;
     pm.fence(fl);
     Ok(())
 }

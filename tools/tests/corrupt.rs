@@ -153,7 +153,8 @@ fn mapping_and_directory_damage() {
     si.root = 3;
     let mut c = m.clone();
     let off = fs.geometry().inode_off(s) as usize;
-    c.0[off..off + INODE_SIZE as usize].copy_from_slice(&si.encode(s));
+    c.0[off..off + INODE_SIZE as usize]
+        .copy_from_slice(&si.encode(s, fs.superblock().inode_stamp()));
     fsck_finds(c, "symlink target block pointer");
 }
 
@@ -195,7 +196,8 @@ fn link_count_damage_is_repaired() {
     fi.nlink = 5;
     let off = fs.geometry().inode_off(f) as usize;
     let mut c = m.clone();
-    c.0[off..off + INODE_SIZE as usize].copy_from_slice(&fi.encode(f));
+    c.0[off..off + INODE_SIZE as usize]
+        .copy_from_slice(&fi.encode(f, fs.superblock().inode_stamp()));
     let fs = mount(c).unwrap();
     let report = check(&fs);
     assert!(report
@@ -215,7 +217,8 @@ fn rewrite_inode(m: &MemMedium, ino: u64, change: impl FnOnce(&mut Inode)) -> Me
     change(&mut i);
     let off = fs.geometry().inode_off(ino) as usize;
     let mut c = m.clone();
-    c.0[off..off + INODE_SIZE as usize].copy_from_slice(&i.encode(ino));
+    c.0[off..off + INODE_SIZE as usize]
+        .copy_from_slice(&i.encode(ino, fs.superblock().inode_stamp()));
     c
 }
 

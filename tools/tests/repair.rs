@@ -190,13 +190,14 @@ fn undefined_inode_flags_are_cleared_and_defined_ones_kept() {
     fs.setattr(img.file, set).unwrap();
     let mut m = fs.into_medium();
     // Bit 30 with a checksum that fits: a slot from a later version.
-    let geo = *mount(m.clone()).geometry();
+    let sb = *mount(m.clone()).superblock();
+    let (geo, stamp) = (sb.geo, sb.inode_stamp());
     let off = geo.inode_off(img.file) as usize;
     let mut raw: [u8; INODE_SIZE as usize] =
         m.0[off..off + INODE_SIZE as usize].try_into().unwrap();
-    let mut inode = Inode::decode(&raw, img.file, &geo).unwrap();
+    let mut inode = Inode::decode(&raw, img.file, stamp, &geo).unwrap();
     inode.flags |= 1 << 30;
-    raw = inode.encode(img.file);
+    raw = inode.encode(img.file, stamp);
     m.0[off..off + INODE_SIZE as usize].copy_from_slice(&raw);
     let problems = check(&mount(m.clone())).problems;
     assert_eq!(problems.len(), 1, "{problems:?}");
