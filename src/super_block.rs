@@ -643,20 +643,17 @@ impl FileSystem for FerrodaxFs {
                 )
             })
         };
-        // Side by side: a rename of a non-directory within one directory
-        // changes the directory (its i_rwsem held), the moved inode and
-        // the one it replaces or exchanges with (under their inode locks;
-        // on the view of the replaced one, whose last link puts it on its
-        // group's orphan list). Across directories the core walks ancestors
-        // the VFS does not hold (and the VFS serialises such renames
-        // anyway); the VFS does not hold a directory moved or exchanged
-        // within one directory, so a create in it could change its record
-        // beside.
+        // Side by side: a rename of non-directories changes the two
+        // directories (their i_rwsem held by lock_rename), the moved inode
+        // and the one it replaces or exchanges with (under their inode
+        // locks; on the view of the replaced one, whose last link puts it
+        // on its group's orphan list). A directory moved or exchanged is
+        // not held by the VFS (a create in it could change its record
+        // beside), and across directories the core walks its new
+        // ancestors, which nobody holds: exclusive.
         let (_, inodes) = match moved {
-            [Some(m), None] if odir == ndir && !m.is_dir => self.run_on_inode(m.ino, op),
-            [Some(m), Some(t)] if odir == ndir && !m.is_dir && !t.is_dir => {
-                self.run_on_inodes(t.ino, m.ino, op)
-            }
+            [Some(m), None] if !m.is_dir => self.run_on_inode(m.ino, op),
+            [Some(m), Some(t)] if !m.is_dir && !t.is_dir => self.run_on_inodes(t.ino, m.ino, op),
             _ => self.run(op),
         }?;
         Ok(core::array::from_fn(|k| {

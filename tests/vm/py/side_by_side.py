@@ -2,8 +2,8 @@
 """Transactions side by side (issue #10): one worker per CPU, each in a
 directory of its own, creating, linking, renaming and removing names as
 fast as it can, with files held open across their unlink (orphans) and
-data written to some; every few hundred steps a rename across the two
-workers' directories. Each worker also appends a line to a log of its own
+data written to some; renames across the two workers' directories, over
+a name too. Each worker also appends a line to a log of its own
 every step (fsync'd now and then: a time store from write_inode) and
 write-faults pages of one sparse file both map, interleaved with the other
 worker's pages, so two faults fill holes of one file at once; it
@@ -12,11 +12,11 @@ names, exchanges names, makes O_TMPFILE files (linked in by linkat,
 or released at close) and lists its directory, syncing now and then
 (the directory's atime stored by write_inode, beside the other's
 changes). Creates, links, unlinks, releases, appends, hole-filling faults,
-time stores, setattr and renames of files within their directory run
-side by side on views of the core (all but creates under inode locks),
-the rest exclusive. Each worker keeps a model of its directory, its log and
-its pages and checks them against readdir and the files' contents at the
-end, and again after a remount (run twice by the shell part).
+time stores, setattr and renames of files run side by side on views of
+the core (all but creates under inode locks), the rest exclusive. Each
+worker keeps a model of its directory, its log and its pages and checks
+them against readdir and the files' contents at the end, and again after
+a remount (run twice by the shell part).
 
 usage: side_by_side.py TOP SECONDS | side_by_side.py --check TOP
 """
@@ -154,10 +154,20 @@ def worker(top, cpu, seconds):
             model[f"r{step}"] = model.pop(name)
             if name in modes:
                 modes[f"r{step}"] = modes.pop(name)
-        if step % 301 == 0 and name in model:
+        if step % 19 == 0 and name in model:
             # Into the other worker's directory and straight back.
             os.rename(path, f"{other}/x{cpu}")
             os.rename(f"{other}/x{cpu}", path)
+        victim = f"f{step - 2}"
+        if step % 57 == 0 and name in model and victim in model:
+            # Across directories over a name: the victim moves over, this
+            # file replaces it there (its last link gone, it is an orphan
+            # until released) and comes back.
+            os.rename(f"{mine}/{victim}", f"{other}/x{cpu}")
+            os.rename(path, f"{other}/x{cpu}")
+            os.rename(f"{other}/x{cpu}", path)
+            del model[victim]
+            modes.pop(victim, None)
         if len(held) > 16:
             os.close(held.pop(0))
     for fd in held:
