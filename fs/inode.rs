@@ -56,6 +56,10 @@ pub struct Moved {
     /// Whether it is a directory (the VFS holds a directory's i_rwsem in a
     /// rename only when it changes parent).
     pub is_dir: bool,
+    /// A directory moved within its parent: whether the rename got its
+    /// i_rwsem shared (by trylock), which keeps creates and removals in it
+    /// from changing its record meanwhile.
+    pub held: bool,
 }
 
 /// Attributes to store after a setattr (already checked and applied to the
@@ -655,10 +659,19 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
+            let is_dir = |i: *mut bindings::inode| u32::from((*i).i_mode) & S_IFMT == S_IFDIR;
+            // A trylock under the parent's i_rwsem: it never waits, so it
+            // adds no lock order (the child's i_rwsem nests inside its
+            // parent's anyway). Across directories the VFS holds it.
+            let held = odir == ndir
+                && is_dir(src)
+                && !flags.exchange
+                && bindings::ferrodax_inode_trylock_shared(src);
             let moved = [src, dst].map(|i| {
                 (!i.is_null()).then(|| Moved {
                     ino: ino_of(i),
-                    is_dir: u32::from((*i).i_mode) & S_IFMT == S_IFDIR,
+                    is_dir: is_dir(i),
+                    held: held && i == src,
                 })
             });
             let attrs = fs.rename(
@@ -669,7 +682,11 @@ unsafe extern "C" fn rename<T: FileSystem>(
                 flags,
                 &whiteout,
                 moved,
-            )?;
+            );
+            if held {
+                bindings::ferrodax_inode_unlock(src, false);
+            }
+            let attrs = attrs?;
             for (inode, a) in [odir, ndir, src, dst].into_iter().zip(attrs) {
                 if let Some(a) = a {
                     update(inode, &a);

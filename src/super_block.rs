@@ -647,13 +647,18 @@ impl FileSystem for FerrodaxFs {
         // directories (their i_rwsem held by lock_rename), the moved inode
         // and the one it replaces or exchanges with (under their inode
         // locks; on the view of the replaced one, whose last link puts it
-        // on its group's orphan list). A directory moved or exchanged is
-        // not held by the VFS (a create in it could change its record
-        // beside), and across directories the core walks its new
-        // ancestors, which nobody holds: exclusive.
+        // on its group's orphan list). So does a directory renamed within
+        // its parent when the glue got its i_rwsem (`held`: no create or
+        // removal in it changes its record meanwhile), over an empty
+        // directory too (held by the VFS). Exclusive: a directory whose
+        // i_rwsem is taken, exchanged directories, and directories moved
+        // across directories (the core walks their new ancestors, which
+        // nobody holds).
         let (_, inodes) = match moved {
-            [Some(m), None] if !m.is_dir => self.run_on_inode(m.ino, op),
-            [Some(m), Some(t)] if !m.is_dir && !t.is_dir => self.run_on_inodes(t.ino, m.ino, op),
+            [Some(m), None] if !m.is_dir || m.held => self.run_on_inode(m.ino, op),
+            [Some(m), Some(t)] if m.is_dir == t.is_dir && (!m.is_dir || m.held) => {
+                self.run_on_inodes(t.ino, m.ino, op)
+            }
             _ => self.run(op),
         }?;
         Ok(core::array::from_fn(|k| {
