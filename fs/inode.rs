@@ -56,9 +56,11 @@ pub struct Moved {
     /// Whether it is a directory (the VFS holds a directory's i_rwsem in a
     /// rename only when it changes parent).
     pub is_dir: bool,
-    /// A directory moved within its parent: whether the rename got its
-    /// i_rwsem shared (by trylock), which keeps creates and removals in it
-    /// from changing its record meanwhile.
+    /// A directory: whether its i_rwsem is held for the rename, which
+    /// keeps creates and removals in it from changing its record: by the
+    /// VFS when it changes parent (and a target directory, except in an
+    /// exchange within one parent), by the glue's trylock (shared) when
+    /// the source stays in its parent.
     pub held: bool,
 }
 
@@ -660,18 +662,25 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
             let is_dir = |i: *mut bindings::inode| u32::from((*i).i_mode) & S_IFMT == S_IFDIR;
-            // A trylock under the parent's i_rwsem: it never waits, so it
-            // adds no lock order (the child's i_rwsem nests inside its
-            // parent's anyway). Across directories the VFS holds it.
-            let held = odir == ndir
+            // Within one parent, a trylock under the parent's i_rwsem: it
+            // never waits, so it adds no lock order (the child's i_rwsem
+            // nests inside its parent's anyway). vfs_rename locks a source
+            // directory that changes parent, and a target directory unless
+            // it is exchanged within one parent.
+            let taken = odir == ndir
                 && is_dir(src)
                 && !flags.exchange
                 && bindings::ferrodax_inode_trylock_shared(src);
+            let held = |i| match (odir == ndir, i == src) {
+                (false, _) => true,
+                (true, true) => taken,
+                (true, false) => !flags.exchange,
+            };
             let moved = [src, dst].map(|i| {
                 (!i.is_null()).then(|| Moved {
                     ino: ino_of(i),
                     is_dir: is_dir(i),
-                    held: held && i == src,
+                    held: is_dir(i) && held(i),
                 })
             });
             let attrs = fs.rename(
@@ -683,7 +692,7 @@ unsafe extern "C" fn rename<T: FileSystem>(
                 &whiteout,
                 moved,
             );
-            if held {
+            if taken {
                 bindings::ferrodax_inode_unlock(src, false);
             }
             let attrs = attrs?;

@@ -32,6 +32,11 @@ pub struct RenameFlags {
     pub exchange: bool,
     /// Leave a whiteout (char device 0:0) where the source was.
     pub whiteout: bool,
+    /// The caller has checked that no directory moved to another parent is
+    /// that parent or one of its ancestors (the kernel: the VFS's
+    /// `lock_rename` trap): the core does not walk up from the new parent,
+    /// which reads directories the caller does not hold.
+    pub ancestry_checked: bool,
 }
 
 /// What a rename did, for the VFS to update its inodes.
@@ -345,13 +350,15 @@ impl<M: Medium> Fs<M> {
             };
             let src = fs.dir_find(&od, odir, oname)?.ok_or(Error::NotFound)?;
             let src_inode = fs.read_inode(src.ino)?;
-            if src_inode.is_dir() && odir != ndir && fs.is_within(ndir, src.ino)? {
+            let moves_dir_across =
+                |i: &Inode| i.is_dir() && odir != ndir && !flags.ancestry_checked;
+            if moves_dir_across(&src_inode) && fs.is_within(ndir, src.ino)? {
                 return Err(Error::Invalid);
             }
             if flags.exchange {
                 let dst = fs.dir_find(&nd, ndir, nname)?.ok_or(Error::NotFound)?;
                 let dst_inode = fs.read_inode(dst.ino)?;
-                if dst_inode.is_dir() && odir != ndir && fs.is_within(odir, dst.ino)? {
+                if moves_dir_across(&dst_inode) && fs.is_within(odir, dst.ino)? {
                     return Err(Error::Invalid);
                 }
                 fs.dir_retarget(odir, src.pos, dst.ino, dst.dtype)?;

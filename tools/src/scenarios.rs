@@ -45,6 +45,7 @@ const NONE: RenameFlags = RenameFlags {
     noreplace: false,
     exchange: false,
     whiteout: false,
+    ancestry_checked: false,
 };
 
 fn ino(fs: &F, dir: u64, name: &str) -> u64 {

@@ -222,6 +222,7 @@ fn a_rename_that_reshapes_its_block_removes_the_old_name() {
         noreplace: false,
         exchange: false,
         whiteout: false,
+        ancestry_checked: false,
     };
     let names: Vec<String> = (0..200).map(|i| format!("s{i:03}")).collect();
     for n in &names {

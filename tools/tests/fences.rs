@@ -96,6 +96,7 @@ fn measure() -> Vec<(&'static str, u64)> {
         noreplace: false,
         exchange: false,
         whiteout: false,
+        ancestry_checked: false,
     };
     out.push((
         "rename",

@@ -239,6 +239,7 @@ fn flags(f: u8) -> RenameFlags {
         noreplace: f == 1,
         exchange: f == 2,
         whiteout: false,
+        ancestry_checked: false,
     }
 }
 

@@ -20,6 +20,15 @@ mv a/f1 a/renamed
 mv d/f3 a/b/c/moved
 mv a/b d/b-moved
 [ "$(stat -c %h a)" = 2 ] || fail "dir link count after moving a subdir out"
+# Into its own subtree: EINVAL from the VFS (ferrodax's core trusts it).
+python3 -c '
+import errno, os
+try:
+    os.rename("d", "d/b-moved/c/x")
+except OSError as e:
+    assert e.errno == errno.EINVAL, e
+else:
+    raise SystemExit("a directory moved into its own subtree")'
 chmod 640 a/renamed
 chown 12:34 a/renamed
 touch -d '2001-02-03 04:05:06.123456789' a/renamed

@@ -4,8 +4,9 @@
 # run side by side on the core's per-CPU views, beside exclusive mkdirs
 # (tests/vm/py/side_by_side.py); the result matches each worker's model,
 # again after a remount, and fsck finds the filesystem clean. Then a
-# directory is renamed back and forth while another process creates and
-# removes names in it (tests/vm/py/dir_rename_race.py).
+# directory is renamed round four places, within its parent and across
+# to another, while another process creates and removes names in it
+# (tests/vm/py/dir_rename_race.py).
 . "$FDX/tests/vm/lib.sh"
 mount_fresh
 python3 "$FDX/tests/vm/py/side_by_side.py" /mnt/test/sbs 20
