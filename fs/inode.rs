@@ -56,11 +56,10 @@ pub struct Moved {
     /// Whether it is a directory (the VFS holds a directory's i_rwsem in a
     /// rename only when it changes parent).
     pub is_dir: bool,
-    /// A directory: whether its i_rwsem is held for the rename, which
-    /// keeps creates and removals in it from changing its record: by the
-    /// VFS when it changes parent (and a target directory, except in an
-    /// exchange within one parent), by the glue's trylock (shared) when
-    /// the source stays in its parent.
+    /// Whether its i_rwsem is held for the rename, which keeps creates and
+    /// removals in a directory from changing its record: by the VFS (a
+    /// non-directory, a directory that changes parent, a target directory
+    /// not exchanged within one parent), or by the glue's trylock (shared).
     pub held: bool,
 }
 
@@ -662,25 +661,20 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
             let is_dir = |i: *mut bindings::inode| u32::from((*i).i_mode) & S_IFMT == S_IFDIR;
-            // Within one parent, a trylock under the parent's i_rwsem: it
-            // never waits, so it adds no lock order (the child's i_rwsem
-            // nests inside its parent's anyway). vfs_rename locks a source
-            // directory that changes parent, and a target directory unless
-            // it is exchanged within one parent.
-            let taken = odir == ndir
-                && is_dir(src)
-                && !flags.exchange
-                && bindings::ferrodax_inode_trylock_shared(src);
-            let held = |i| match (odir == ndir, i == src) {
-                (false, _) => true,
-                (true, true) => taken,
-                (true, false) => !flags.exchange,
-            };
-            let moved = [src, dst].map(|i| {
+            // vfs_rename locks non-directories, directories that change
+            // parent, and a target directory unless it is exchanged within
+            // one parent. The others are tried here (shared), under the
+            // parent's i_rwsem: a trylock never waits, so it adds no lock
+            // order (and a child's i_rwsem nests inside its parent's).
+            let vfs_holds = |i| !is_dir(i) || odir != ndir || (i == dst && !flags.exchange);
+            let taken = [src, dst].map(|i| {
+                !i.is_null() && !vfs_holds(i) && bindings::ferrodax_inode_trylock_shared(i)
+            });
+            let moved = [(src, taken[0]), (dst, taken[1])].map(|(i, taken)| {
                 (!i.is_null()).then(|| Moved {
                     ino: ino_of(i),
                     is_dir: is_dir(i),
-                    held: is_dir(i) && held(i),
+                    held: vfs_holds(i) || taken,
                 })
             });
             let attrs = fs.rename(
@@ -692,8 +686,10 @@ unsafe extern "C" fn rename<T: FileSystem>(
                 &whiteout,
                 moved,
             );
-            if taken {
-                bindings::ferrodax_inode_unlock(src, false);
+            for (i, taken) in [(src, taken[0]), (dst, taken[1])] {
+                if taken {
+                    bindings::ferrodax_inode_unlock(i, false);
+                }
             }
             let attrs = attrs?;
             for (inode, a) in [odir, ndir, src, dst].into_iter().zip(attrs) {

@@ -650,21 +650,15 @@ impl FileSystem for FerrodaxFs {
         // directories (their i_rwsem held by lock_rename), the moved inode
         // and the one it replaces or exchanges with (under their inode
         // locks; on the view of the replaced one, whose last link puts it
-        // on its group's orphan list). So does the rename of a directory
-        // whose i_rwsem is held (`held`: no create or removal in it
-        // changes its record meanwhile): by the VFS when it changes
-        // parent, by the glue's trylock within its parent; over an empty
-        // directory too (held by the VFS), and exchanged across
-        // directories with another directory (both held by the VFS). The
-        // VFS checked the new parent's ancestry, so the core reads no
-        // directory nobody holds. Exclusive: a directory whose i_rwsem the
-        // trylock did not get, directories exchanged within one, and a
-        // directory exchanged with a non-directory.
+        // on its group's orphan list). So does a rename of directories
+        // whose i_rwsem is held (`held`: no create or removal in them
+        // changes their records meanwhile), by the VFS or by the glue's
+        // trylock; the VFS checked the new parent's ancestry, so the core
+        // reads no directory nobody holds. Exclusive: a rename of a
+        // directory whose i_rwsem the trylock did not get.
         let (_, inodes) = match moved {
-            [Some(m), None] if !m.is_dir || m.held => self.run_on_inode(m.ino, op),
-            [Some(m), Some(t)] if m.is_dir == t.is_dir && (!m.is_dir || m.held && t.held) => {
-                self.run_on_inodes(t.ino, m.ino, op)
-            }
+            [Some(m), None] if m.held => self.run_on_inode(m.ino, op),
+            [Some(m), Some(t)] if m.held && t.held => self.run_on_inodes(t.ino, m.ino, op),
             _ => self.run(op),
         }?;
         Ok(core::array::from_fn(|k| {

@@ -8,16 +8,16 @@ every step (fsync'd now and then: a time store from write_inode) and
 write-faults pages of one sparse file both map, interleaved with the other
 worker's pages, so two faults fill holes of one file at once; it
 truncates its log now and then, changes modes, renames over existing
-names, exchanges names, renames directories, makes O_TMPFILE files
-(linked in by linkat, or released at close) and lists its directory,
-syncing now and then (the directory's atime stored by write_inode,
-beside the other's changes). Creates, links, unlinks, releases, appends,
-hole-filling faults, time stores, setattr, renames of files and of
-directories within their parent run side by side on views of the core
-(all but creates under inode locks), the rest exclusive. Each worker
-keeps a model of its directory, its log and its pages and checks them
-against readdir and the files' contents at the end, and again after a
-remount (run twice by the shell part).
+names, exchanges names, renames and exchanges directories (within its
+directory and with the other worker's), makes O_TMPFILE files (linked in
+by linkat, or released at close) and lists its directory, syncing now
+and then (the directory's atime stored by write_inode, beside the
+other's changes). Creates, links, unlinks, releases, appends,
+hole-filling faults, time stores, setattr and renames run side by side
+on views of the core (all but creates under inode locks), the rest
+exclusive. Each worker keeps a model of its directory, its log and its
+pages and checks them against readdir and the files' contents at the
+end, and again after a remount (run twice by the shell part).
 
 usage: side_by_side.py TOP SECONDS | side_by_side.py --check TOP
 """
@@ -134,12 +134,18 @@ def worker(top, cpu, seconds):
                 os.sync()
         if step % 11 == 0:
             # A directory renamed within its parent, over an empty one
-            # every third time.
+            # every third time; then exchanged with one in the other
+            # worker's directory, and with one beside it.
             os.mkdir(f"{mine}/d{step}")
             if step % 33 == 0:
                 os.mkdir(f"{mine}/e{step}")
             os.rename(f"{mine}/d{step}", f"{mine}/e{step}")
-            os.rmdir(f"{mine}/e{step}")
+            os.mkdir(f"{other}/z{cpu}")
+            exchange(f"{mine}/e{step}", f"{other}/z{cpu}")
+            os.mkdir(f"{mine}/d{step}")
+            exchange(f"{mine}/e{step}", f"{mine}/d{step}")
+            for d in (f"{mine}/d{step}", f"{mine}/e{step}", f"{other}/z{cpu}"):
+                os.rmdir(d)
         replaced = f"f{step - 1}"
         if step % 23 == 0 and replaced in model:
             os.rename(path, f"{mine}/{replaced}")
