@@ -655,7 +655,9 @@ unsafe extern "C" fn rename<T: FileSystem>(
             whiteout: flags & bindings::RENAME_WHITEOUT != 0,
         };
         // SAFETY: the VFS's rename arguments, under lock_rename() and the
-        // i_rwsems of the inodes involved.
+        // i_rwsems of the inodes involved; the dentries pin `src` and
+        // `dst`, so the i_rwsems taken here by trylock are released below
+        // on live inodes.
         unsafe {
             let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
             let fs = fs_of::<T>((*odir).i_sb);
