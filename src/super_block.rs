@@ -579,7 +579,8 @@ impl FileSystem for FerrodaxFs {
 
     fn tmpfile(&self, node: &NewNode) -> Result<Attr> {
         // Side by side, as a create: a new inode in the CPU's view's
-        // groups, on its group's orphan list; no directory changes.
+        // groups, an orphan in its group's orphan bitmap; no directory
+        // changes.
         let attr = new_inode(node);
         self.run_beside(self.cpu_view(), |fs| fs.tmpfile(attr, time(node.now)))
             .map(|(ino, inode)| attr_of(ino, &inode))
@@ -595,8 +596,8 @@ impl FileSystem for FerrodaxFs {
 
     fn unlink(&self, dir: u64, name: &[u8], victim: u64, is_dir: bool) -> Result<[Attr; 2]> {
         let now = time(crate::vfs::inode::now());
-        // On the view whose groups hold the inode: a last link puts it on
-        // its group's orphan list.
+        // On the view whose groups hold the inode: a last link makes it an
+        // orphan in its group's orphan bitmap.
         let ((ino, inode), [d]) = self.run_on_inode(victim, |fs| {
             fs.reporting([Some(dir)], |fs| {
                 if is_dir {
@@ -649,8 +650,8 @@ impl FileSystem for FerrodaxFs {
         // Side by side: a rename of non-directories changes the two
         // directories (their i_rwsem held by lock_rename), the moved inode
         // and the one it replaces or exchanges with (under their inode
-        // locks; on the view of the replaced one, whose last link puts it
-        // on its group's orphan list). So does a rename of directories
+        // locks; on the view of the replaced one, whose last link makes it
+        // an orphan in its group's orphan bitmap). So does a rename of directories
         // whose i_rwsem is held (`held`: no create or removal in them
         // changes their records meanwhile), by the VFS or by the glue's
         // trylock; the VFS checked the new parent's ancestry, so the core

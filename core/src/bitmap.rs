@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Persistent free-space state: inode and block bitmaps.
 //!
-//! One bit per inode / per block, set when in use. Each 64-byte line of a
-//! bitmap ([`CHUNK_BITS`] bits) has a CRC-32C in the bitmap checksum table
-//! (inode bitmap lines first, then block bitmap lines). Mount reads none of
+//! One bit per inode / per block, set when in use, and one per inode set
+//! while it is an orphan (`orphan.rs`). Each 64-byte line of a bitmap
+//! ([`CHUNK_BITS`] bits) has a CRC-32C in the bitmap checksum table (inode
+//! bitmap lines first, then block bitmap lines, then orphan bitmap lines). Mount reads none of
 //! this: allocation reads the bitmap words it searches and checks the
 //! checksum of each line it changes, so mount time does not grow with the
 //! device.
@@ -37,6 +38,8 @@ pub enum Map {
     Inodes,
     /// One bit per block.
     Blocks,
+    /// One bit per inode number, set while the inode is an orphan.
+    Orphans,
 }
 
 /// CRC-32C of the bitmap line at byte offset `off`, as it is on the media.
@@ -66,6 +69,11 @@ impl<M: Medium> Fs<M> {
         match map {
             Map::Inodes => (g.inode_bitmap_start, g.inode_count, 0),
             Map::Blocks => (g.block_bitmap_start, g.total_blocks, g.inode_bitmap_blocks),
+            Map::Orphans => (
+                g.orphan_bitmap_start,
+                g.inode_count,
+                g.inode_bitmap_blocks + g.block_bitmap_blocks,
+            ),
         }
     }
 
@@ -113,7 +121,7 @@ impl<M: Medium> Fs<M> {
     /// Lines of `map`, checksummed or not (the bitmap's whole blocks).
     pub fn bitmap_chunks(&self, map: Map) -> u64 {
         match map {
-            Map::Inodes => self.geo.inode_bitmap_blocks * CHUNKS_PER_BLOCK,
+            Map::Inodes | Map::Orphans => self.geo.inode_bitmap_blocks * CHUNKS_PER_BLOCK,
             Map::Blocks => self.geo.block_bitmap_blocks * CHUNKS_PER_BLOCK,
         }
     }
@@ -122,10 +130,11 @@ impl<M: Medium> Fs<M> {
     /// transaction. Every bit must currently have the opposite value:
     /// a double allocation or double free is corruption, never silently
     /// accepted.
-    fn set_bits(&mut self, map: Map, start: u64, len: u64, used: bool) -> Result<()> {
+    pub(super) fn set_bits(&mut self, map: Map, start: u64, len: u64, used: bool) -> Result<()> {
         let what = match map {
             Map::Inodes => "inode bitmap",
             Map::Blocks => "block bitmap",
+            Map::Orphans => "orphan bitmap",
         };
         let mut bit = start;
         let end = start + len;
@@ -158,7 +167,12 @@ impl<M: Medium> Fs<M> {
         Ok(())
     }
 
-    fn check_bitmap_chunk(&self, map: Map, chunk: u64, what: &'static str) -> Result<()> {
+    pub(super) fn check_bitmap_chunk(
+        &self,
+        map: Map,
+        chunk: u64,
+        what: &'static str,
+    ) -> Result<()> {
         if self.bitmap_chunk_crc(map, chunk)? != self.bitmap_stored_crc(map, chunk)? {
             return Err(Error::Corrupt(what));
         }
@@ -236,6 +250,25 @@ impl<M: Medium> Fs<M> {
             if self.run_is_clear(Map::Blocks, start, HUGE_BLOCKS)? {
                 return Ok(Some(start));
             }
+        }
+        Ok(None)
+    }
+
+    /// The first set bit of `map` inside `bits` (a group's share: it starts
+    /// at a whole word), if any.
+    pub(super) fn first_set(&self, map: Map, bits: Range<u64>) -> Result<Option<u64>> {
+        let mut bytes = [0u8; SEARCH_WORDS * 8];
+        let (mut w, end_word) = (bits.start / 64, bits.end.div_ceil(64));
+        while w < end_word {
+            let n = (SEARCH_WORDS as u64).min(end_word - w);
+            let read = &mut bytes[..n as usize * 8];
+            self.pm.read(self.word_off(map, w), read)?;
+            let words = read.chunks_exact(8).map(|b| u64_at(b, 0));
+            if let Some((i, word)) = words.enumerate().find(|&(_, word)| word != 0) {
+                let bit = (w + i as u64) * 64 + u64::from(word.trailing_zeros());
+                return Ok((bit < bits.end).then_some(bit));
+            }
+            w += n;
         }
         Ok(None)
     }

@@ -66,14 +66,6 @@ impl<M: MediumRead> Fs<M> {
         }
         Ok(c)
     }
-
-    /// The head of the first orphan list that is not empty.
-    pub fn first_orphan(&self) -> Option<u64> {
-        self.groups[..self.geo.groups as usize]
-            .iter()
-            .map(|g| g.orphan_head)
-            .find(|&h| h != 0)
-    }
 }
 
 impl<M: Medium> Fs<M> {

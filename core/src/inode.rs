@@ -118,8 +118,6 @@ pub struct Inode {
     pub root: u64,
     /// Directories: the parent directory's inode number.
     pub parent: u64,
-    /// Next inode on the orphan list (0: last).
-    pub orphan_next: u64,
     /// Directories: number of entries (not counting . and ..).
     pub entries: u64,
 }
@@ -136,7 +134,8 @@ const I_TIMES: usize = 40; // 4 x i64 seconds, then 4 x u32 nanoseconds at 72
 const I_NSECS: usize = 72;
 const I_ROOT: usize = 88;
 const I_PARENT: usize = 96;
-const I_ORPHAN: usize = 104;
+// 104..112: reserved, zero (version 10's orphan-list link; the orphan
+// bitmap took its place).
 const I_ENTRIES: usize = 112;
 const I_CRC: usize = 120;
 /// The slot word: the inode number mixed with the filesystem's stamp.
@@ -180,7 +179,6 @@ impl Inode {
         }
         put_u64(&mut b, I_ROOT, self.root);
         put_u64(&mut b, I_PARENT, self.parent);
-        put_u64(&mut b, I_ORPHAN, self.orphan_next);
         put_u64(&mut b, I_ENTRIES, self.entries);
         put_u32(&mut b, I_SLOT, slot_word(ino, stamp));
         let crc = crc32c_skip(&b, I_CRC);
@@ -224,7 +222,6 @@ impl Inode {
             btime: t(3),
             root: u64_at(b, I_ROOT),
             parent: u64_at(b, I_PARENT),
-            orphan_next: u64_at(b, I_ORPHAN),
             entries: u64_at(b, I_ENTRIES),
         };
         inode.validate(geo)?;
@@ -241,9 +238,6 @@ impl Inode {
         }
         if self.size > MAX_FILE_SIZE || self.nlink > LINK_MAX || self.blocks > geo.total_blocks {
             return Err(Error::Corrupt("inode size or link count"));
-        }
-        if self.orphan_next != 0 {
-            geo.check_ino(self.orphan_next, "inode orphan list link")?;
         }
         match kind {
             Kind::Regular if self.root != 0 => {

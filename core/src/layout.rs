@@ -21,7 +21,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 10;
+pub const VERSION: u32 = 11;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).
@@ -116,6 +116,9 @@ pub struct Geometry {
     pub block_bitmap_start: u64,
     /// Blocks of block bitmap.
     pub block_bitmap_blocks: u64,
+    /// First block of the orphan bitmap (one bit per inode, as many blocks
+    /// as the inode bitmap).
+    pub orphan_bitmap_start: u64,
     /// First block of the bitmap checksum table.
     pub bitmap_crc_start: u64,
     /// Blocks of bitmap checksum table.
@@ -187,8 +190,9 @@ impl Geometry {
         let inode_bitmap_blocks = div_ceil(inode_count, bits);
         let block_bitmap_start = inode_bitmap_start + inode_bitmap_blocks;
         let block_bitmap_blocks = div_ceil(total_blocks, bits);
-        let bitmap_crc_start = block_bitmap_start + block_bitmap_blocks;
-        let bitmap_crc_blocks = crc_table_blocks(inode_bitmap_blocks + block_bitmap_blocks);
+        let orphan_bitmap_start = block_bitmap_start + block_bitmap_blocks;
+        let bitmap_crc_start = orphan_bitmap_start + inode_bitmap_blocks;
+        let bitmap_crc_blocks = crc_table_blocks(2 * inode_bitmap_blocks + block_bitmap_blocks);
         let groups = group_count(inode_count, total_blocks);
         let inode_table_start = bitmap_crc_start + bitmap_crc_blocks;
         let data_start = inode_table_start + inode_count / per_block;
@@ -199,6 +203,7 @@ impl Geometry {
             inode_bitmap_blocks,
             block_bitmap_start,
             block_bitmap_blocks,
+            orphan_bitmap_start,
             bitmap_crc_start,
             bitmap_crc_blocks,
             groups,
@@ -225,9 +230,10 @@ impl Geometry {
             && self.inode_bitmap_blocks == div_ceil(self.inode_count, bits)
             && self.block_bitmap_start == self.inode_bitmap_start + self.inode_bitmap_blocks
             && self.block_bitmap_blocks == div_ceil(self.total_blocks, bits)
-            && self.bitmap_crc_start == self.block_bitmap_start + self.block_bitmap_blocks
+            && self.orphan_bitmap_start == self.block_bitmap_start + self.block_bitmap_blocks
+            && self.bitmap_crc_start == self.orphan_bitmap_start + self.inode_bitmap_blocks
             && self.bitmap_crc_blocks
-                == crc_table_blocks(self.inode_bitmap_blocks + self.block_bitmap_blocks)
+                == crc_table_blocks(2 * self.inode_bitmap_blocks + self.block_bitmap_blocks)
             && self.groups == group_count(self.inode_count, self.total_blocks)
             && self.inode_table_start == self.bitmap_crc_start + self.bitmap_crc_blocks
             && self.data_start == self.inode_table_start + self.inode_count / per_block
@@ -443,8 +449,9 @@ pub struct Group {
     pub free_blocks: u64,
     /// Free inodes of the group.
     pub free_inodes: u64,
-    /// First inode of the group's orphan list (0: empty).
-    pub orphan_head: u64,
+    /// Orphans of the group: bits set in its share of the orphan bitmap
+    /// (mount reads the bitmap of a group only when this is not zero).
+    pub orphans: u64,
     /// Generation number of the next inode allocated in the group (inode
     /// numbers never change groups, so a reused number still gets a new
     /// generation).
@@ -478,7 +485,7 @@ impl Group {
         let mut b = [0u8; GROUP_SIZE];
         put_u64(&mut b, 0, self.free_blocks);
         put_u64(&mut b, 8, self.free_inodes);
-        put_u64(&mut b, 16, self.orphan_head);
+        put_u64(&mut b, 16, self.orphans);
         put_u64(&mut b, 24, self.next_generation);
         put_u64(&mut b, 32, self.block_hint);
         put_u64(&mut b, 40, self.ino_hint);
@@ -494,11 +501,10 @@ impl Group {
             return Err(Error::Corrupt("group counters checksum"));
         }
         let (inodes, blocks) = (geo.group_inodes(g), geo.group_blocks(g));
-        let orphan_head = u64_at(b, 16);
         let c = Group {
             free_blocks: u64_at(b, 0),
             free_inodes: u64_at(b, 8),
-            orphan_head,
+            orphans: u64_at(b, 16),
             next_generation: u64_at(b, 24),
             block_hint: Some(u64_at(b, 32))
                 .filter(|h| blocks.contains(h) && geo.is_data_block(*h))
@@ -509,7 +515,7 @@ impl Group {
         };
         if c.free_blocks > blocks.end - blocks.start
             || c.free_inodes > inodes.end - inodes.start
-            || (orphan_head != 0 && !(inodes.contains(&orphan_head) && orphan_head > ROOT_INO))
+            || c.orphans > inodes.end - inodes.start
         {
             return Err(Error::Corrupt("group counters"));
         }

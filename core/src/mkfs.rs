@@ -72,8 +72,9 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
     )?);
     f = f.join(set_bits_raw(pm, geo.inode_bitmap_start, 0, ROOT_INO + 1)?);
     // Bits past the end of the last bitmap block stay clear; the allocator
-    // never searches past the device.
-    for i in 0..geo.inode_bitmap_blocks + geo.block_bitmap_blocks {
+    // never searches past the device. The three bitmaps are contiguous,
+    // and so are their checksums.
+    for i in 0..2 * geo.inode_bitmap_blocks + geo.block_bitmap_blocks {
         let crcs = block_line_crcs(pm, geo.inode_bitmap_start + i)?;
         let off = Geometry::block_off(geo.bitmap_crc_start) + i * LINE_CRCS_BYTES as u64;
         f = f.join(pm.persist(off, &crcs)?);
@@ -109,7 +110,7 @@ pub fn format<M: Medium>(pm: &mut Pm<M>, params: &MkfsParams) -> Result<Superblo
                 - used(&blocks, 0, root_dir + 1)
                 - used(&blocks, geo.backup_sb_block(), geo.total_blocks),
             free_inodes: inodes.end - inodes.start - used(&inodes, 0, ROOT_INO + 1),
-            orphan_head: 0,
+            orphans: 0,
             next_generation: 1,
             block_hint: blocks.start.max(geo.data_start),
             ino_hint: inodes.start.max(ROOT_INO + 1),

@@ -4,16 +4,22 @@
 //! An inode is put on the list, in the same transaction, when its link count
 //! drops to zero (it may still be open) and when a truncate is too large for
 //! one transaction. It leaves the list in the transaction that frees it or
-//! finishes the truncate. Mount walks the list, so a crash anywhere leaks
-//! nothing.
+//! finishes the truncate. Mount releases what is on it, so a crash
+//! anywhere leaks nothing.
 //!
-//! Each allocation group has a list of its own inodes (its record holds
-//! the head). An inode's `orphan_next` is zero exactly when it is on no
-//! list: the last one on a list points at itself.
+//! The list is the orphan bitmap, one bit per inode (format version 11),
+//! and each allocation group counts the bits set in its share of it, so
+//! mount reads the bitmap of a group only when it has orphans. Adding or
+//! removing an orphan changes its bit, the bit's line checksum and its
+//! group's count: nothing of another inode (version 10 linked the orphans
+//! through their records, and taking one off the middle of the list wrote
+//! its neighbour's record, which no lock the caller held kept other
+//! transactions from, so it ran exclusive).
 
-use super::error::{Error, Result};
+use super::bitmap::Map;
+use super::error::{Error, MediaCount, Result};
 use super::inode::{Inode, Kind};
-use super::layout::{BLOCK_SIZE, ROOT_INO};
+use super::layout::{BLOCK_SIZE, CHUNK_BITS, ROOT_INO};
 use super::medium::Medium;
 use super::Fs;
 
@@ -22,64 +28,53 @@ use super::Fs;
 pub(super) const RELEASE_BUDGET: u32 = 16;
 
 impl<M: Medium> Fs<M> {
-    /// Put `ino` on its group's orphan list, in the running transaction.
+    /// Put `ino` on the orphan list, in the running transaction.
     pub(super) fn orphan_add(&mut self, ino: u64) -> Result<()> {
-        let mut inode = self.read_inode(ino)?;
-        if inode.orphan_next != 0 {
+        if self.is_orphan(ino)? {
             return Ok(());
         }
-        let group = self.group_mut(self.geo.inode_group(ino))?;
-        let head = core::mem::replace(&mut group.orphan_head, ino);
-        inode.orphan_next = if head == 0 { ino } else { head };
-        self.write_inode(ino, &inode)
+        self.set_bits(Map::Orphans, ino, 1, true)?;
+        self.group_mut(self.geo.inode_group(ino))?.orphans += 1;
+        Ok(())
     }
 
-    /// Take `ino` off its group's orphan list, in the running transaction.
+    /// Take `ino` off the orphan list, in the running transaction.
     pub(super) fn orphan_remove(&mut self, ino: u64) -> Result<()> {
-        let mut inode = self.read_inode(ino)?;
-        let next = match inode.orphan_next {
-            0 => return Ok(()), // not on the list
-            n if n == ino => 0,
-            n => n,
-        };
-        let g = self.geo.inode_group(ino);
-        let head = self.group_in_scope(g)?.orphan_head;
-        if head == ino {
-            self.group_mut(g)?.orphan_head = next;
-        } else {
-            // The walk writes another orphan's record, which nothing the
-            // caller holds keeps other transactions from: only with every
-            // group in scope (no other transaction runs then).
-            self.all_in_scope()?;
-            let mut cur = head;
-            let mut steps = 0;
-            loop {
-                steps += 1;
-                if cur == 0 || steps > self.geo.inode_count {
-                    return Err(Error::Corrupt(
-                        "orphan list (an inode on it is not reached)",
-                    ));
-                }
-                let mut c = self.read_inode(cur)?;
-                if c.orphan_next == ino {
-                    c.orphan_next = if next == 0 { cur } else { next };
-                    self.write_inode(cur, &c)?;
-                    break;
-                }
-                if c.orphan_next == cur {
-                    cur = 0; // the end, without ino
-                } else {
-                    cur = c.orphan_next;
-                }
-            }
+        if !self.is_orphan(ino)? {
+            return Ok(());
         }
-        inode.orphan_next = 0;
-        self.write_inode(ino, &inode)
+        self.set_bits(Map::Orphans, ino, 1, false)?;
+        let group = self.group_mut(self.geo.inode_group(ino))?;
+        group.orphans = group.orphans.minus(1, "group orphan count")?;
+        Ok(())
     }
 
-    /// Whether `ino` is on the orphan list.
+    /// Whether `ino` is on the orphan list. Fails with `Contended` unless
+    /// its group is in scope: the bit is its group's to change.
     pub fn is_orphan(&self, ino: u64) -> Result<bool> {
-        Ok(self.read_inode(ino)?.orphan_next != 0)
+        self.in_scope(self.geo.inode_group(ino))?;
+        self.bit_is_set(Map::Orphans, ino)
+    }
+
+    /// The first orphan, in the first group that counts any; its bit's line
+    /// is checked against its checksum, and its inode must be in use.
+    pub fn first_orphan(&self) -> Result<Option<u64>> {
+        for g in 0..self.geo.groups {
+            if self.group(g).orphans == 0 {
+                continue;
+            }
+            let ino = self
+                .first_set(Map::Orphans, self.geo.group_inodes(g))?
+                .ok_or(Error::Corrupt(
+                    "group orphan count (no orphan in its bitmap)",
+                ))?;
+            self.check_bitmap_chunk(Map::Orphans, ino / CHUNK_BITS, "orphan bitmap")?;
+            if ino <= ROOT_INO || !self.bit_is_set(Map::Inodes, ino)? {
+                return Err(Error::Corrupt("orphan bitmap (an inode not in use)"));
+            }
+            return Ok(Some(ino));
+        }
+        Ok(None)
     }
 
     /// Release the blocks of an inode with no links and free it; used at
@@ -151,16 +146,11 @@ impl<M: Medium> Fs<M> {
     /// Mount-time recovery: release every orphan. Returns how many.
     pub fn release_orphans(&mut self) -> Result<u64> {
         let mut n = 0;
-        while let Some(ino) = self.first_orphan() {
+        while let Some(ino) = self.first_orphan()? {
             if n > self.geo.inode_count {
                 return Err(Error::Corrupt("orphan list loop"));
             }
             let inode = self.read_inode(ino)?;
-            if inode.orphan_next == 0 {
-                return Err(Error::Corrupt(
-                    "orphan list (its head is not marked as on it)",
-                ));
-            }
             if inode.nlink == 0 {
                 self.release_inode(ino)?;
             } else {

@@ -76,7 +76,7 @@ pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
     lines.sort();
     let c = fs.counters();
     let orphans: Vec<String> = (0..fs.geometry().groups)
-        .map(|g| fs.group(g).orphan_head.to_string())
+        .map(|g| fs.group(g).orphans.to_string())
         .collect();
     lines.push(format!(
         "free_blocks={} free_inodes={} orphans={}",

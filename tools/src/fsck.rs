@@ -25,13 +25,14 @@ use ferrodax_core::layout::{
 use ferrodax_core::owner::Held;
 use ferrodax_core::persist::Pm;
 use ferrodax_core::{Fs, Medium, Result};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 /// A repair fsck knows how to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fix {
-    /// Rewrite both bitmaps, their checksums and the free counters.
+    /// Rewrite the bitmaps (inodes, blocks, orphans), their checksums and
+    /// the groups' free and orphan counts.
     FreeSpace,
     /// Set an inode's link count.
     LinkCount { ino: u64, nlink: u32 },
@@ -39,12 +40,6 @@ pub enum Fix {
     DirEntries { ino: u64, entries: u64 },
     /// Rewrite the backup superblock from the primary.
     BackupSuperblock,
-    /// Put an unlinked inode no list holds back on its group's orphan
-    /// list, so the next mount releases it.
-    Orphan { ino: u64 },
-    /// Clear the orphan-list link of an inode that is not on the list (the
-    /// core takes a set link to mean "on the list").
-    OrphanLink { ino: u64 },
     /// Set an inode's block count to the blocks it owns.
     BlockCount { ino: u64, blocks: u64 },
     /// Clear the inode flags this version does not define.
@@ -72,10 +67,6 @@ pub enum Fix {
     /// Discard an undo journal that cannot be rolled back (before
     /// mounting): what it would have undone is checked like any damage.
     ResetJournal,
-    /// Empty a group's orphan list (damaged, or its release failed; `None`:
-    /// every group's): the unlinked inodes it held are found and put back
-    /// one by one.
-    CutOrphanList { group: Option<u64> },
 }
 
 impl Fix {
@@ -114,6 +105,7 @@ pub struct Report {
     /// Expected bitmaps, for the free-space repair.
     expected_blocks: Vec<u64>,
     expected_inodes: Vec<u64>,
+    expected_orphans: Vec<u64>,
 }
 
 struct Bits(Vec<u64>);
@@ -140,8 +132,9 @@ struct Checker<'a, M: Medium> {
     blocks: Bits,
     inodes: Bits,
     links: HashMap<u64, u32>,
-    /// Inodes checked whose orphan-list link is set.
-    orphan_links: Vec<u64>,
+    /// The orphan bitmap as it should be: the orphans in use, and the
+    /// unlinked inodes it lost.
+    orphans: Bits,
 }
 
 impl<M: Medium> Checker<'_, M> {
@@ -180,9 +173,6 @@ impl<M: Medium> Checker<'_, M> {
                 inode.flags & !flags::ALL
             );
             self.problem(what, Some(Fix::Flags { ino }));
-        }
-        if inode.orphan_next != 0 {
-            self.orphan_links.push(ino);
         }
         let owned = match self.owned_blocks(ino, inode) {
             Ok(n) => n,
@@ -396,40 +386,21 @@ impl<M: Medium> Checker<'_, M> {
         }
     }
 
+    /// The orphans: inodes in use (an unlinked one counts as reached;
+    /// one with links is a truncate a crash left unfinished). The bitmap's
+    /// other bits and its counts are checked with the free space.
     fn orphans(&mut self) {
-        let mut on_list = HashSet::new();
-        for g in 0..self.geo.groups {
-            self.orphan_list(g, &mut on_list);
-        }
-        for ino in std::mem::take(&mut self.orphan_links) {
-            if !on_list.contains(&ino) {
-                self.problem(
-                    format!("inode {ino}: orphan list link set but not on the orphan list"),
-                    Some(Fix::OrphanLink { ino }),
-                );
+        for ino in ROOT_INO + 1..self.geo.inode_count {
+            if !self.fs.bit_is_set(Map::Orphans, ino).unwrap_or(false) {
+                continue;
             }
-        }
-    }
-
-    /// Walk group `g`'s orphan list, collecting its members.
-    fn orphan_list(&mut self, g: u64, on_list: &mut HashSet<u64>) {
-        let cut = Some(Fix::CutOrphanList { group: Some(g) });
-        let mut ino = self.fs.group(g).orphan_head;
-        let mut steps = 0;
-        while ino != 0 {
-            steps += 1;
-            if steps > self.geo.inode_count {
-                self.problem(format!("group {g}: orphan list loops"), cut.clone());
-                return;
-            }
-            if self.geo.inode_group(ino) != g {
-                let what = format!("group {g}: orphan list holds inode {ino} of another group");
-                self.problem(what, cut.clone());
-                return;
-            }
-            on_list.insert(ino);
-            match self.fs.read_inode(ino) {
+            let inode = match self.fs.bit_is_set(Map::Inodes, ino) {
+                Ok(true) => self.fs.read_inode(ino),
+                _ => Err(ferrodax_core::Error::Corrupt("not in use")),
+            };
+            match inode {
                 Ok(i) => {
+                    self.orphans.set(ino);
                     if self.inodes.set(ino) {
                         self.report.inodes += 1;
                         self.check_inode(ino, &i);
@@ -439,22 +410,10 @@ impl<M: Medium> Checker<'_, M> {
                             None,
                         );
                     }
-                    match i.orphan_next {
-                        0 => {
-                            let what = format!(
-                                "group {g}: orphan list inode {ino} is not marked as on it"
-                            );
-                            self.problem(what, cut.clone());
-                            return;
-                        }
-                        next if next == ino => ino = 0,
-                        next => ino = next,
-                    }
                 }
                 Err(e) => {
-                    let what = format!("group {g}: orphan list: inode {ino}: {e}");
-                    self.problem(what, cut.clone());
-                    return;
+                    let what = format!("orphan bitmap holds inode {ino}: {e}");
+                    self.problem(what, Some(Fix::FreeSpace));
                 }
             }
         }
@@ -506,10 +465,11 @@ impl<M: Medium> Checker<'_, M> {
                 continue;
             }
             if i.nlink == 0 {
-                // Unlinked and on no list (a lost orphan-list link): its
-                // blocks stay in use until the next mount releases it.
+                // Unlinked and not an orphan (a lost orphan bit): its blocks
+                // stay in use until the next mount releases it.
                 let what = format!("inode {ino}: unlinked but not on the orphan list");
-                self.problem(what, Some(Fix::Orphan { ino }));
+                self.orphans.set(ino);
+                self.problem(what, Some(Fix::FreeSpace));
             } else {
                 let what = format!("inode {ino}: in use but no directory names it");
                 self.problem(what, Some(Fix::Reconnect { ino }));
@@ -546,6 +506,7 @@ impl<M: Medium> Checker<'_, M> {
         for (map, n, want) in [
             (Map::Blocks, g.total_blocks, &self.blocks),
             (Map::Inodes, g.inode_count, &self.inodes),
+            (Map::Orphans, g.inode_count, &self.orphans),
         ] {
             let mut wrong = 0;
             for i in 0..n {
@@ -571,7 +532,14 @@ impl<M: Medium> Checker<'_, M> {
             let (inodes, blocks) = (g.group_inodes(k), g.group_blocks(k));
             let free_blocks = blocks.clone().filter(|&b| !self.blocks.get(b)).count() as u64;
             let free_inodes = inodes.clone().filter(|&i| !self.inodes.get(i)).count() as u64;
+            let orphans = inodes.clone().filter(|&i| self.orphans.get(i)).count() as u64;
             let c = self.fs.group(k);
+            if c.orphans != orphans {
+                let have = c.orphans;
+                bad.push(format!(
+                    "group {k}: orphan count {have} should be {orphans}"
+                ));
+            }
             if c.free_blocks != free_blocks {
                 let have = c.free_blocks;
                 bad.push(format!(
@@ -617,7 +585,7 @@ pub fn check<M: Medium>(fs: &Fs<M>) -> Report {
         blocks: Bits::new(geo.total_blocks),
         inodes: Bits::new(geo.inode_count),
         links: HashMap::new(),
-        orphan_links: Vec::new(),
+        orphans: Bits::new(geo.inode_count),
     };
     c.backup_superblock();
     c.walk();
@@ -627,6 +595,7 @@ pub fn check<M: Medium>(fs: &Fs<M>) -> Report {
     c.free_space();
     c.report.expected_blocks = c.blocks.0;
     c.report.expected_inodes = c.inodes.0;
+    c.report.expected_orphans = c.orphans.0;
     c.report
 }
 
@@ -664,29 +633,13 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 let f0 = pm.persist(0, &sb.encode())?;
                 pm.fence(f.join(f0));
             }
-            Some(Fix::CutOrphanList { group }) => {
-                let all = 0..geo.groups;
-                for g in group.map_or(all, |g| g..g + 1) {
-                    patch_group(pm, &geo, g, |c| c.orphan_head = 0)?;
-                }
-            }
             Some(Fix::SuperblockFromBackup | Fix::ResetJournal) => {} // before mounting
-            Some(Fix::OrphanLink { ino }) => patch_inode(pm, sb, *ino, |i| i.orphan_next = 0)?,
             Some(Fix::BlockCount { ino, blocks }) => {
                 patch_inode(pm, sb, *ino, |i| i.blocks = *blocks)?
             }
             Some(Fix::Flags { ino }) => patch_inode(pm, sb, *ino, |i| i.flags &= flags::ALL)?,
             Some(Fix::RemoveEntry { .. } | Fix::Root | Fix::Reconnect { .. }) => {
                 unreachable!("made through the core")
-            }
-            Some(Fix::Orphan { ino }) => {
-                // The inode first, pointing at the current head (or at
-                // itself, the end): the list is whole at every step.
-                let g = geo.inode_group(*ino);
-                let head = committed_group(pm, &geo, g)?.orphan_head;
-                let next = if head == 0 { *ino } else { head };
-                patch_inode(pm, sb, *ino, |i| i.orphan_next = next)?;
-                patch_group(pm, &geo, g, |c| c.orphan_head = *ino)?;
             }
         }
         fixed += 1;
@@ -809,15 +762,14 @@ fn patch_group<M: Medium>(
 
 /// Write group `g`'s counters, derived from the bitmaps (free counts: a
 /// later pass checks the bitmaps themselves) and the inode table (the next
-/// generation number after every one of the group's in use). The orphan
-/// list starts empty: lost orphans are found and put back on it by the
-/// next check.
+/// generation number after every one of the group's in use).
 fn rebuild_group<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, g: u64) -> Result<()> {
     let geo = &sb.geo;
-    let mut free = [0u64; 2];
+    let mut set = [0u64; 3];
     for (n, (start, bits)) in [
         (geo.block_bitmap_start, geo.group_blocks(g)),
         (geo.inode_bitmap_start, geo.group_inodes(g)),
+        (geo.orphan_bitmap_start, geo.group_inodes(g)),
     ]
     .into_iter()
     .enumerate()
@@ -831,7 +783,7 @@ fn rebuild_group<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, g: u64) -> Result<(
             } else {
                 (1 << valid) - 1
             };
-            free[n] += u64::from((!u64::from_le_bytes(w) & mask).count_ones());
+            set[n] += u64::from((u64::from_le_bytes(w) & mask).count_ones());
         }
     }
     let mut next_generation = 1;
@@ -842,10 +794,11 @@ fn rebuild_group<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, g: u64) -> Result<(
             next_generation = next_generation.max(u64::from(i.generation) + 1);
         }
     }
+    let (blocks, inodes) = (geo.group_blocks(g), geo.group_inodes(g));
     let c = Group {
-        free_blocks: free[0],
-        free_inodes: free[1],
-        orphan_head: 0,
+        free_blocks: blocks.end - blocks.start - set[0],
+        free_inodes: inodes.end - inodes.start - set[1],
+        orphans: set[2],
         next_generation,
         block_hint: 0,
         ino_hint: 0,
@@ -900,7 +853,7 @@ pub fn fsck<M: Medium>(medium: M, opts: &Options) -> Result<(M, Outcome)> {
             Err(why) => {
                 found.push(Problem {
                     what: format!("orphan list: releasing it failed: {why}"),
-                    fix: Some(Fix::CutOrphanList { group: None }),
+                    fix: Some(Fix::FreeSpace),
                 });
                 0
             }
@@ -965,6 +918,11 @@ fn rewrite_free_space<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, report: &Report
             geo.block_bitmap_blocks,
             &report.expected_blocks,
         ),
+        (
+            geo.orphan_bitmap_start,
+            geo.inode_bitmap_blocks,
+            &report.expected_orphans,
+        ),
     ];
     for (start, nblocks, words) in regions {
         for blk in 0..nblocks {
@@ -992,9 +950,12 @@ fn rewrite_free_space<M: Medium>(pm: &mut Pm<M>, geo: &Geometry, report: &Report
     for g in 0..geo.groups {
         let free_blocks = clear(&report.expected_blocks, geo.group_blocks(g));
         let free_inodes = clear(&report.expected_inodes, geo.group_inodes(g));
+        let orphans = geo.group_inodes(g).count() as u64
+            - clear(&report.expected_orphans, geo.group_inodes(g));
         patch_group(pm, geo, g, |c| {
             c.free_blocks = free_blocks;
             c.free_inodes = free_inodes;
+            c.orphans = orphans;
         })?;
     }
     Ok(())

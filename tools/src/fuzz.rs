@@ -60,8 +60,8 @@ pub struct Image {
     /// The image.
     pub medium: MemMedium,
     fields: Vec<Field>,
-    /// The inodes the fields belong to: as values they make cycles (an
-    /// orphan list or parent pointer to itself) and cross links.
+    /// The inodes the fields belong to: as values they make cycles (a
+    /// parent pointer to itself) and cross links.
     inodes: Vec<u64>,
 }
 
@@ -90,7 +90,7 @@ const SUPERBLOCK: &[(&str, u64, usize)] = &[
 const GROUP: &[(&str, u64, usize)] = &[
     ("free_blocks", 0, 8),
     ("free_inodes", 8, 8),
-    ("orphan_head", 16, 8),
+    ("orphans", 16, 8),
     ("next_generation", 24, 8),
     ("block_hint", 32, 8),
     ("ino_hint", 40, 8),
@@ -106,7 +106,6 @@ const INODE: &[(&str, u64, usize)] = &[
     ("mtime_nsec", 80, 4),
     ("root", 88, 8),
     ("parent", 96, 8),
-    ("next_orphan", 104, 8),
     ("entries", 112, 8),
     ("ino", 124, 4),
 ];
@@ -294,14 +293,23 @@ impl Image {
             dir_block_fields(&mut fields, m, &format!("big{i}"), blk);
         }
         // Lines of 64 bytes, 64 to a bitmap block, each with its slot.
-        for (map, bitmap, first_line) in [
-            ("inode", g.inode_bitmap_start, 0),
-            ("block", g.block_bitmap_start, g.inode_bitmap_blocks * 64),
+        let data_start_word = ("data_start_word", g.data_start / 64 * 8);
+        for (map, bitmap, first_line, words) in [
+            ("inode", g.inode_bitmap_start, 0, data_start_word),
+            (
+                "block",
+                g.block_bitmap_start,
+                g.inode_bitmap_blocks * 64,
+                data_start_word,
+            ),
+            (
+                "orphan",
+                g.orphan_bitmap_start,
+                (g.inode_bitmap_blocks + g.block_bitmap_blocks) * 64,
+                ("orphan_word", o / 64 * 8),
+            ),
         ] {
-            for (name, off) in [
-                ("first_word", 0),
-                ("data_start_word", g.data_start / 64 * 8),
-            ] {
+            for (name, off) in [("first_word", 0), words] {
                 let at = Geometry::block_off(bitmap) + off;
                 let seal = Seal::Bitmap {
                     line: at / 64 * 64,
@@ -549,7 +557,7 @@ pub fn exercise(m: MemMedium) -> Outcome {
             let _ = fs.set_size(e.ino, BLOCK_SIZE / 2, at(7));
         }
         let _ = fs.unlink(R, b"sym", at(8));
-        while let Some(o) = fs.first_orphan() {
+        while let Ok(Some(o)) = fs.first_orphan() {
             if fs.release_inode(o).is_err() {
                 break;
             }

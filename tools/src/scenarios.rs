@@ -248,7 +248,7 @@ pub fn all() -> Vec<Scenario> {
             ops: &[
                 |fs| fs.tmpfile(attr(S_IFREG | 0o600), at(20)).map(drop),
                 |fs| {
-                    let t = fs.first_orphan().unwrap_or(0);
+                    let t = fs.first_orphan()?.unwrap_or(0);
                     fs.link(t, R, b"linked", at(21)).map(drop)
                 },
             ],
@@ -263,7 +263,7 @@ pub fn all() -> Vec<Scenario> {
                     fs.unlink(a, b"f", at(20)).map(drop)
                 },
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     if o != 0 {
                         fs.release_inode(o)
                     } else {
@@ -378,7 +378,7 @@ pub fn all() -> Vec<Scenario> {
                         .map(drop)
                 },
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],
@@ -514,7 +514,7 @@ pub fn all() -> Vec<Scenario> {
             ops: &[
                 |fs| fs.unlink(R, b"frag", at(20)).map(drop),
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],
@@ -659,11 +659,11 @@ pub fn all() -> Vec<Scenario> {
                 |fs| fs.unlink(R, b"big", at(21)).map(drop),
                 |fs| fs.unlink(R, b"new", at(22)).map(drop),
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],
@@ -694,12 +694,12 @@ pub fn all() -> Vec<Scenario> {
                 },
                 |fs| fs.unlink(R, b"y", at(24)).map(drop),
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
                 |fs| fs.rmdir(R, b"d", at(25)).map(drop),
                 |fs| {
-                    let o = fs.first_orphan().unwrap_or(0);
+                    let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
             ],

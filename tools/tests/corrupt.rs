@@ -287,6 +287,32 @@ proptest! {
     }
 }
 
+/// Flip inode `ino`'s bit in the orphan bitmap and count it in its group,
+/// keeping the line's checksum valid (so that the orphan, not a checksum,
+/// is what a check finds).
+fn flip_orphan_bit(m: &mut MemMedium, ino: u64) {
+    let g = Superblock::decode(m.0[..SB_SIZE].try_into().unwrap())
+        .unwrap()
+        .geo;
+    let bitmap = Geometry::block_off(g.orphan_bitmap_start) as usize;
+    m.0[bitmap + (ino / 8) as usize] ^= 1 << (ino % 8);
+    let set = m.0[bitmap + (ino / 8) as usize] & 1 << (ino % 8) != 0;
+    let line = bitmap + (ino / CHUNK_BITS * CHUNK_BITS / 8) as usize;
+    let crc = ferrodax_core::crc32c::crc32c(&m.0[line..line + 64]);
+    let first = (g.inode_bitmap_blocks + g.block_bitmap_blocks) * 64;
+    let slot = (Geometry::block_off(g.bitmap_crc_start) + 4 * (first + ino / CHUNK_BITS)) as usize;
+    m.0[slot..slot + 4].copy_from_slice(&crc.to_le_bytes());
+    let k = g.inode_group(ino);
+    let at = Geometry::group_off(k) as usize;
+    let mut group = Group::decode(m.0[at..at + GROUP_SIZE].try_into().unwrap(), &g, k).unwrap();
+    group.orphans = if set {
+        group.orphans + 1
+    } else {
+        group.orphans - 1
+    };
+    m.0[at..at + GROUP_SIZE].copy_from_slice(&group.encode());
+}
+
 #[test]
 fn a_lost_orphan_is_put_back_and_released() {
     let (m, ..) = image();
@@ -294,15 +320,9 @@ fn a_lost_orphan_is_put_back_and_released() {
     let (t, _) = fs.tmpfile(attr(S_IFREG | 0o600), at(4)).unwrap();
     fs.map_blocks(t, 0, 3, true, false).unwrap();
     let free_before = fs.counters().free_blocks;
-    // The orphan list loses its only link.
-    let group = fs.geometry().inode_group(t);
-    let c = Group {
-        orphan_head: 0,
-        ..fs.group(group)
-    };
+    // The orphan bitmap loses its only bit, and its group the count.
     let mut m = fs.into_medium();
-    let at = Geometry::group_off(group) as usize;
-    m.0[at..at + GROUP_SIZE].copy_from_slice(&c.encode());
+    flip_orphan_bit(&mut m, t);
     let fs = mount(m).unwrap();
     let report = check(&fs);
     assert!(
@@ -323,17 +343,24 @@ fn a_lost_orphan_is_put_back_and_released() {
 }
 
 #[test]
-fn a_stray_orphan_link_and_a_misplaced_name_are_found() {
-    let (m, d, f) = image();
-    // A linked file whose orphan-list link is set (the core would take it
-    // for an orphan): found, and repaired.
-    let c = rewrite_inode(&m, f, |i| i.orphan_next = d);
-    let fs = mount(c).unwrap();
+fn a_stray_orphan_bit_and_a_misplaced_name_are_found() {
+    let (m, _, f) = image();
+    // The bit of a free inode, counted: mount refuses to release it,
+    // fsck finds it and repairs it.
+    let free = f + 7;
+    let mut c = m.clone();
+    flip_orphan_bit(&mut c, free);
+    mount_rejects(c.clone(), "orphan bitmap (an inode not in use)");
+    let keep = MountOptions {
+        keep_orphans: true,
+        ..MountOptions::default()
+    };
+    let fs = Fs::mount(c, keep).unwrap().0;
     let report = check(&fs);
     assert!(
-        report.problems.iter().any(
-            |p| p.what == format!("inode {f}: orphan list link set but not on the orphan list")
-        ),
+        report.problems.iter().any(|p| p
+            .what
+            .starts_with(&format!("orphan bitmap holds inode {free}"))),
         "{:#?}",
         report.problems
     );
@@ -341,6 +368,14 @@ fn a_stray_orphan_link_and_a_misplaced_name_are_found() {
     let mut pm = ferrodax_core::persist::Pm::new(fs.into_medium());
     ferrodax_tools::fsck::repair(&mut pm, &sb, &report).unwrap();
     assert!(check(&mount(pm.into_medium()).unwrap()).problems.is_empty());
+    // A linked file on the orphan list (a truncate a crash left
+    // unfinished) is no damage: mount finishes it, the file stays whole.
+    let whole = mount(m.clone()).unwrap().read_inode(f).unwrap();
+    let mut c = m.clone();
+    flip_orphan_bit(&mut c, f);
+    let fs = mount(c).unwrap();
+    assert_eq!(fs.read_inode(f).unwrap(), whole);
+    assert!(check(&fs).problems.is_empty(), "{:#?}", check(&fs).problems);
     // An entry whose stored hash no longer matches its name (checksum made
     // valid again) lists but cannot be opened.
     let img = ferrodax_tools::fuzz::Image::populated();

@@ -394,7 +394,7 @@ fn a_big_truncate_finishes_after_its_transaction() {
     assert!(fs.is_orphan(f).unwrap());
     let fs = remount(fs);
     clean(&fs);
-    assert_eq!(fs.first_orphan(), None);
+    assert_eq!(fs.first_orphan().unwrap(), None);
 }
 
 #[test]
