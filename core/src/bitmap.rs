@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Persistent free-space state: inode and block bitmaps.
+//! Persistent allocation state: the inode, block and orphan bitmaps.
 //!
 //! One bit per inode / per block, set when in use, and one per inode set
 //! while it is an orphan (`orphan.rs`). Each 64-byte line of a bitmap
 //! ([`CHUNK_BITS`] bits) has a CRC-32C in the bitmap checksum table (inode
-//! bitmap lines first, then block bitmap lines, then orphan bitmap lines). Mount reads none of
-//! this: allocation reads the bitmap words it searches and checks the
-//! checksum of each line it changes, so mount time does not grow with the
-//! device.
+//! bitmap lines first, then block bitmap lines, then orphan bitmap
+//! lines). Mount reads none of this: allocation reads the bitmap words it
+//! searches and checks the checksum of each line it changes, so mount time
+//! does not grow with the device.
 //!
-//! Both bitmaps are split into allocation groups (`group.rs`): an
+//! The bitmaps are split into allocation groups (`group.rs`): an
 //! allocation searches one group at a time and never crosses a group's
 //! end, and each group counts its own free bits.
 //!
