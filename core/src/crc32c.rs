@@ -25,24 +25,25 @@ pub fn crc32c(data: &[u8]) -> u32 {
     !update(!0, data)
 }
 
-/// Largest record [`crc32c_skip`] copies (on the stack).
-const SKIP_COPY: usize = 256;
-
-/// CRC-32C of `data` with the 4 bytes at `crc_at` taken as zero, for records
-/// that store their own checksum.
+/// CRC-32C of `data` with the 4 bytes at `crc_at` taken as zero: the check
+/// of a record that stores its own checksum there.
+///
+/// CRC-32C is linear: zeroing the field changes the checksum by the raw CRC
+/// of the field followed by the rest of the record, which is the field's
+/// word carried over `data.len() - crc_at` zero bytes (for a reflected CRC,
+/// four bytes fed in are their little-endian word XORed into the register
+/// and four zero bytes). So one pass over `data` as it is, and no copy.
 pub fn crc32c_skip(data: &[u8], crc_at: usize) -> u32 {
-    // Records up to SKIP_COPY bytes (journal entries, inodes, extent
-    // headers) are copied with the field zeroed and checksummed in one
-    // call: three calls cost more than the copy.
-    let mut copy = [0u8; SKIP_COPY];
-    if let Some(c) = copy.get_mut(..data.len()) {
-        c.copy_from_slice(data);
-        c[crc_at..crc_at + 4].fill(0);
-        return crc32c(c);
-    }
-    let crc = update(!0, &data[..crc_at]);
-    let crc = update(crc, &[0; 4]);
-    !update(crc, &data[crc_at + 4..])
+    let field = u32::from_le_bytes(data[crc_at..crc_at + 4].try_into().unwrap());
+    crc32c(data) ^ zero_extend(field, (data.len() - crc_at) as u64)
+}
+
+/// Store at `crc_at` the CRC-32C of `record` with those 4 bytes zero: the
+/// seal that [`crc32c_skip`] checks.
+pub fn put_crc(record: &mut [u8], crc_at: usize) {
+    record[crc_at..crc_at + 4].fill(0);
+    let crc = crc32c(record);
+    record[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The Castagnoli polynomial in the reflected bit order CRC registers
@@ -141,12 +142,17 @@ mod tests {
             let crc = super::update(!0, &data[..cut]);
             assert_eq!(!super::update(crc, &data[cut..]), whole);
         }
-        // both paths: copied (up to SKIP_COPY bytes) and in three parts
         for len in [44, 64, 128, 256, 257, 300] {
             let mut skipped = data;
             skipped[40..44].fill(0);
             let want = super::crc32c(&skipped[..len]);
             assert_eq!(super::crc32c_skip(&data[..len], 40), want, "{len} bytes");
+            let mut sealed = data;
+            super::put_crc(&mut sealed[..len], 40);
+            assert_eq!(sealed[..40], data[..40]);
+            assert_eq!(sealed[44..len], data[44..len]);
+            assert_eq!(sealed[40..44], want.to_le_bytes(), "{len} bytes");
+            assert_eq!(super::crc32c_skip(&sealed[..len], 40), want);
         }
     }
 

@@ -7,7 +7,7 @@
 //! touches three levels is as atomic as a one-entry change: a crash
 //! leaves the tree as it was before the operation or as it is after.
 
-use super::crc32c::crc32c_skip;
+use super::crc32c::put_crc;
 use super::error::{Error, MediaCount, Result};
 use super::extent::{entry_off, Extent, Node, Path, EXT_MAGIC, FANOUT, MAX_HEIGHT};
 use super::inode::Inode;
@@ -32,8 +32,7 @@ impl<M: Medium> Fs<M> {
         put_u16(&mut h, 4, count);
         put_u16(&mut h, 6, level);
         put_u32(&mut h, 8, ino as u32);
-        let crc = crc32c_skip(&h, 12);
-        put_u32(&mut h, 12, crc);
+        put_crc(&mut h, 12);
         self.tx_write(Geometry::block_off(blk), &h)
     }
 

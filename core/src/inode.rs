@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! On-media inodes: 128 bytes each in a table fixed at mkfs time.
 
-use super::crc32c::crc32c_skip;
+use super::crc32c::{crc32c_skip, put_crc};
 use super::error::{Error, Result};
 use super::layout::{le::*, Geometry, INODE_SIZE, SYMLINK_MAX};
 use super::medium::{Medium, MediumRead};
@@ -181,8 +181,7 @@ impl Inode {
         put_u64(&mut b, I_PARENT, self.parent);
         put_u64(&mut b, I_ENTRIES, self.entries);
         put_u32(&mut b, I_SLOT, slot_word(ino, stamp));
-        let crc = crc32c_skip(&b, I_CRC);
-        put_u32(&mut b, I_CRC, crc);
+        put_crc(&mut b, I_CRC);
         b
     }
 

@@ -44,7 +44,7 @@
 //! Entries are one 64-byte cache line each, so the cost of a change is
 //! proportional to the bytes it touches, never a whole block.
 
-use super::crc32c::crc32c_skip;
+use super::crc32c::{crc32c_skip, put_crc};
 use super::error::{Error, Result};
 use super::journal_area::{Committed, MAX_SEQ};
 use super::layout::{
@@ -416,8 +416,7 @@ impl Journal {
         pm: &mut Pm<M>,
         mut e: [u8; ENTRY_SIZE as usize],
     ) -> Result<Flushed> {
-        let crc = crc32c_skip(&e, E_CRC);
-        put_u32(&mut e, E_CRC, crc);
+        put_crc(&mut e, E_CRC);
         let at = self.entry_off(self.next);
         self.next += 1;
         pm.persist(at, &e)

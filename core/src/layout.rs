@@ -5,7 +5,7 @@
 //! All integers are little-endian. The byte-level tables live in
 //! `Documentation/filesystems/ferrodax/format.rst`; keep both in step.
 
-use super::crc32c::{crc32c, crc32c_skip};
+use super::crc32c::{crc32c, crc32c_skip, put_crc};
 use super::error::{Error, Result};
 
 /// Block size: every structure is laid out in 4 KiB blocks.
@@ -383,8 +383,7 @@ impl Superblock {
         put_u64(&mut b, SB_INODE_COUNT, self.geo.inode_count);
         put_u64(&mut b, SB_MKFS_TIME, self.mkfs_time);
         b[SB_HASH_SEED..SB_HASH_SEED + 16].copy_from_slice(&self.hash_seed);
-        let crc = crc32c_skip(&b, SB_CRC);
-        put_u32(&mut b, SB_CRC, crc);
+        put_crc(&mut b, SB_CRC);
         b
     }
 
@@ -490,8 +489,7 @@ impl Group {
         put_u64(&mut b, 32, self.block_hint);
         put_u64(&mut b, 40, self.ino_hint);
         put_u32(&mut b, 56, GROUP_MAGIC);
-        let crc = crc32c_skip(&b, GROUP_CRC);
-        put_u32(&mut b, GROUP_CRC, crc);
+        put_crc(&mut b, GROUP_CRC);
         b
     }
 

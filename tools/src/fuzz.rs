@@ -12,11 +12,11 @@ use crate::dump::dump;
 use crate::fsck::{check, fsck, Options};
 use crate::media::MemMedium;
 use crate::testing::{at, attr, mkfs_mount};
-use ferrodax_core::crc32c::{crc32c, crc32c_skip};
+use ferrodax_core::crc32c::{crc32c, put_crc};
 use ferrodax_core::extent::FANOUT;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
-use ferrodax_core::layout::le::{put_u32, u16_at, u32_at, u64_at};
+use ferrodax_core::layout::le::{u16_at, u32_at, u64_at};
 use ferrodax_core::layout::{Geometry, BLOCK_SIZE, INODE_SIZE, JOURNAL_BLOCKS, ROOT_INO as R};
 use ferrodax_core::{Error, Fs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -475,8 +475,7 @@ fn seal(m: &mut MemMedium, seal: Seal) {
     match seal {
         Seal::Crc { at, len, crc } => {
             let (at, len, crc) = (at as usize, len as usize, crc as usize);
-            let v = crc32c_skip(&b[at..at + len], crc);
-            put_u32(&mut b[at..at + len], crc, v);
+            put_crc(&mut b[at..at + len], crc);
         }
         Seal::Extent { at, owner } => {
             let at = at as usize;
