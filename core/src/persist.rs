@@ -314,6 +314,19 @@ impl<M: Medium> Pm<M> {
         (r.off, r.len)
     }
 
+    /// What staged change `i` leaves in place once the stage is applied:
+    /// its own bytes, unless a later change overlaps them (`None`: then
+    /// only a [`Pm::read`] tells).
+    pub fn staged_bytes(&self, i: usize) -> Option<&[u8]> {
+        let st = self.medium.stage_area();
+        let r = st.ranges[i];
+        let end = r.off + r.len as u64;
+        let overlapped = st.ranges[i + 1..st.n]
+            .iter()
+            .any(|l| l.off < end && r.off < l.off + l.len as u64);
+        (!overlapped).then(|| &st.data[r.at..r.at + r.len])
+    }
+
     /// Store and write back every staged change, oldest first, and empty
     /// the stage. `_logged` proves their undo entries are durable.
     pub fn apply_stage(&mut self, _logged: Fenced) -> Flushed {
