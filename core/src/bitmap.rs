@@ -30,6 +30,8 @@ const CHUNKS_PER_BLOCK: u64 = BLOCK_SIZE * 8 / CHUNK_BITS;
 const CHUNK_BYTES: usize = (CHUNK_BITS / 8) as usize;
 /// Words a free-bit search reads at once.
 const SEARCH_WORDS: usize = 64;
+/// Words of one checksummed line.
+const LINE_WORDS: u64 = CHUNK_BYTES as u64 / 8;
 
 /// Which bitmap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,40 +194,64 @@ impl<M: Medium> Fs<M> {
         // Groups start at whole lines, so at whole words.
         let (first_word, end_word) = (bits.start / 64, bits.end.div_ceil(64));
         let nwords = end_word - first_word;
-        let mut bytes = [0u8; SEARCH_WORDS * 8];
-        let mut scanned = 0;
-        let mut w = if bits.contains(&hint) {
+        let start = if bits.contains(&hint) {
             hint / 64
         } else {
             first_word
         };
+        // The rest of the hint's line first, on its own: with a good hint
+        // the clear bit is there, and 64 bytes are all the search reads.
+        let line_end = ((start / LINE_WORDS + 1) * LINE_WORDS).min(end_word);
+        let mut line = [0u8; CHUNK_BYTES];
+        let read = &mut line[..(line_end - start) as usize * 8];
+        self.pm.read(self.word_off(map, start), read)?;
+        if let Some(run) = self.clear_run_in(map, &bits, start, read, want)? {
+            return Ok(Some(run));
+        }
+        let mut bytes = [0u8; SEARCH_WORDS * 8];
+        let mut scanned = line_end - start;
+        let mut w = line_end;
         while scanned < nwords {
-            let base = w;
-            let n = (SEARCH_WORDS as u64).min(end_word - base);
+            if w >= end_word {
+                w = first_word;
+            }
+            let n = (SEARCH_WORDS as u64).min(end_word - w);
             // Words in one read: the words of a map are contiguous.
             let read = &mut bytes[..n as usize * 8];
-            self.pm.read(self.word_off(map, base), read)?;
-            let words = read.chunks_exact(8).map(|b| u64_at(b, 0));
-            for (i, word) in words.enumerate() {
-                if word == !0 {
-                    continue;
-                }
-                let first = (base + i as u64) * 64 + u64::from((!word).trailing_zeros());
-                if first >= bits.end {
-                    break;
-                }
-                let mut len = 1;
-                while len < want && first + len < bits.end && !self.bit_is_set(map, first + len)? {
-                    len += 1;
-                }
-                return Ok(Some((first, len)));
+            self.pm.read(self.word_off(map, w), read)?;
+            if let Some(run) = self.clear_run_in(map, &bits, w, read, want)? {
+                return Ok(Some(run));
             }
             scanned += n;
-            w = if base + n >= end_word {
-                first_word
-            } else {
-                base + n
-            };
+            w += n;
+        }
+        Ok(None)
+    }
+
+    /// The first clear bit inside `bits` of the words `read` (of `map`,
+    /// from word `base`) and how many clear bits follow it, up to `want`.
+    fn clear_run_in(
+        &self,
+        map: Map,
+        bits: &Range<u64>,
+        base: u64,
+        read: &[u8],
+        want: u64,
+    ) -> Result<Option<(u64, u64)>> {
+        let words = read.chunks_exact(8).map(|b| u64_at(b, 0));
+        for (i, word) in words.enumerate() {
+            if word == !0 {
+                continue;
+            }
+            let first = (base + i as u64) * 64 + u64::from((!word).trailing_zeros());
+            if first >= bits.end {
+                return Ok(None);
+            }
+            let mut len = 1;
+            while len < want && first + len < bits.end && !self.bit_is_set(map, first + len)? {
+                len += 1;
+            }
+            return Ok(Some((first, len)));
         }
         Ok(None)
     }

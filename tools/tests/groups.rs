@@ -68,6 +68,49 @@ fn inodes_and_blocks_come_from_the_next_group_once_one_is_full() {
 }
 
 #[test]
+fn a_full_group_finds_the_inodes_freed_behind_its_hint() {
+    let mut fs = mem_fs(65536);
+    let g = *fs.geometry();
+    assert!(
+        g.group_inodes(0).count() >= 1024,
+        "a group of two lines or more"
+    );
+    let mut made = vec![];
+    while fs.group(0).free_inodes > 0 {
+        let name = format!("f{}", made.len());
+        made.push(
+            fs.create(R, name.as_bytes(), attr(S_IFREG), at(1))
+                .unwrap()
+                .0,
+        );
+    }
+    // One in the first line of the bitmap, one lines later: the search
+    // starts at the hint (past both) and must wrap to find them.
+    let freed = [made[700], made[3]];
+    for ino in freed {
+        let i = made.iter().position(|&m| m == ino).unwrap();
+        fs.unlink(R, format!("f{i}").as_bytes(), at(2)).unwrap();
+        fs.release_inode(ino).unwrap();
+    }
+    assert_eq!(fs.group(0).free_inodes, 2);
+    let mut again: Vec<u64> = (0..2)
+        .map(|k| {
+            let name = format!("g{k}");
+            fs.create(R, name.as_bytes(), attr(S_IFREG), at(3))
+                .unwrap()
+                .0
+        })
+        .collect();
+    again.sort_unstable();
+    let mut want = freed.to_vec();
+    want.sort_unstable();
+    assert_eq!(again, want, "group 0's freed inodes, not group 1's");
+    assert_eq!(g.inode_group(again[0]), 0);
+    assert_eq!(fs.group(0).free_inodes, 0);
+    clean(&fs);
+}
+
+#[test]
 fn an_extent_across_two_groups_frees_into_both() {
     let mut fs = mem_fs(8192);
     let g = *fs.geometry();
