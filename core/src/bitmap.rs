@@ -400,6 +400,20 @@ impl<M: Medium> Fs<M> {
         Ok((start, len))
     }
 
+    /// Store `data` at `off`, inside a block the running transaction
+    /// allocated, unlogged: like the block's zeroing in
+    /// [`Fs::claim_blocks`], durable with the commit's first fence, before
+    /// any in-place store can make the block reachable; on rollback the
+    /// block is free again and what it holds does not matter. Nothing may
+    /// be staged for those bytes (reads lay the stage over them).
+    pub(super) fn store_fresh(&mut self, off: u64, data: &[u8]) -> Result<()> {
+        debug_assert!(self.journal.drained() || !self.used_in_place(off / BLOCK_SIZE)?);
+        let stored = self.pm.store(off, data)?;
+        let flushed = self.pm.flush(stored);
+        self.journal.add_flushed(flushed);
+        Ok(())
+    }
+
     /// Free `len` blocks from `start` in the running transaction (an
     /// extent may span groups: blocks allocated in two groups merge).
     pub(super) fn free_blocks(&mut self, start: u64, len: u64) -> Result<()> {

@@ -87,15 +87,18 @@ struct Packer {
     end: u64,
     last: Option<u64>,
     count: u16,
+    /// Allocated by the transaction: filled unlogged (`Fs::store_fresh`).
+    fresh: bool,
 }
 
 impl Packer {
-    fn new(blk: u64) -> Packer {
+    fn new(blk: u64, fresh: bool) -> Packer {
         Packer {
             blk,
             end: HDR,
             last: None,
             count: 0,
+            fresh,
         }
     }
 }
@@ -103,17 +106,33 @@ impl Packer {
 impl<M: Medium> Fs<M> {
     /// Rewrite the header of entry block `blk` of `dir_ino` with `count`
     /// entries and the checksum of the block as it now is. The block was
-    /// checked before the transaction changed it.
-    pub(super) fn seal_block(&mut self, blk: u64, dir_ino: u64, count: u16) -> Result<()> {
+    /// checked before the transaction changed it, or is `fresh`.
+    pub(super) fn seal_block(
+        &mut self,
+        blk: u64,
+        dir_ino: u64,
+        count: u16,
+        fresh: bool,
+    ) -> Result<()> {
         let mut h = super::dir::block_header(dir_ino, count);
         let crc = match self.resealed_crc(blk, &h)? {
             Some(crc) => crc,
             None => self.block_crc(blk, &h)?,
         };
         put_u32(&mut h, H_CRC, crc);
-        self.tx_write(Geometry::block_off(blk), &h)?;
+        self.block_write(fresh, Geometry::block_off(blk), &h)?;
         self.pm.verified().insert(blk);
         Ok(())
+    }
+
+    /// Write `data` at `off` of an entry block: logged, or unlogged for a
+    /// block the transaction allocated (`fresh`: its undo entries would
+    /// restore bytes nobody reads once the block is free again).
+    fn block_write(&mut self, fresh: bool, off: u64, data: &[u8]) -> Result<()> {
+        match fresh {
+            true => self.store_fresh(off, data),
+            false => self.tx_write(off, data),
+        }
     }
 
     /// The checksum of entry block `blk` under header `h` (checksum field
@@ -156,8 +175,8 @@ impl<M: Medium> Fs<M> {
     /// returns it.
     pub(super) fn dir_init(&mut self, dir_ino: u64) -> Result<u64> {
         let (blk, _) = self.alloc_blocks(1, false)?;
-        self.tx_write(rec_off(blk, HDR), &free_record(CAPACITY))?;
-        self.seal_block(blk, dir_ino, 0)?;
+        self.block_write(true, rec_off(blk, HDR), &free_record(CAPACITY))?;
+        self.seal_block(blk, dir_ino, 0, true)?;
         Ok(blk)
     }
 
@@ -227,7 +246,7 @@ impl<M: Medium> Fs<M> {
                 };
                 let (rec, len) = encode_record(name, hash, ino, dtype, seq, reclen);
                 self.tx_write(rec_off(b.blk, at), &rec[..len])?;
-                self.seal_block(b.blk, dir_ino, room.count + 1)?;
+                self.seal_block(b.blk, dir_ino, room.count + 1, false)?;
                 dir.entries = dir.entries.plus(1, "directory entry count")?;
                 return Ok(reshapes > 0);
             }
@@ -248,7 +267,7 @@ impl<M: Medium> Fs<M> {
         let bytes = &mut bytes[..len as usize];
         self.pm.read(rec_off(blk, r.off), bytes)?;
         put_u16(bytes, 4, len as u16);
-        self.tx_write(rec_off(p.blk, p.end), bytes)?;
+        self.block_write(p.fresh, rec_off(p.blk, p.end), bytes)?;
         p.last = Some(p.end);
         p.end += len;
         p.count += 1;
@@ -261,11 +280,11 @@ impl<M: Medium> Fs<M> {
         match p.last {
             Some(off) => {
                 let reclen = (BLOCK_SIZE - off) as u16;
-                self.tx_write(rec_off(p.blk, off + 4), &reclen.to_le_bytes())?
+                self.block_write(p.fresh, rec_off(p.blk, off + 4), &reclen.to_le_bytes())?
             }
-            None => self.tx_write(rec_off(p.blk, HDR), &free_record(CAPACITY))?,
+            None => self.block_write(p.fresh, rec_off(p.blk, HDR), &free_record(CAPACITY))?,
         }
-        self.seal_block(p.blk, dir_ino, p.count)
+        self.seal_block(p.blk, dir_ino, p.count, p.fresh)
     }
 
     /// Call `f` with each live record of `blk`, in block order. Reads
@@ -295,7 +314,7 @@ impl<M: Medium> Fs<M> {
     fn repack(&mut self, dir_ino: u64, src: u64, to: Option<Target>) -> Result<()> {
         self.entry_block(src, dir_ino)?;
         if let Some(t) = to {
-            let mut p = Packer::new(t.blk);
+            let mut p = Packer::new(t.blk, t.fresh);
             if !t.fresh {
                 self.entry_block(t.blk, dir_ino)?;
                 self.each_record(t.blk, |fs, r| fs.pack(&mut p, t.blk, r))?;
@@ -306,7 +325,7 @@ impl<M: Medium> Fs<M> {
             })?;
             self.finish(&p, dir_ino)?;
         }
-        let mut kept = Packer::new(src);
+        let mut kept = Packer::new(src, false);
         self.each_record(src, |fs, r| {
             match to.is_some_and(|t| t.moving.takes(r.hash)) {
                 true => Ok(()),
@@ -490,7 +509,7 @@ impl<M: Medium> Fs<M> {
         head[6] = r.name_len as u8;
         head[7] = dtype & 0xf | r.seq << 4;
         self.tx_write(rec_off(pos.blk, pos.off), &head)?;
-        self.seal_block(pos.blk, dir_ino, count)
+        self.seal_block(pos.blk, dir_ino, count, false)
     }
 
     /// Remove the entry at `pos` of directory `dir_ino`, freeing its block
@@ -529,7 +548,7 @@ impl<M: Medium> Fs<M> {
         let count = count
             .checked_sub(1)
             .ok_or(Error::Corrupt("directory block entry count"))?;
-        self.seal_block(pos.blk, dir_ino, count)?;
+        self.seal_block(pos.blk, dir_ino, count, false)?;
         if self.dir_is_one_block(dir)? {
             return Ok(());
         }
