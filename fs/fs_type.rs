@@ -6,6 +6,7 @@ use super::dax::{DaxDev, DaxMapping};
 use super::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
 use super::inode_cache::InodeCache;
 use super::iomap::{MapReply, MapRequest};
+use super::map_cache::MapCache;
 use super::media_error::MediaLoss;
 use core::marker::PhantomData;
 use kernel::error::{code::ENOPARAM, from_result, to_result};
@@ -152,7 +153,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn media_error(&self, blocks: core::ops::Range<u64>) -> Result<MediaLoss>;
     /// Map a byte range of regular file `ino` (iomap_begin); a write over
     /// a hole allocates blocks that are zeroed and durable on return.
-    fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply>;
+    /// `cache` is the inode's [`MapCache`], which may answer and which
+    /// keeps what was found mapped.
+    fn map(&self, ino: u64, req: &MapRequest, cache: &MapCache) -> Result<MapReply>;
     /// Data was written up to `size`: grow the file to it (never shrinks).
     fn grow_size(&self, ino: u64, size: u64) -> Result;
     /// fallocate: allocate zeroed blocks for every hole in `start..end`

@@ -11,10 +11,12 @@
 //!
 //! Every inode of a superblock of a type registered by this module was
 //! allocated by [`alloc_inode`] from the registration's cache, so it lives
-//! inside an `InodeBox` whose `link` and `extra` fields are initialised until
+//! inside an `InodeBox` whose `link`, `extra` and `map` fields are
+//! initialised until
 //! [`free_inode`].
 
 use super::bindings;
+use super::map_cache::MapCache;
 use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -58,6 +60,7 @@ pub(crate) struct InodeBox {
     /// walkers rely on.
     link: Option<KVec<u8>>,
     extra: Extra,
+    map: MapCache,
 }
 
 impl InodeBox {
@@ -86,6 +89,20 @@ impl InodeBox {
         unsafe {
             let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
             &*core::ptr::addr_of!((*b).extra)
+        }
+    }
+
+    /// The [`MapCache`] of `inode`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`InodeBox::extra`].
+    pub(crate) unsafe fn map_cache<'a>(inode: *mut bindings::inode) -> &'a MapCache {
+        // SAFETY: as in `extra`: `map` is initialised (type invariant) and
+        // only used through shared references (atomics).
+        unsafe {
+            let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
+            &*core::ptr::addr_of!((*b).map)
         }
     }
 
@@ -161,6 +178,7 @@ impl InodeCache {
                 let b = kernel::container_of!(Opaque::cast_from(inode).cast_mut(), InodeBox, vfs);
                 core::ptr::addr_of_mut!((*b).link).write(None);
                 core::ptr::addr_of_mut!((*b).extra).write(Extra::default());
+                core::ptr::addr_of_mut!((*b).map).write(MapCache::default());
             }
         }
         inode

@@ -4,6 +4,8 @@
 
 use super::bindings;
 use super::fs_type::FileSystem;
+use super::inode_cache::InodeBox;
+use super::map_cache::MapCache;
 use super::super_block::fs_of;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -70,6 +72,13 @@ impl<'a, T: FileSystem> InodeRef<'a, T> {
         // SAFETY: the superblock is a mounted one of type `T` (type
         // invariant) and outlives its inodes.
         unsafe { fs_of::<T>((*self.as_ptr()).i_sb) }
+    }
+
+    /// The inode's [`MapCache`].
+    pub(crate) fn map_cache(&self) -> &'a MapCache {
+        // SAFETY: a live inode of a mounted `T` (type invariant), which
+        // this module allocated.
+        unsafe { InodeBox::map_cache(self.as_ptr()) }
     }
 
     /// `i_size`.

@@ -39,10 +39,9 @@ pub enum MapKind {
     Mapped {
         /// Device byte address of `offset`.
         addr: u64,
-        /// Allocated (and already zeroed and persisted) by this request.
-        new: bool,
-        /// The inode's block count after the allocation.
-        blocks: u64,
+        /// Allocated (and already zeroed and persisted) by this request:
+        /// the inode's block count after the allocation.
+        new: Option<u64>,
     },
 }
 
@@ -115,7 +114,7 @@ fn begin<T: FileSystem>(
             nowait: flags & bindings::IOMAP_NOWAIT != 0,
         };
         let fs = inode.fs();
-        let reply = fs.map(inode.ino(), &req)?;
+        let reply = fs.map(inode.ino(), &req, inode.map_cache())?;
         let dax = fs.dax();
         iomap.offset = reply.offset as i64;
         iomap.length = reply.length;
@@ -128,7 +127,7 @@ fn begin<T: FileSystem>(
                 iomap.type_ = bindings::IOMAP_HOLE as u16;
                 iomap.addr = u64::MAX; // IOMAP_NULL_ADDR
             }
-            MapKind::Mapped { addr, new, blocks } => {
+            MapKind::Mapped { addr, new } => {
                 iomap.type_ = bindings::IOMAP_MAPPED as u16;
                 // DAX addresses count from the start of the DAX device,
                 // FIEMAP's from the block device's (a partition's start
@@ -137,7 +136,7 @@ fn begin<T: FileSystem>(
                 if flags & bindings::IOMAP_DAX != 0 {
                     iomap.addr += dax.part_off();
                 }
-                if new {
+                if let Some(blocks) = new {
                     inode.set_blocks(blocks);
                     // The allocation is committed and durable already; the
                     // flag makes a MAP_SYNC fault on it go through fsync

@@ -120,7 +120,7 @@ unsafe fn kill<T: FileSystem>(
         write: false,
         nowait: false,
     };
-    match inode.fs().map(lost.ino, &req) {
+    match inode.fs().map(lost.ino, &req, inode.map_cache()) {
         Ok(MapReply {
             offset,
             length,

@@ -35,6 +35,7 @@ pub mod inode_lock;
 pub mod inode_ref;
 pub mod ioctl;
 pub mod iomap;
+pub mod map_cache;
 pub mod media_error;
 pub mod rwsem;
 pub mod super_block;

@@ -8,7 +8,9 @@
 //! every change that removes or moves blocks under a mapping takes it
 //! *exclusive* ([`MmapLock::exclusive`], only in `fs/extent_change.rs`), so
 //! no fault can map a block that is being freed, and no block is freed while
-//! a fault that looked it up is still inserting it.
+//! a fault that looked it up is still inserting it. The exclusive section
+//! is also what tells the inode's mapping cache (`fs/map_cache.rs`) that
+//! what it holds may be stale.
 
 use crate::vfs::bindings;
 use crate::vfs::fs_type::FileSystem;
@@ -60,6 +62,9 @@ impl<'a, T: FileSystem> MmapLock<'a, T, Exclusive> {
     pub fn exclusive(inode: InodeRef<'a, T>) -> Self {
         // SAFETY: the inode is live (InodeRef invariant).
         unsafe { bindings::ferrodax_invalidate_lock(inode.as_ptr()) };
+        // Every extent change runs in this section: what the mapping
+        // cache holds is stale from here on.
+        inode.map_cache().begin_change();
         // INVARIANT: just taken exclusive.
         MmapLock {
             inode,
@@ -75,6 +80,9 @@ impl<'a, T: FileSystem> MmapLock<'a, T, Exclusive> {
 
 impl<T: FileSystem, M: Mode> Drop for MmapLock<'_, T, M> {
     fn drop(&mut self) {
+        if M::EXCLUSIVE {
+            self.inode.map_cache().end_change();
+        }
         // SAFETY: held in mode `M` (type invariant).
         unsafe {
             if M::EXCLUSIVE {

@@ -39,6 +39,7 @@ use crate::vfs::fs_type::{Access, Emit, FileSystem, Param};
 use crate::vfs::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::inode_lock::InodeLocks;
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
+use crate::vfs::map_cache::{CachedExtent, MapCache};
 use crate::vfs::media_error::{LostData, MediaLoss};
 use crate::vfs::rwsem::RwSem;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -790,7 +791,7 @@ impl FileSystem for FerrodaxFs {
         Ok(loss)
     }
 
-    fn map(&self, ino: u64, req: &MapRequest) -> Result<MapReply> {
+    fn map(&self, ino: u64, req: &MapRequest, cache: &MapCache) -> Result<MapReply> {
         let first = req.pos / BLOCK_SIZE;
         let count = req.pos.saturating_add(req.len - 1) / BLOCK_SIZE - first + 1;
         let limit = MAX_FILE_SIZE / BLOCK_SIZE;
@@ -815,6 +816,22 @@ impl FileSystem for FerrodaxFs {
         if req.write && self.read_only.load(Ordering::Acquire) {
             return Err(EROFS);
         }
+        // Mapped blocks found before, while no extent change has run since
+        // (after a shutdown not even the memory of them is handed out).
+        if let Some(e) = cache.get(first) {
+            if self.is_shut_down() {
+                return Err(EIO);
+            }
+            return Ok(MapReply {
+                offset: first * BLOCK_SIZE,
+                length: (e.start + e.len - first) * BLOCK_SIZE,
+                kind: MapKind::Mapped {
+                    addr: e.addr + (first - e.start) * BLOCK_SIZE,
+                    new: None,
+                },
+            });
+        }
+        let generation = cache.generation();
         // Mapped blocks (every read, fault and overwrite of written data)
         // are looked up without the core lock; only a hole to fill takes
         // it (shared, under the inode lock: two faults may fill holes of
@@ -827,18 +844,25 @@ impl FileSystem for FerrodaxFs {
             }
             _ => found,
         };
-        let blocks = m.blocks;
         let (length, kind) = match m.mapping {
             Mapping::Hole { .. } if req.write => return Err(EAGAIN), // NOWAIT
             Mapping::Hole { len } => (len, MapKind::Hole),
-            Mapping::Mapped { pblk, len } => (
-                len,
-                MapKind::Mapped {
-                    addr: pblk * BLOCK_SIZE,
-                    new: m.new,
-                    blocks,
-                },
-            ),
+            Mapping::Mapped { pblk, len } => {
+                let addr = pblk * BLOCK_SIZE;
+                match m.new {
+                    true => cache.invalidate(),
+                    false => cache.fill(
+                        generation,
+                        CachedExtent {
+                            start: first,
+                            len,
+                            addr,
+                        },
+                    ),
+                }
+                let new = m.new.then_some(m.blocks);
+                (len, MapKind::Mapped { addr, new })
+            }
         };
         Ok(MapReply {
             offset: first * BLOCK_SIZE,
