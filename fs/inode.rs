@@ -403,7 +403,7 @@ impl<T: FileSystem> Ops<T> {
         o.tmpfile = Some(tmpfile::<T>);
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
-        o.fileattr_get = Some(fileattr_get::<T>);
+        o.fileattr_get = Some(fileattr_get);
         o.fileattr_set = Some(fileattr_set::<T>);
         o
     };
@@ -420,7 +420,7 @@ impl<T: FileSystem> Ops<T> {
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
         o.fiemap = Some(fiemap::<T>);
-        o.fileattr_get = Some(fileattr_get::<T>);
+        o.fileattr_get = Some(fileattr_get);
         o.fileattr_set = Some(fileattr_set::<T>);
         o
     };
@@ -535,8 +535,8 @@ unsafe extern "C" fn mknod<T: FileSystem>(
     mode: bindings::umode_t,
     rdev: bindings::dev_t,
 ) -> kernel::ffi::c_int {
-    // SAFETY: the VFS's mknod arguments, under the parent's i_rwsem.
     from_result(|| {
+        // SAFETY: the VFS's mknod arguments, under the parent's i_rwsem.
         unsafe { make::<T>(idmap, dir, dentry, mode, u64::from(rdev), None) }.map(|()| 0)
     })
 }
@@ -778,7 +778,7 @@ unsafe extern "C" fn setattr<T: FileSystem>(
                 }
                 result.map(drop)
             };
-            if size_changed && (*inode).i_mode as u32 & S_IFMT == S_IFREG {
+            if size_changed && u32::from((*inode).i_mode) & S_IFMT == S_IFREG {
                 let old = bindings::ferrodax_i_size(inode) as u64;
                 extent_change::resize(InodeRef::<T>::from_raw(inode), old, new_size, commit)?;
             } else {
@@ -821,7 +821,7 @@ unsafe extern "C" fn getattr(
 ///
 /// Only called by the kernel as the `fileattr_get` callback, with the
 /// arguments that callback guarantees.
-unsafe extern "C" fn fileattr_get<T: FileSystem>(
+unsafe extern "C" fn fileattr_get(
     dentry: *mut bindings::dentry,
     fa: *mut bindings::file_kattr,
 ) -> kernel::ffi::c_int {

@@ -125,7 +125,7 @@ impl<T: FileSystem> InodeHold<T> {
     pub(crate) unsafe fn lookup(sb: *mut bindings::super_block, ino: u64) -> Option<Self> {
         // SAFETY: `sb` is live per the contract; ilookup returns a
         // referenced inode or NULL.
-        let ptr = NonNull::new(unsafe { bindings::ilookup(sb, ino as _) })?;
+        let ptr = NonNull::new(unsafe { bindings::ilookup(sb, ino) })?;
         // INVARIANT: ilookup took the reference we hold.
         Some(InodeHold {
             ptr,

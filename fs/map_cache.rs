@@ -27,7 +27,7 @@ use core::sync::atomic::{fence, AtomicU64, Ordering::*};
 /// One cached extent: `len` blocks from file block `start` at device byte
 /// `addr`, found while `changes` read `generation`; `len == 0` is empty.
 #[derive(Default)]
-pub(crate) struct MapCache {
+pub struct MapCache {
     changes: AtomicU64,
     seq: AtomicU64,
     start: AtomicU64,
@@ -39,37 +39,40 @@ pub(crate) struct MapCache {
 /// A mapped extent: `len` blocks from file block `start` at device byte
 /// `addr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CachedExtent {
-    pub(crate) start: u64,
-    pub(crate) len: u64,
-    pub(crate) addr: u64,
+pub struct CachedExtent {
+    /// First file block.
+    pub start: u64,
+    /// Blocks.
+    pub len: u64,
+    /// Device byte address of `start`.
+    pub addr: u64,
 }
 
 impl MapCache {
     /// What a lookup reads before it looks, to pass to [`MapCache::fill`].
-    pub(crate) fn generation(&self) -> u64 {
+    pub fn generation(&self) -> u64 {
         self.changes.load(Acquire)
     }
 
     /// An extent change begins (the MMAPLOCK is held exclusive): every
     /// entry found before is stale from now on.
-    pub(crate) fn begin_change(&self) {
+    pub fn begin_change(&self) {
         self.changes.fetch_add(1, AcqRel);
     }
 
     /// The extent change has ended (the MMAPLOCK is still held).
-    pub(crate) fn end_change(&self) {
+    pub fn end_change(&self) {
         self.changes.fetch_add(1, AcqRel);
     }
 
     /// Blocks were allocated: an extent may have grown past what an entry
     /// says. Keeps the parity of `changes` (a change may be running).
-    pub(crate) fn invalidate(&self) {
+    pub fn invalidate(&self) {
         self.changes.fetch_add(2, AcqRel);
     }
 
     /// The cached extent holding file block `lblk`, if it is still valid.
-    pub(crate) fn get(&self, lblk: u64) -> Option<CachedExtent> {
+    pub fn get(&self, lblk: u64) -> Option<CachedExtent> {
         let seq = self.seq.load(Acquire);
         if seq % 2 != 0 {
             return None;
@@ -88,7 +91,7 @@ impl MapCache {
 
     /// Keep `e`, found by a lookup that began when [`MapCache::generation`]
     /// returned `generation`.
-    pub(crate) fn fill(&self, generation: u64, e: CachedExtent) {
+    pub fn fill(&self, generation: u64, e: CachedExtent) {
         if generation % 2 != 0 || generation != self.changes.load(Acquire) {
             return;
         }

@@ -134,8 +134,8 @@ unsafe fn kill<T: FileSystem>(
     unsafe {
         bindings::ferrodax_kill_procs(
             inode.as_ptr(),
-            (lost.pos >> shift) as _,
-            (lost.len >> shift) as _,
+            (lost.pos >> shift) as kernel::ffi::c_ulong,
+            (lost.len >> shift) as kernel::ffi::c_ulong,
             mf_flags,
         )
     }

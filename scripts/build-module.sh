@@ -6,10 +6,14 @@
 . "$(dirname "$0")/lib.sh"
 kdir=$("$FERRODAX_ROOT/scripts/build-kernel.sh" debug)
 mkdir -p "$FERRODAX_ROOT/build"
+log=$FERRODAX_ROOT/build/module-build.log
+: >"$log"
+# One log for the three builds: each appends, so the check below sees the
+# module's warnings too, not only the last build's.
 for m in "$FERRODAX_ROOT" "$FERRODAX_ROOT/tests/vm/splat" "$FERRODAX_ROOT/tests/vm/pin"; do
-	in_buildroot make -s -C "$kdir" M="$m" LLVM=1 CLIPPY=1 modules >"$FERRODAX_ROOT/build/module-build.log" 2>&1 ||
-		{ cat "$FERRODAX_ROOT/build/module-build.log" >&2; die "module build failed in $m"; }
+	in_buildroot make -s -C "$kdir" M="$m" LLVM=1 CLIPPY=1 modules >>"$log" 2>&1 ||
+		{ cat "$log" >&2; die "module build failed in $m"; }
 done
-if grep -E '^(warning|error)' "$FERRODAX_ROOT/build/module-build.log"; then
+if grep -E '^(warning|error)' "$log"; then
 	die "module build produced warnings (see build/module-build.log)"
 fi
