@@ -6,17 +6,16 @@
 //!
 //! Only mapped extents are kept: an allocation fills holes and never moves
 //! a mapped block, so what was mapped stays mapped where it was until an
-//! extent change frees, moves or remaps it. (An allocation may still grow
-//! the extent it continues: it drops the entry, [`MapCache::invalidate`],
-//! so a hit reports the extent as a lookup would, FIEMAP included.) Every
-//! such change (truncate,
+//! extent change frees, moves or remaps it. Every extent change (truncate,
 //! punch, zero, collapse and insert range) runs with the MMAPLOCK held
 //! exclusive (`Documentation/filesystems/ferrodax/locking.rst`), and
 //! [`MmapLock`](crate::mm::mmaplock::MmapLock) counts that section in
 //! `changes`: odd while one runs. An entry is only used while `changes`
 //! still reads what it read before the lookup that found the extent, so a
 //! lookup that overlapped a change, or came before one, is never used
-//! after it.
+//! after it. An allocation may still grow the extent it continues, so it
+//! drops the entry ([`MapCache::invalidate`]): a hit reports the extent as
+//! a lookup would, FIEMAP included.
 //!
 //! No lock: concurrent readers of the cache use a sequence count (`seq`,
 //! odd while an entry is written), and a filler that finds another filling
