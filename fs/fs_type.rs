@@ -3,7 +3,7 @@
 
 use super::bindings;
 use super::dax::{DaxDev, DaxMapping};
-use super::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
+use super::inode::{Attr, Found, Moved, NameNote, NewNode, RenameFlags, SetAttr, Statfs};
 use super::inode_cache::InodeCache;
 use super::iomap::{MapReply, MapRequest};
 use super::map_cache::MapCache;
@@ -82,7 +82,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// The last reference to `ino` is gone; `nlink` is its link count.
     fn evict(&self, ino: u64, nlink: u32);
     /// Look `name` up in directory `dir`.
-    fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>>;
+    fn lookup(&self, dir: u64, name: &[u8]) -> Result<Found>;
     /// Emit the entries of `dir` from position `pos`: `emit(name, ino,
     /// dtype, next_pos)` returns false when the caller's buffer is full.
     fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result;
@@ -92,10 +92,13 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// Create a file, directory, device node, FIFO, socket or (with
     /// `target`) symlink; returns the new inode's and `dir`'s attributes.
+    /// `note`: what the lookup of `name` noted, if it was this
+    /// filesystem's.
     fn create(
         &self,
         dir: u64,
         name: &[u8],
+        note: Option<NameNote>,
         node: &NewNode,
         target: Option<&[u8]>,
     ) -> Result<[Attr; 2]>;

@@ -37,6 +37,24 @@ pub struct NewNode {
     pub now: (i64, u32),
 }
 
+/// Two words a filesystem's lookup of a name it did not find leaves in
+/// the negative dentry, which the glue hands to the create that fills
+/// that dentry ([`FileSystem::create`]). A negative dentry may live on in
+/// the dcache through any number of later changes (a create may come
+/// much later, with no lookup before it): the filesystem checks a note
+/// before it trusts one. The first word is never 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameNote(pub [u64; 2]);
+
+/// What [`FileSystem::lookup`] found.
+#[derive(Debug, Clone, Copy)]
+pub enum Found {
+    /// The inode the name links to.
+    Inode(u64),
+    /// No such name; what to note in its negative dentry, if anything.
+    Absent(Option<NameNote>),
+}
+
 /// renameat2() flags.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenameFlags {
@@ -46,6 +64,8 @@ pub struct RenameFlags {
     pub exchange: bool,
     /// RENAME_WHITEOUT.
     pub whiteout: bool,
+    /// What the lookup of the new name noted, when it does not exist.
+    pub target_note: Option<NameNote>,
 }
 
 /// An inode a rename moves (its source) or replaces (its target).
@@ -458,15 +478,35 @@ unsafe extern "C" fn lookup<T: FileSystem>(
     let found = unsafe { fs_of::<T>((*dir).i_sb).lookup(ino_of(dir), name(dentry)) };
     let inode = match found {
         // SAFETY: `dir`'s superblock is mounted.
-        Ok(Some(ino)) => match unsafe { iget::<T>((*dir).i_sb, ino) } {
+        Ok(Found::Inode(ino)) => match unsafe { iget::<T>((*dir).i_sb, ino) } {
             Ok(i) => i,
             Err(e) => return e.to_ptr(),
         },
-        Ok(None) => core::ptr::null_mut(),
+        Ok(Found::Absent(note)) => {
+            let [w0, w1] = note.map_or([0; 2], |n| n.0);
+            // SAFETY: the dentry is in lookup, so no one else uses its
+            // filesystem fields.
+            unsafe { bindings::ferrodax_dentry_set_note(dentry, w0, w1) };
+            core::ptr::null_mut()
+        }
         Err(e) => return e.to_ptr(),
     };
     // SAFETY: `inode` is referenced or null; d_splice_alias consumes it.
     unsafe { bindings::d_splice_alias(inode, dentry) }
+}
+
+/// The note a lookup left in the negative `dentry`, taken out of it.
+///
+/// # Safety
+///
+/// `dentry` is a live negative dentry whose parent's i_rwsem the caller
+/// holds exclusive.
+unsafe fn take_note(dentry: *mut bindings::dentry) -> Option<NameNote> {
+    let (mut w0, mut w1) = (0, 0);
+    // SAFETY: per the contract, nothing else changes the dentry's
+    // filesystem fields meanwhile.
+    unsafe { bindings::ferrodax_dentry_take_note(dentry, &mut w0, &mut w1) }
+        .then_some(NameNote([w0, w1]))
 }
 
 /// Common body of create, mkdir, mknod and symlink.
@@ -486,7 +526,9 @@ unsafe fn make<T: FileSystem>(
     unsafe {
         let node = new_node(idmap, dir, mode, rdev);
         let new = Preallocated::<T>::new((*dir).i_sb, target)?;
-        let [a, d] = fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), &node, target)?;
+        let note = take_note(dentry);
+        let [a, d] =
+            fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), note, &node, target)?;
         update(dir, &d);
         bindings::d_instantiate_new(dentry, new.install(&a)?);
     }
@@ -649,10 +691,11 @@ unsafe extern "C" fn rename<T: FileSystem>(
     flags: kernel::ffi::c_uint,
 ) -> kernel::ffi::c_int {
     from_result(|| {
-        let flags = RenameFlags {
+        let mut flags = RenameFlags {
             noreplace: flags & bindings::RENAME_NOREPLACE != 0,
             exchange: flags & bindings::RENAME_EXCHANGE != 0,
             whiteout: flags & bindings::RENAME_WHITEOUT != 0,
+            target_note: None,
         };
         // SAFETY: the VFS's rename arguments, under lock_rename() and the
         // i_rwsems of the inodes involved; the dentries pin `src` and
@@ -662,6 +705,9 @@ unsafe extern "C" fn rename<T: FileSystem>(
             let whiteout = new_node(idmap, odir, S_IFCHR as u16, 0);
             let fs = fs_of::<T>((*odir).i_sb);
             let (src, dst) = (dentry_inode(odentry), dentry_inode(ndentry));
+            if dst.is_null() {
+                flags.target_note = take_note(ndentry);
+            }
             let is_dir = |i: *mut bindings::inode| u32::from((*i).i_mode) & S_IFMT == S_IFDIR;
             // vfs_rename locks non-directories, directories that change
             // parent, and a target directory unless it is exchanged within

@@ -143,6 +143,22 @@ struct inode *ferrodax_dentry_inode(const struct dentry *dentry)
 	return d_inode(dentry);
 }
 
+void ferrodax_dentry_set_note(struct dentry *dentry, u64 w0, u64 w1)
+{
+	dentry->d_fsdata = (void *)(unsigned long)w0;
+	dentry->d_time = w1;
+}
+
+bool ferrodax_dentry_take_note(struct dentry *dentry, u64 *w0, u64 *w1)
+{
+	if (!dentry->d_fsdata)
+		return false;
+	*w0 = (unsigned long)dentry->d_fsdata;
+	*w1 = dentry->d_time;
+	dentry->d_fsdata = NULL;
+	return true;
+}
+
 bool ferrodax_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino, unsigned int type)
 {
 	return dir_emit(ctx, name, len, ino, type);

@@ -50,6 +50,13 @@ void ferrodax_inode_update(struct inode *inode, const struct ferrodax_iattr *a);
 void ferrodax_inode_attrs(const struct inode *inode, struct ferrodax_iattr *a);
 const unsigned char *ferrodax_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *ferrodax_dentry_inode(const struct dentry *dentry);
+/*
+ * The two words a lookup that did not find a name leaves in its negative
+ * dentry (d_fsdata and d_time, the filesystem's own) for the create that
+ * fills it; @w0 is never 0, and a dentry holds none while d_fsdata is NULL.
+ */
+void ferrodax_dentry_set_note(struct dentry *dentry, u64 w0, u64 w1);
+bool ferrodax_dentry_take_note(struct dentry *dentry, u64 *w0, u64 *w1);
 bool ferrodax_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino, unsigned int type);
 loff_t ferrodax_bdev_bytes(struct block_device *bdev);
 int ferrodax_finish_open_simple(struct file *file, int error);

@@ -8,6 +8,7 @@
 //! (a second `clwb` over the same lines would only cost time). `fence` is
 //! `pmem_wmb()`, which orders those stores before later ones.
 
+use crate::fcore::dir_summary::Summaries;
 use crate::fcore::persist::Stage;
 use crate::fcore::shared::Shared;
 use crate::fcore::verified::Verified;
@@ -19,10 +20,11 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 /// What every handle on one mapped device shares: the mapping itself,
-/// the table of verified blocks, and the state of the core's views
-/// (`Fs::sibling`).
+/// the table of verified blocks and what walks learnt of them, and the
+/// state of the core's views (`Fs::sibling`).
 struct Device {
     verified: KBox<Verified>,
+    summaries: KVBox<Summaries>,
     shared: Shared,
     dax: DaxMapping,
 }
@@ -54,13 +56,14 @@ pub struct PmemMedium {
 /// read only on behalf of that superblock (every read is a VFS operation
 /// on it), inside `dax_read_lock()` so that the device's removal waits
 /// for the read (`kill_dax` synchronises with it after shutting the
-/// filesystem down). `verified` is that medium's table, which lives as
-/// long as it.
+/// filesystem down). `verified` and `summaries` are that medium's tables,
+/// which live as long as it.
 #[derive(Clone, Copy)]
 pub struct PmemReader {
     base: *const u8,
     len: u64,
     verified: *const Verified,
+    summaries: *const Summaries,
 }
 
 // SAFETY: a plain handle on memory that is never freed while it is used
@@ -81,6 +84,10 @@ unsafe impl Zeroable for Stage {}
 // is an empty table (see its documentation).
 unsafe impl Zeroable for Verified {}
 
+// SAFETY: `Summaries` holds atomic integers only, and all zero bytes is an
+// empty table (see its documentation).
+unsafe impl Zeroable for Summaries {}
+
 // SAFETY: the mapping is not tied to a thread; each handle has its own
 // stage, and its views keep their stores apart (`Fs::sibling`).
 unsafe impl Send for PmemMedium {}
@@ -94,6 +101,8 @@ impl PmemMedium {
     pub fn new(dax: DaxMapping) -> kernel::error::Result<Self> {
         let dev = Device {
             verified: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            // 76 KiB: vmalloc'ed when kmalloc has no such run.
+            summaries: KVBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
             shared: Shared::default(),
             dax,
         };
@@ -137,6 +146,7 @@ impl PmemMedium {
             base: self.base,
             len: self.len,
             verified: &*self.dev.verified,
+            summaries: &*self.dev.summaries,
         }
     }
 }
@@ -169,6 +179,11 @@ impl MediumRead for PmemReader {
         // from (type invariant), which outlives every read through it.
         unsafe { &*self.verified }
     }
+
+    fn summaries(&self) -> Option<&Summaries> {
+        // SAFETY: as for `verified`.
+        Some(unsafe { &*self.summaries })
+    }
 }
 
 impl MediumRead for PmemMedium {
@@ -186,6 +201,10 @@ impl MediumRead for PmemMedium {
 
     fn verified(&self) -> &Verified {
         &self.dev.verified
+    }
+
+    fn summaries(&self) -> Option<&Summaries> {
+        Some(&self.dev.summaries)
     }
 }
 

@@ -22,6 +22,7 @@
 //! and take the core lock shared only when transactions keep storing in
 //! place under them.
 
+use crate::fcore::dir::{Lookup, NameSlot};
 use crate::fcore::extent::Mapping;
 use crate::fcore::fs::{MountOptions, MountReport};
 use crate::fcore::inode::{flags, Inode, Kind, Time, MAX_FILE_SIZE};
@@ -36,7 +37,7 @@ use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
 use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
 use crate::vfs::fs_type::{Access, Emit, FileSystem, Param};
-use crate::vfs::inode::{Attr, Moved, NewNode, RenameFlags, SetAttr, Statfs};
+use crate::vfs::inode::{Attr, Found, Moved, NameNote, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::inode_lock::InodeLocks;
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::map_cache::{CachedExtent, MapCache};
@@ -508,9 +509,13 @@ impl FileSystem for FerrodaxFs {
         }
     }
 
-    fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<u64>> {
-        self.run_read(|fs| fs.lookup(dir, name))
-            .map(|e| e.map(|e| e.ino))
+    fn lookup(&self, dir: u64, name: &[u8]) -> Result<Found> {
+        // An absent name's dentry keeps where the name would go, for the
+        // create that usually follows (core `NameSlot`: checked there).
+        Ok(match self.run_read(|fs| fs.probe(dir, name))? {
+            Lookup::Found(e) => Found::Inode(e.ino),
+            Lookup::Absent(slot) => Found::Absent(slot.map(|s| NameNote(s.to_words()))),
+        })
     }
 
     fn readdir(&self, dir: u64, pos: u64, emit: &mut Emit<'_>) -> Result {
@@ -564,15 +569,17 @@ impl FileSystem for FerrodaxFs {
         &self,
         dir: u64,
         name: &[u8],
+        note: Option<NameNote>,
         node: &NewNode,
         target: Option<&[u8]>,
     ) -> Result<[Attr; 2]> {
         let now = time(node.now);
         let attr = new_inode(node);
+        let slot = note.and_then(|n| NameSlot::from_words(n.0));
         let ((ino, inode), [d]) = self.run_beside(self.cpu_view(), |fs| {
             fs.reporting([Some(dir)], |fs| match target {
-                Some(t) => fs.symlink(dir, name, t, attr, now),
-                None => fs.create(dir, name, attr, now),
+                Some(t) => fs.symlink_at(dir, name, slot, t, attr, now),
+                None => fs.create_at(dir, name, slot, attr, now),
             })
         })?;
         Ok([attr_of(ino, &inode), reported(dir, d)])
@@ -625,6 +632,7 @@ impl FileSystem for FerrodaxFs {
             noreplace: flags.noreplace,
             exchange: flags.exchange,
             whiteout: flags.whiteout,
+            target_slot: flags.target_note.and_then(|n| NameSlot::from_words(n.0)),
             // do_renameat2 refused a move into the moved directory's own
             // subtree (lock_rename's trap) before calling us.
             ancestry_checked: true,

@@ -30,12 +30,14 @@
 //! is `dir_change.rs`.
 
 use super::crc32c::update;
+use super::dir_summary::Summary;
 use super::error::{Error, Result};
 use super::extent::{Path, EXT_MAGIC, LBLK_END};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
 use super::medium::{Medium, MediumRead};
 use super::siphash::siphash;
+use super::verified::Stamp;
 use super::Fs;
 
 pub(super) const BLK_MAGIC: u32 = u32::from_le_bytes(*b"FDNT");
@@ -81,6 +83,89 @@ pub struct DirPos {
     /// its bytes when it is removed; an add into that record's slack puts
     /// another in between); unused for the block's first record.
     pub prev: u64,
+}
+
+/// What one walk of an entry block (or its summary) found about a name.
+pub(super) struct Probe {
+    /// Its entry (the walk stopped there: the rest is partial).
+    pub found: Option<DirEntry>,
+    /// The block's verified state the walk read, if the table holds it.
+    pub stamp: Option<Stamp>,
+    /// The block's summary in that state, if the walk saw it all or it
+    /// was kept.
+    pub summary: Option<Summary>,
+    /// A record with slack for the name's record (when walked, the
+    /// first), if any.
+    pub host: Option<Rec>,
+    /// The collision indices the names of its hash use.
+    pub seqs: u16,
+    /// Entries in the block.
+    pub count: u16,
+    /// Bytes their records need.
+    pub used: u64,
+}
+
+impl Probe {
+    /// The lowest collision index no name of the hash uses, if any is left.
+    pub(super) fn seq(&self) -> Option<u8> {
+        (0..SEQS).find(|&s| self.seqs & (1 << s) == 0)
+    }
+}
+
+/// Where a lookup found that a name it did not find would go: the record
+/// whose slack takes it, its collision index and the block's entry count.
+/// Good while the entry block is byte for byte what the lookup read (its
+/// [`Stamp`]), so that the create that follows (the VFS looks a name up
+/// before it creates it) need not walk the block again; a create given
+/// one that no longer holds walks as without one. A slot is only for the
+/// name it was found for: the top byte of the name's hash catches most
+/// mix-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameSlot {
+    /// The entry block, in the state the lookup read.
+    pub(super) stamp: Stamp,
+    /// Offset of the record whose slack takes the name.
+    pub(super) host: u64,
+    /// The name's collision index.
+    pub(super) seq: u8,
+    /// Entries in the block.
+    pub(super) count: u16,
+    /// The top byte of the name's hash.
+    pub(super) hash_top: u8,
+}
+
+impl NameSlot {
+    /// The slot as two words, the first never zero (for a caller that
+    /// keeps it outside the core); [`NameSlot::from_words`] takes them
+    /// back.
+    pub fn to_words(self) -> [u64; 2] {
+        let (value, blk) = self.stamp.to_words();
+        let place = blk | self.host << 31 | u64::from(self.seq) << 43;
+        let count = u64::from(self.count) << 47 | u64::from(self.hash_top) << 56;
+        [value, place | count]
+    }
+
+    /// A slot from [`NameSlot::to_words`]'s words, `None` if they are not
+    /// one.
+    pub fn from_words(w: [u64; 2]) -> Option<NameSlot> {
+        let slot = NameSlot {
+            stamp: Stamp::from_words(w[0], w[1] & ((1 << 31) - 1))?,
+            host: w[1] >> 31 & 0xfff,
+            seq: (w[1] >> 43 & 0xf) as u8,
+            count: (w[1] >> 47 & 0x1ff) as u16,
+            hash_top: (w[1] >> 56) as u8,
+        };
+        (slot.to_words() == w).then_some(slot)
+    }
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The name's entry.
+    Found(DirEntry),
+    /// No such name; where it would go, if that is known.
+    Absent(Option<NameSlot>),
 }
 
 /// A directory entry found by lookup.
@@ -237,21 +322,133 @@ pub fn empty_block(dir_ino: u64) -> [u8; BLOCK_SIZE as usize] {
 impl<M: MediumRead> Fs<M> {
     /// Find `name` in directory `dir_ino`.
     pub fn dir_find(&self, dir: &Inode, dir_ino: u64, name: &[u8]) -> Result<Option<DirEntry>> {
+        Ok(match self.dir_probe(dir, dir_ino, name)? {
+            Lookup::Found(e) => Some(e),
+            Lookup::Absent(_) => None,
+        })
+    }
+
+    /// Find `name` in directory `dir_ino`, or where it would go.
+    pub fn dir_probe(&self, dir: &Inode, dir_ino: u64, name: &[u8]) -> Result<Lookup> {
         check_name(name)?;
         let hash = self.hash_name(name);
         let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
+        let p = self.probe_block(b.blk, dir_ino, name, hash)?;
+        if let Some(e) = p.found {
+            return Ok(Lookup::Found(e));
+        }
+        let slot = match (p.stamp, p.host, p.seq()) {
+            (Some(stamp), Some(host), Some(seq)) => Some(NameSlot {
+                stamp,
+                host: host.off,
+                seq,
+                count: p.count,
+                hash_top: (hash >> 24) as u8,
+            }),
+            _ => None,
+        };
+        Ok(Lookup::Absent(slot))
+    }
+
+    /// One walk of entry block `blk` (header and checksum checked) for
+    /// `name`, of `hash`: its entry, or what an insert of it needs to
+    /// know. Stops at the entry.
+    pub(super) fn probe_block(
+        &self,
+        blk: u64,
+        dir_ino: u64,
+        name: &[u8],
+        hash: u32,
+    ) -> Result<Probe> {
+        self.entry_block(blk, dir_ino)?;
+        let stamp = self.pm.verified().stamp(blk);
+        let want = record_size(name.len());
+        if let Some(p) = self.probe_summary(blk, stamp, hash, want)? {
+            return Ok(p);
+        }
+        let mut p = Probe {
+            found: None,
+            stamp,
+            summary: None,
+            host: None,
+            seqs: 0,
+            count: 0,
+            used: 0,
+        };
+        let mut summary = Summary::EMPTY;
         let mut buf = [0u8; NAME_MAX];
-        self.scan_positions(b.blk, dir_ino, |r, pos| {
-            if r.hash != hash || r.name_len != name.len() {
-                return Ok(None);
+        // Only a block's first record may be free, so the record before a
+        // live one is the one before it in the walk.
+        let mut prev = HDR;
+        self.walk_block(blk, |r| {
+            if p.host.is_none() && r.slack() >= want {
+                p.host = Some(*r);
             }
-            let entry = DirEntry {
-                ino: r.ino,
-                dtype: r.dtype,
-                pos,
-            };
-            Ok((self.rec_name(b.blk, r, &mut buf)? == name).then_some(entry))
-        })
+            summary.offer(r.off, r.slack());
+            if r.live() {
+                p.count += 1;
+                p.used += r.size();
+                summary.add(r.hash);
+                if r.hash == hash {
+                    if r.name_len == name.len() && self.rec_name(blk, r, &mut buf)? == name {
+                        let pos = DirPos {
+                            blk,
+                            off: r.off,
+                            prev,
+                        };
+                        p.found = Some(DirEntry {
+                            ino: r.ino,
+                            dtype: r.dtype,
+                            pos,
+                        });
+                        return Ok(Some(()));
+                    }
+                    p.seqs |= 1 << r.seq;
+                }
+            }
+            prev = r.off;
+            Ok(None)
+        })?;
+        if p.found.is_none() {
+            p.summary = Some(summary);
+            if let (Some(table), Some(stamp)) = (self.pm.summaries(), stamp) {
+                table.put(stamp, &summary);
+            }
+        }
+        Ok(p)
+    }
+
+    /// [`Fs::probe_block`] from the summary kept for `blk` in state
+    /// `stamp`, when it says that no name of `hash` is there and which
+    /// record has `want` bytes to spare: `None` when it cannot.
+    fn probe_summary(
+        &self,
+        blk: u64,
+        stamp: Option<Stamp>,
+        hash: u32,
+        want: u64,
+    ) -> Result<Option<Probe>> {
+        let Some(summary) = stamp.and_then(|t| self.pm.summaries()?.get(t)) else {
+            return Ok(None);
+        };
+        if summary.may_hold(hash) || u64::from(summary.slack) < want {
+            return Ok(None);
+        }
+        let host = self.read_rec(blk, u64::from(summary.host))?;
+        // The block is as the summary found it (its stamp holds).
+        debug_assert_eq!(host.slack(), u64::from(summary.slack));
+        if host.slack() < want {
+            return Ok(None);
+        }
+        Ok(Some(Probe {
+            found: None,
+            stamp,
+            summary: Some(summary),
+            host: Some(host),
+            seqs: 0,
+            count: summary.count,
+            used: 0,
+        }))
     }
 
     /// Call `f(name, ino, dtype, next_pos)` for each entry at or after

@@ -21,9 +21,10 @@
 
 use super::crc32c::{update, zero_extend};
 use super::dir::{
-    encode_record, free_record, rec_off, record_size, DirBlock, DirPos, Rec, RecordBytes, CAPACITY,
-    HDR, H_CRC, MAX_RECORDS, R_HEAD, SEQS,
+    encode_record, free_record, rec_off, record_size, DirBlock, DirPos, NameSlot, Rec, RecordBytes,
+    CAPACITY, HDR, H_CRC, MAX_RECORDS, R_HEAD,
 };
+use super::dir_summary::Summary;
 use super::error::{Error, MediaCount, Result};
 use super::extent::{Extent, Node, Path, LBLK_END, MAX_HEIGHT};
 use super::inode::Inode;
@@ -50,6 +51,8 @@ struct Room {
     count: u16,
     /// Bytes their records need.
     used: u64,
+    /// The block's summary (`dir_summary.rs`), if known.
+    summary: Option<Summary>,
 }
 
 /// Which records of a block move to another.
@@ -180,49 +183,65 @@ impl<M: Medium> Fs<M> {
         Ok(blk)
     }
 
-    /// Where in `blk` `name` (of `hash`, taking `want` bytes) would go;
-    /// `Exists` if it is there. One walk for both: a create does not look
-    /// the name up first.
-    fn room(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32, want: u64) -> Result<Room> {
-        let mut seqs = 0u16;
-        let (mut host, mut count, mut used) = (None, 0, 0);
-        let mut buf = [0u8; NAME_MAX];
-        self.entry_block(blk, dir_ino)?;
-        self.walk_block(blk, |r| {
-            if host.is_none() && r.slack() >= want {
-                host = Some(*r);
-            }
-            if r.live() {
-                count += 1;
-                used += r.size();
-                if r.hash == hash {
-                    if r.name_len == name.len() && self.rec_name(blk, r, &mut buf)? == name {
-                        return Err(Error::Exists);
-                    }
-                    seqs |= 1 << r.seq;
-                }
-            }
-            Ok(None::<()>)
-        })?;
-        let seq = (0..SEQS).find(|&s| seqs & (1 << s) == 0);
+    /// Where in `blk` `name` (of `hash`) would go; `Exists` if it is
+    /// there. One walk (or the block's summary) for both: a create does
+    /// not look the name up first.
+    fn room(&self, blk: u64, dir_ino: u64, name: &[u8], hash: u32) -> Result<Room> {
+        let p = self.probe_block(blk, dir_ino, name, hash)?;
+        if p.found.is_some() {
+            return Err(Error::Exists);
+        }
         Ok(Room {
-            host,
-            seq,
-            count,
-            used,
+            host: p.host,
+            seq: p.seq(),
+            count: p.count,
+            used: p.used,
+            summary: p.summary,
         })
+    }
+
+    /// What `slot`, found for a name of `hash` taking `want` bytes, says
+    /// of `blk`, if it still holds: the block is as the lookup that found
+    /// it read it, and its host record has room for the name (it must,
+    /// then; a check costs one record's head).
+    fn room_in_slot(
+        &self,
+        blk: u64,
+        slot: Option<NameSlot>,
+        hash: u32,
+        want: u64,
+    ) -> Result<Option<Room>> {
+        let Some(slot) = slot else {
+            return Ok(None);
+        };
+        let same = slot.stamp.blk() == blk && slot.hash_top == (hash >> 24) as u8;
+        if !same || !self.pm.verified().still(slot.stamp) {
+            return Ok(None);
+        }
+        let host = self.read_rec(blk, slot.host)?;
+        let summary = self.pm.summaries().and_then(|t| t.get(slot.stamp));
+        Ok((host.slack() >= want).then_some(Room {
+            host: Some(host),
+            seq: Some(slot.seq),
+            count: slot.count,
+            used: 0,
+            summary,
+        }))
     }
 
     /// Add `name -> ino` to directory `dir_ino`, or fail with `Exists`
     /// (changing nothing) if the name is there. Updates `dir` (size,
     /// blocks, entries, root); the caller writes it. Records move when a
     /// block is full: returns whether they did, in which case a
-    /// [`DirPos`] found before this call is stale.
+    /// [`DirPos`] found before this call is stale. `slot`: where a lookup
+    /// of `name` that did not find it said it goes (used if it still
+    /// holds, which vouches that the name is not there).
     pub(super) fn dir_add(
         &mut self,
         dir: &mut Inode,
         dir_ino: u64,
         name: &[u8],
+        slot: Option<NameSlot>,
         ino: u64,
         dtype: u8,
     ) -> Result<bool> {
@@ -231,7 +250,10 @@ impl<M: Medium> Fs<M> {
         let want = record_size(name.len());
         for reshapes in 0..=RESHAPES_PER_ADD {
             let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
-            let room = self.room(b.blk, dir_ino, name, hash, want)?;
+            let room = match self.room_in_slot(b.blk, slot.filter(|_| reshapes == 0), hash, want)? {
+                Some(room) => room,
+                None => self.room(b.blk, dir_ino, name, hash)?,
+            };
             // Every name of one hash lives in one block, and SEQS is all
             // the collision indices a key has room for.
             let seq = room.seq.ok_or(Error::NoSpace)?;
@@ -248,6 +270,15 @@ impl<M: Medium> Fs<M> {
                 self.tx_write(rec_off(b.blk, at), &rec[..len])?;
                 self.seal_block(b.blk, dir_ino, room.count + 1, false)?;
                 dir.entries = dir.entries.plus(1, "directory entry count")?;
+                if let Some(mut next) = room.summary {
+                    next.add(hash);
+                    if u64::from(next.host) == host.off {
+                        // The host kept no slack; the new record has it.
+                        (next.host, next.slack) = (0, 0);
+                        next.offer(at, reclen - want);
+                    }
+                    self.next_summary = self.pm.verified().stamp(b.blk).zip(Some(next));
+                }
                 return Ok(reshapes > 0);
             }
             if CAPACITY - room.used >= want {

@@ -13,6 +13,7 @@
 //! read-only `Fs` over the same device ([`Fs::reader`]) without it; the
 //! host tests call it directly.
 
+use super::dir_summary::Summary;
 use super::error::{Error, Result};
 use super::group::load_groups;
 use super::inode::{Inode, Kind};
@@ -20,6 +21,7 @@ use super::journal::Journal;
 use super::layout::{Geometry, Group, Superblock, HUGE_BLOCKS, MAX_GROUPS, ROOT_INO, SB_SIZE};
 use super::medium::{Medium, MediumRead};
 use super::persist::Pm;
+use super::verified::Stamp;
 
 /// Options for [`Fs::mount`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,6 +77,10 @@ pub struct Fs<M: MediumRead> {
     recovered: bool,
     failed: bool,
     pub(super) huge_phase: u64,
+    /// What an insert left its entry block holding, under the stamp its
+    /// seal gave the block: published once the transaction commits, if
+    /// nothing changed the block after the insert (`dir_summary.rs`).
+    pub(super) next_summary: Option<(Stamp, Summary)>,
 }
 
 impl<M: MediumRead> Fs<M> {
@@ -137,6 +143,7 @@ impl<M: Medium> Fs<M> {
             recovered: !opts.no_recovery,
             failed: false,
             huge_phase: opts.huge_phase % HUGE_BLOCKS,
+            next_summary: None,
         };
         match fs.read_inode(ROOT_INO) {
             Ok(root) if root.kind() == Kind::Directory => {}
@@ -173,6 +180,7 @@ impl<M: Medium> Fs<M> {
             recovered: false,
             failed: false,
             huge_phase: self.huge_phase,
+            next_summary: None,
         }
     }
 
@@ -209,6 +217,7 @@ impl<M: Medium> Fs<M> {
             recovered: self.recovered,
             failed: false,
             huge_phase: self.huge_phase,
+            next_summary: None,
         }
     }
 
@@ -268,9 +277,14 @@ impl<M: Medium> Fs<M> {
         // The log is sealed here, not in commit: if it cannot log (the
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
+        self.next_summary = None;
         let result = op(self)
             .and_then(|v| self.write_groups().map(|()| v))
             .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
+        let summary = self.next_summary.take();
+        // Unchanged since the insert sealed it (the commit then moves its
+        // epoch on once more, to what the medium holds in place).
+        let summary = summary.filter(|(sealed, _)| self.pm.verified().still(*sealed));
         let end = match result {
             Ok(_) => self
                 .journal
@@ -285,6 +299,12 @@ impl<M: Medium> Fs<M> {
             // The medium failed under us; nothing more can be trusted.
             self.failed = true;
             return Err(e);
+        }
+        if let (Ok(_), Some((sealed, next))) = (&result, summary) {
+            let committed = self.pm.verified().stamp(sealed.blk());
+            if let (Some(table), Some(stamp)) = (self.pm.summaries(), committed) {
+                table.put(stamp, &next);
+            }
         }
         result
     }

@@ -11,6 +11,7 @@
 //! `store`, `flush` or `fence` directly: the typestate wrapper there is the
 //! only writer, so the ordering rules are checked by the compiler.
 
+use super::dir_summary::Summaries;
 use super::error::Result;
 use super::persist::{Stage, STAGE_RANGES};
 use super::shared::Shared;
@@ -41,6 +42,12 @@ pub trait MediumRead {
     /// default.
     fn verified(&self) -> &Verified {
         &NOT_KEPT
+    }
+    /// What walks learnt of entry blocks, under their verified states
+    /// (see `dir_summary.rs`), shared like [`MediumRead::verified`]: none
+    /// by default.
+    fn summaries(&self) -> Option<&Summaries> {
+        None
     }
 }
 

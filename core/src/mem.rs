@@ -3,6 +3,7 @@
 //! and fuzzer): built with the `host` feature or for the core's own unit
 //! tests, never in the kernel (which includes `mod.rs`, not this file).
 
+use crate::dir_summary::Summaries;
 use crate::persist::Stage;
 use crate::shared::Shared;
 use crate::verified::Verified;
@@ -11,8 +12,15 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// An in-memory image, with the transaction stage, the table of
-/// verified blocks and the state filesystems over it share on the heap.
-pub struct MemMedium(pub Vec<u8>, Box<Stage>, Box<Verified>, Box<Shared>);
+/// verified blocks (and what walks learnt of them) and the state
+/// filesystems over it share on the heap.
+pub struct MemMedium(
+    pub Vec<u8>,
+    Box<Stage>,
+    Box<Verified>,
+    Box<Shared>,
+    Box<Summaries>,
+);
 
 impl MemMedium {
     /// A medium holding `image`.
@@ -20,6 +28,7 @@ impl MemMedium {
         MemMedium(
             image,
             Box::new(Stage::EMPTY),
+            Box::default(),
             Box::default(),
             Box::default(),
         )
@@ -34,6 +43,7 @@ impl Clone for MemMedium {
         MemMedium(
             self.0.clone(),
             self.1.clone(),
+            Box::default(),
             Box::default(),
             Box::default(),
         )
@@ -53,6 +63,9 @@ impl MediumRead for MemMedium {
     }
     fn verified(&self) -> &Verified {
         &self.2
+    }
+    fn summaries(&self) -> Option<&Summaries> {
+        Some(&self.4)
     }
 }
 

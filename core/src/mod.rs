@@ -13,6 +13,7 @@ pub mod bitmap;
 pub mod crc32c;
 pub mod dir;
 mod dir_change;
+pub mod dir_summary;
 pub mod error;
 pub mod extent;
 mod extent_range;

@@ -3,7 +3,7 @@
 //! survives a crash. The VFS holds the directory i_rwsems; these functions
 //! re-check everything they rely on anyway (they also serve fsck and tests).
 
-use super::dir::{DirEntry, DirPos};
+use super::dir::{DirEntry, DirPos, Lookup, NameSlot};
 use super::error::{Error, MediaCount, Result};
 use super::inode::{Inode, Kind, Time, LINK_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
 use super::layout::{Geometry, INODE_SIZE, ROOT_INO, SYMLINK_MAX};
@@ -37,6 +37,9 @@ pub struct RenameFlags {
     /// `lock_rename` trap): the core does not walk up from the new parent,
     /// which reads directories the caller does not hold.
     pub ancestry_checked: bool,
+    /// Where a lookup of the new name that did not find it said it goes
+    /// (see [`Fs::create_at`]).
+    pub target_slot: Option<NameSlot>,
 }
 
 /// What a rename did, for the VFS to update its inodes.
@@ -64,6 +67,13 @@ impl<M: MediumRead> Fs<M> {
     pub fn lookup(&self, dir: u64, name: &[u8]) -> Result<Option<DirEntry>> {
         let d = self.read_dir(dir)?;
         self.dir_find(&d, dir, name)
+    }
+
+    /// Look `name` up in directory `dir`; if it is not there, where a
+    /// create would put it.
+    pub fn probe(&self, dir: u64, name: &[u8]) -> Result<Lookup> {
+        let d = self.read_dir(dir)?;
+        self.dir_probe(&d, dir, name)
     }
 
     /// Readdir: see [`Fs::dir_iterate`].
@@ -150,10 +160,12 @@ impl<M: Medium> Fs<M> {
         dir.ctime = now;
     }
 
+    /// Create `name` in `dir` (where `slot` says, if it holds), made
+    /// into what it is by `init`.
     fn create_in(
         &mut self,
         dir: u64,
-        name: &[u8],
+        (name, slot): (&[u8], Option<NameSlot>),
         attr: NewInode,
         now: Time,
         init: impl FnOnce(&mut Self, u64, &mut Inode) -> Result<()>,
@@ -173,7 +185,7 @@ impl<M: Medium> Fs<M> {
             }
             init(fs, ino, &mut inode)?;
             fs.write_inode(ino, &inode)?;
-            fs.dir_add(&mut d, dir, name, ino, Kind::dtype(attr.mode))?;
+            fs.dir_add(&mut d, dir, name, slot, ino, Kind::dtype(attr.mode))?;
             fs.touch_dir(&mut d, now);
             fs.write_inode(dir, &d)?;
             Ok((ino, inode))
@@ -188,10 +200,23 @@ impl<M: Medium> Fs<M> {
         attr: NewInode,
         now: Time,
     ) -> Result<(u64, Inode)> {
+        self.create_at(dir, name, None, attr, now)
+    }
+
+    /// [`Fs::create`], where `slot` (from [`Fs::probe`] of `name` in
+    /// `dir`) says the name goes if it still holds.
+    pub fn create_at(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        slot: Option<NameSlot>,
+        attr: NewInode,
+        now: Time,
+    ) -> Result<(u64, Inode)> {
         if attr.mode & S_IFMT == S_IFLNK {
             return Err(Error::Invalid);
         }
-        self.create_in(dir, name, attr, now, |_, _, _| Ok(()))
+        self.create_in(dir, (name, slot), attr, now, |_, _, _| Ok(()))
     }
 
     /// Create a symbolic link to `target`.
@@ -203,6 +228,19 @@ impl<M: Medium> Fs<M> {
         attr: NewInode,
         now: Time,
     ) -> Result<(u64, Inode)> {
+        self.symlink_at(dir, name, None, target, attr, now)
+    }
+
+    /// [`Fs::symlink`], with a `slot` as [`Fs::create_at`] takes.
+    pub fn symlink_at(
+        &mut self,
+        dir: u64,
+        name: &[u8],
+        slot: Option<NameSlot>,
+        target: &[u8],
+        attr: NewInode,
+        now: Time,
+    ) -> Result<(u64, Inode)> {
         if target.is_empty() || target.len() > SYMLINK_MAX {
             return Err(Error::NameTooLong);
         }
@@ -210,7 +248,7 @@ impl<M: Medium> Fs<M> {
             mode: S_IFLNK | 0o777,
             ..attr
         };
-        self.create_in(dir, name, attr, now, |fs, _, inode| {
+        self.create_in(dir, (name, slot), attr, now, |fs, _, inode| {
             let (blk, _) = fs.alloc_blocks(1, false)?;
             fs.tx_write(Geometry::block_off(blk), target)?;
             inode.root = blk;
@@ -255,7 +293,7 @@ impl<M: Medium> Fs<M> {
                 i.ctime = now;
                 Ok(())
             })?;
-            fs.dir_add(&mut d, dir, name, ino, Kind::dtype(inode.mode))?;
+            fs.dir_add(&mut d, dir, name, None, ino, Kind::dtype(inode.mode))?;
             fs.touch_dir(&mut d, now);
             fs.write_inode(dir, &d)?;
             Ok(inode)
@@ -373,7 +411,8 @@ impl<M: Medium> Fs<M> {
             // The new name usually does not exist: adding it is the
             // lookup (dir_add fails with Exists, changing nothing, when
             // it does), one walk of its block instead of two.
-            let dst = match fs.rename_add(odir, oname, &nd, ndir, nname, &src, &src_inode) {
+            let new = (nname, flags.target_slot);
+            let dst = match fs.rename_add(odir, oname, &nd, ndir, new, &src, &src_inode) {
                 Ok(moved_pos) => {
                     src_pos = moved_pos.unwrap_or(src_pos);
                     None
@@ -425,9 +464,10 @@ impl<M: Medium> Fs<M> {
     }
 
     /// Rename's new entry `nname -> src` in `ndir` (`nd`, as read before
-    /// the rename changed anything). Fails with `Exists`, changing
-    /// nothing, when the name is taken. Returns the old entry's new
-    /// position when the add moved records of its directory.
+    /// the rename changed anything), where `slot` says if it holds. Fails
+    /// with `Exists`, changing nothing, when the name is taken. Returns
+    /// the old entry's new position when the add moved records of its
+    /// directory.
     #[allow(clippy::too_many_arguments)]
     fn rename_add(
         &mut self,
@@ -435,7 +475,7 @@ impl<M: Medium> Fs<M> {
         oname: &[u8],
         nd: &Inode,
         ndir: u64,
-        nname: &[u8],
+        (nname, slot): (&[u8], Option<NameSlot>),
         src: &DirEntry,
         src_inode: &Inode,
     ) -> Result<Option<DirPos>> {
@@ -447,7 +487,7 @@ impl<M: Medium> Fs<M> {
             }
             return Err(Error::TooManyLinks);
         }
-        let moved = self.dir_add(&mut nd, ndir, nname, src.ino, src.dtype)?;
+        let moved = self.dir_add(&mut nd, ndir, nname, slot, src.ino, src.dtype)?;
         self.write_inode(ndir, &nd)?;
         if odir == ndir && moved {
             // The add moved records (a full block reshaped), the old

@@ -33,6 +33,7 @@
 //! not until [`Pm::apply_stage`], which asks for the proof that their undo
 //! entries are durable.
 
+use super::dir_summary::Summaries;
 use super::error::{Error, Result};
 use super::layout::BLOCK_SHIFT;
 use super::medium::{Medium, MediumRead};
@@ -201,6 +202,11 @@ impl<M: MediumRead> Pm<M> {
         self.medium.verified()
     }
 
+    /// What walks learnt of verified entry blocks, if the medium keeps it.
+    pub fn summaries(&self) -> Option<&Summaries> {
+        self.medium.summaries()
+    }
+
     /// Read a little-endian u64 at `off`.
     pub fn read_u64(&self, off: u64) -> Result<u64> {
         let mut b = [0u8; 8];
@@ -344,8 +350,9 @@ impl<M: Medium> Pm<M> {
                 done += n;
             }
             self.medium.flush(off, len as u64);
+            self.medium.verified().touch(off, len as u64);
         }
-        self.discard_stage();
+        self.clear_stage();
         Flushed::none()
     }
 
@@ -371,6 +378,14 @@ impl<M: Medium> Pm<M> {
 
     /// Forget every staged change (a transaction rolled back).
     pub fn discard_stage(&mut self) {
+        for i in 0..self.staged_count() {
+            let (off, len) = self.staged_range(i);
+            self.medium.verified().touch(off, len as u64);
+        }
+        self.clear_stage();
+    }
+
+    fn clear_stage(&mut self) {
         let st = self.medium.stage_area_mut();
         st.n = 0;
         st.used = 0;
@@ -386,7 +401,34 @@ impl<M: Medium> Pm<M> {
 
 #[cfg(test)]
 mod tests {
-    use super::block_bits;
+    use super::{block_bits, Flushed, Pm};
+    use crate::mem::MemMedium;
+    use alloc::vec;
+
+    #[test]
+    fn a_stage_applied_or_discarded_voids_the_stamps_of_its_blocks() {
+        // A stamp taken between a transaction's seal and its commit or
+        // rollback describes the bytes in place, which then change.
+        let mut pm = Pm::new(MemMedium::new(vec![0; 8 * 4096]));
+        for apply in [false, true] {
+            assert!(pm.stage(3 * 4096 + 40, b"entry").unwrap());
+            pm.verified().insert(3);
+            pm.verified().insert(5);
+            let (three, five) = (pm.verified().stamp(3), pm.verified().stamp(5));
+            match apply {
+                true => {
+                    pm.begin_in_place();
+                    let fenced = pm.fence(Flushed::none());
+                    let applied = pm.apply_stage(fenced);
+                    pm.fence(applied);
+                    pm.end_in_place();
+                }
+                false => pm.discard_stage(),
+            }
+            assert!(pm.verified().contains(3) && !pm.verified().still(three.unwrap()));
+            assert!(pm.verified().still(five.unwrap()), "block 5 was not staged");
+        }
+    }
 
     #[test]
     fn block_bits_cover_every_block_of_a_range() {

@@ -77,7 +77,7 @@ impl<M: Medium> Fs<M> {
             let mut buf = [0u8; 21];
             let name = lost_name(ino, &mut buf);
             // An existing name fails with Exists.
-            fs.dir_add(&mut l, lost, name, ino, Kind::dtype(inode.mode))?;
+            fs.dir_add(&mut l, lost, name, None, ino, Kind::dtype(inode.mode))?;
             if inode.is_dir() {
                 inode.parent = lost;
                 l.nlink += 1;

@@ -4,17 +4,18 @@
 //!   written in cached 64 KiB chunks. A fence writes the changed chunks to
 //!   the file; `sync` at the end makes them durable.
 //! - [`MemMedium`]: a plain in-memory image (tests).
-//! - [`CountingMedium`]: an in-memory image that counts fences and flushes,
-//!   for the fence budget test.
+//! - [`CountingMedium`]: an in-memory image that counts fences, flushes and
+//!   bytes read, for the fence budget test and the directory tests.
 //! - [`CowMedium`]: copy-on-write over a borrowed image, so fsck -n and the
 //!   crash explorer can run recovery without touching the original.
 
+use ferrodax_core::dir_summary::Summaries;
 pub use ferrodax_core::mem::MemMedium;
 use ferrodax_core::persist::Stage;
 use ferrodax_core::shared::Shared;
 use ferrodax_core::verified::Verified;
 use ferrodax_core::{Error, Medium, MediumRead, Result};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -215,6 +216,8 @@ pub struct CountingMedium {
     pub fences: u64,
     /// Flushes issued so far.
     pub flushes: u64,
+    /// Bytes read so far.
+    pub read_bytes: Cell<u64>,
 }
 
 impl CountingMedium {
@@ -224,6 +227,7 @@ impl CountingMedium {
             image: MemMedium::new(vec![0; len]),
             fences: 0,
             flushes: 0,
+            read_bytes: Cell::new(0),
         }
     }
 }
@@ -233,6 +237,8 @@ impl MediumRead for CountingMedium {
         self.image.len()
     }
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        self.read_bytes
+            .set(self.read_bytes.get() + buf.len() as u64);
         self.image.read(off, buf)
     }
     fn stage_area(&self) -> &Stage {
@@ -240,6 +246,9 @@ impl MediumRead for CountingMedium {
     }
     fn verified(&self) -> &Verified {
         self.image.verified()
+    }
+    fn summaries(&self) -> Option<&Summaries> {
+        self.image.summaries()
     }
 }
 

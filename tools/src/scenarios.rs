@@ -46,6 +46,7 @@ const NONE: RenameFlags = RenameFlags {
     exchange: false,
     whiteout: false,
     ancestry_checked: false,
+    target_slot: None,
 };
 
 fn ino(fs: &F, dir: u64, name: &str) -> u64 {

@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use ferrodax_core::dir::name_hash;
+use ferrodax_core::dir::{name_hash, Lookup, NameSlot};
+use ferrodax_core::error::Error;
 use ferrodax_core::inode::*;
 use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
 use ferrodax_core::mem::MemMedium;
@@ -14,6 +15,7 @@ use ferrodax_core::namei::RenameFlags;
 use ferrodax_core::Fs;
 use ferrodax_tools::crash::RecMedium;
 use ferrodax_tools::fsck::check;
+use ferrodax_tools::media::CountingMedium;
 use ferrodax_tools::testing::*;
 
 fn clean(fs: &Fs<MemMedium>) {
@@ -218,12 +220,7 @@ fn a_rename_that_reshapes_its_block_removes_the_old_name() {
     // until the add of a new name reshapes it (splits): the old name's
     // record may have moved, and must still be what goes.
     let mut fs = mem_fs(4096);
-    let none = RenameFlags {
-        noreplace: false,
-        exchange: false,
-        whiteout: false,
-        ancestry_checked: false,
-    };
+    let none = RenameFlags::default();
     let names: Vec<String> = (0..200).map(|i| format!("s{i:03}")).collect();
     for n in &names {
         create(&mut fs, R, n);
@@ -461,6 +458,130 @@ fn random_creates_renames_and_unlinks_agree_with_a_model() {
 /// stage drained part of it in place. A stage of two ranges drains in the
 /// middle of nearly every change: every block still checks after
 /// creates, renames across directories and unlinks, and after a remount.
+/// Where a lookup of the absent `name` in `dir` said it goes.
+fn slot(fs: &Fs<MemMedium>, dir: u64, name: &str) -> Option<NameSlot> {
+    match fs.probe(dir, name.as_bytes()).unwrap() {
+        Lookup::Absent(slot) => slot,
+        Lookup::Found(_) => panic!("{name} exists"),
+    }
+}
+
+#[test]
+fn a_create_where_its_lookup_said_stores_what_a_walk_would() {
+    // Two filesystems built alike: one creates each name where a lookup
+    // of it said it goes, the other walks its entry block again.
+    let (mut walked, mut slotted) = (mem_fs(4096), mem_fs(4096));
+    let new_dir = attr(S_IFDIR | 0o755);
+    let d = walked.create(R, b"d", new_dir, at(1)).unwrap().0;
+    assert_eq!(slotted.create(R, b"d", new_dir, at(1)).unwrap().0, d);
+    let (a, b) = colliding_names();
+    let mut names: Vec<String> = (0..700).map(|i| format!("file-{i}")).collect();
+    names.extend([a, b]);
+    let mut slots = 0;
+    for name in &names {
+        let s = slot(&slotted, d, name);
+        slots += usize::from(s.is_some());
+        let file = attr(S_IFREG | 0o644);
+        slotted
+            .create_at(d, name.as_bytes(), s, file, at(2))
+            .unwrap();
+        walked.create(d, name.as_bytes(), file, at(2)).unwrap();
+        // A name there now: found, no slot.
+        let found = slotted.probe(d, name.as_bytes()).unwrap();
+        assert!(matches!(found, Lookup::Found(e) if e.ino == fs_ino(&walked, d, name)));
+    }
+    // Every lookup but those in a full block (which the create reshapes)
+    // said where the name goes.
+    assert!(slots > 600, "{slots} slots of {}", names.len());
+    assert!(
+        walked.pm().medium().0 == slotted.pm().medium().0,
+        "the images differ"
+    );
+    assert!(blocks(&slotted, d) > 2, "the directory grew an index");
+    clean(&slotted);
+}
+
+fn fs_ino(fs: &Fs<MemMedium>, dir: u64, name: &str) -> u64 {
+    fs.lookup(dir, name.as_bytes()).unwrap().unwrap().ino
+}
+
+#[test]
+fn lookups_and_creates_read_no_records_of_a_block_summed_up() {
+    let mut fs = mkfs_mount(CountingMedium::new(4096 * BLOCK_SIZE as usize));
+    let (dir, file) = (attr(S_IFDIR | 0o755), attr(S_IFREG | 0o644));
+    let d = fs.create(R, b"d", dir, at(1)).unwrap().0;
+    for i in 0..100 {
+        fs.create(d, format!("name-{i}").as_bytes(), file, at(2))
+            .unwrap();
+    }
+    // A mount starts with no block verified, so with no summary.
+    let mut fs = remount(fs);
+    let read = |fs: &Fs<CountingMedium>| fs.pm().medium().read_bytes.get();
+    let probe = |fs: &Fs<CountingMedium>, name: &str| {
+        let before = read(fs);
+        match fs.probe(d, name.as_bytes()).unwrap() {
+            Lookup::Absent(s) => (s, read(fs) - before),
+            Lookup::Found(_) => panic!("{name} exists"),
+        }
+    };
+    let create = |fs: &mut Fs<CountingMedium>, name: &str, slot| {
+        let before = read(fs);
+        fs.create_at(d, name.as_bytes(), slot, file, at(3)).unwrap();
+        read(fs) - before
+    };
+    // The first lookup checks the block and walks it (and sums it up).
+    let (slot, walked) = probe(&fs, "first");
+    let in_slot = create(&mut fs, "first", slot);
+    // The create left the summary of the block as it made it.
+    let (slot, summed) = probe(&fs, "second");
+    let create_summed = create(&mut fs, "second", None);
+    assert!(
+        summed + 3000 <= walked,
+        "a lookup read {walked} bytes, then {summed} from a summary"
+    );
+    // A create in its slot, or from the summary, reads what the
+    // transaction needs and one record head of the block.
+    assert!(
+        in_slot.abs_diff(create_summed) < 100,
+        "{in_slot} and {create_summed} bytes"
+    );
+    assert!(slot.is_some());
+    clean_counting(&fs);
+}
+
+fn clean_counting(fs: &Fs<CountingMedium>) {
+    let r = check(fs);
+    assert!(r.problems.is_empty(), "fsck: {:#?}", r.problems);
+}
+
+#[test]
+fn a_slot_is_not_used_once_its_block_changed() {
+    let mut fs = mem_fs(4096);
+    let file = attr(S_IFREG | 0o644);
+    let d = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap().0;
+    // An empty directory's only record is the free one, which a create
+    // fills in place: its slack still takes the name after that.
+    let stale = slot(&fs, d, "c");
+    assert!(stale.is_some());
+    create(&mut fs, d, "c");
+    // The name is there now; the slot would put it there again.
+    let again = fs.create_at(d, b"c", stale, file, at(2));
+    assert!(matches!(again, Err(Error::Exists)), "{again:?}");
+    // Another directory's change leaves a slot be; a remount does not.
+    let e = slot(&fs, d, "e");
+    create(&mut fs, R, "elsewhere");
+    fs.create_at(d, b"e", e, file, at(2)).unwrap();
+    let f = slot(&fs, d, "f");
+    let mut fs = remount(fs);
+    fs.create_at(d, b"f", f, file, at(2)).unwrap();
+    let names: Vec<Vec<u8>> = list(&fs, d).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names.len(), 3);
+    for n in ["c", "e", "f"] {
+        assert!(names.contains(&n.as_bytes().to_vec()), "{n} missing");
+    }
+    clean(&fs);
+}
+
 #[test]
 fn entry_blocks_check_after_transactions_that_drained() {
     let mut m = RecMedium::new(4096 * BLOCK_SIZE as usize);

@@ -92,12 +92,7 @@ fn measure() -> Vec<(&'static str, u64)> {
             fs.read_inode(f).unwrap();
         }),
     ));
-    let keep = RenameFlags {
-        noreplace: false,
-        exchange: false,
-        whiteout: false,
-        ancestry_checked: false,
-    };
+    let keep = RenameFlags::default();
     out.push((
         "rename",
         count(&mut fs, |fs| {

@@ -1,8 +1,12 @@
 //! Property test: random sequences of namespace operations applied to the
 //! core and to a small in-memory model of a POSIX tree must agree on every
 //! result (errno included) and on the whole tree after every step; fsck must
-//! stay clean and a remount must change nothing.
+//! stay clean and a remount must change nothing. Lookups of absent names
+//! are noted at every step and given to later creates and renames of the
+//! name, whatever happened in between, as the kernel's negative dentries
+//! keep them.
 
+use ferrodax_core::dir::{Lookup, NameSlot};
 use ferrodax_core::inode::*;
 use ferrodax_core::layout::ROOT_INO;
 use ferrodax_core::namei::RenameFlags;
@@ -10,7 +14,7 @@ use ferrodax_core::{Error, Fs, Medium};
 use ferrodax_tools::fsck::check;
 use ferrodax_tools::testing::*;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 const NAMES: [&[u8]; 5] = [
     b"a",
@@ -240,6 +244,7 @@ fn flags(f: u8) -> RenameFlags {
         exchange: f == 2,
         whiteout: false,
         ancestry_checked: false,
+        target_slot: None,
     }
 }
 
@@ -249,18 +254,25 @@ fn run(ops: Vec<Op>) {
         inodes: BTreeMap::from([(ROOT_INO, (Kind::Dir(BTreeMap::new()), 2, ROOT_INO))]),
     };
     let t = at(7);
+    let mut notes: HashMap<(u64, usize), NameSlot> = HashMap::new();
     for (step, op) in ops.into_iter().enumerate() {
         let dirs = m.dirs();
         let files = m.files();
         let d = |i: usize| dirs[i % dirs.len()];
+        let (dir, n) = (d(step * 3), step % NAMES.len());
+        if let Ok(Lookup::Absent(Some(slot))) = fs.probe(dir, NAMES[n]) {
+            notes.insert((dir, n), slot);
+        }
+        let mut note = |dir: u64, n: usize| notes.remove(&(dir, n));
         let (got, want): (Result<(), Error>, Result<(), Error>) = match op.clone() {
             Op::Create(di, n) | Op::Mkdir(di, n) | Op::Symlink(di, n, _) => {
-                let (dir, name) = (d(di), NAMES[n]);
+                let (dir, name, slot) = (d(di), NAMES[n], note(d(di), n));
                 let r = match op {
-                    Op::Create(..) => fs.create(dir, name, attr(S_IFREG | 0o644), t),
-                    Op::Mkdir(..) => fs.create(dir, name, attr(S_IFDIR | 0o755), t),
+                    Op::Create(..) => fs.create_at(dir, name, slot, attr(S_IFREG | 0o644), t),
+                    Op::Mkdir(..) => fs.create_at(dir, name, slot, attr(S_IFDIR | 0o755), t),
                     Op::Symlink(_, _, len) => {
-                        fs.symlink(dir, name, &vec![b'x'; len as usize], attr(0), t)
+                        let target = vec![b'x'; len as usize];
+                        fs.symlink_at(dir, name, slot, &target, attr(0), t)
                     }
                     _ => unreachable!(),
                 };
@@ -334,7 +346,11 @@ fn run(ops: Vec<Op>) {
             }
             Op::Rename(a, x, b, y, f) => {
                 let (od, nd) = (d(a), d(b));
-                let r = fs.rename(od, NAMES[x], nd, NAMES[y], flags(f), attr(0), t);
+                let noted = RenameFlags {
+                    target_slot: note(nd, y),
+                    ..flags(f)
+                };
+                let r = fs.rename(od, NAMES[x], nd, NAMES[y], noted, attr(0), t);
                 let want = m.rename(od, NAMES[x], nd, NAMES[y], flags(f));
                 if let Ok(o) = r {
                     if let Some(v) = o.replaced {

@@ -44,6 +44,43 @@ for name in os.listdir(top):
     if name.startswith("x"):
         os.unlink(name, dir_fd=d)
 
+# Names looked up long before they are created: each negative dentry
+# keeps where its lookup found the name would go, and the blocks change
+# (names come and go, blocks split) before the create that uses it; a
+# note that no longer holds must not be used. Every kind of create.
+late = [f"late{i}" for i in range(300)]
+for name in late:
+    if os.path.lexists(f"{top}/{name}"):
+        fail(f"{name} exists before its create")
+for j in range(400):
+    os.close(os.open(f"y{j}", os.O_CREAT | os.O_WRONLY, dir_fd=d))
+for j in range(0, 400, 2):
+    os.unlink(f"y{j}", dir_fd=d)
+for i, name in enumerate(late):
+    match i % 4:
+        case 0:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, dir_fd=d))
+        case 1:
+            os.mkdir(name, dir_fd=d)
+        case 2:
+            os.symlink("target", name, dir_fd=d)
+        case 3:
+            os.mknod(name, 0o600, dir_fd=d)
+listed = os.listdir(top)
+if len(listed) != len(set(listed)):
+    fail("a name listed twice after creates in stale places")
+if not set(late) <= set(listed):
+    fail(f"{len(set(late) - set(listed))} late names missing")
+for i, name in enumerate(late):
+    if i % 4 == 1:
+        os.rmdir(name, dir_fd=d)
+    else:
+        os.unlink(name, dir_fd=d)
+for j in range(1, 400, 2):
+    os.unlink(f"y{j}", dir_fd=d)
+if len(os.listdir(top)) != n:
+    fail("names lost by the late creates")
+
 # Renames inside the directory move entries between blocks.
 for i in range(0, n, 7):
     os.rename(f"f{i}", f"renamed-{i}", src_dir_fd=d, dst_dir_fd=d)

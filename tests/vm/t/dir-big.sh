@@ -1,8 +1,10 @@
 # Directory format v4 (issue #10): a directory of 3,000 files grows an
 # index over its entry blocks, lists every name exactly once while others
 # come and go, renames inside itself, and shrinks back to one block when
-# emptied; fsck clean before and after, and a big directory survives a
-# remount; thinned to one name in twenty, its nearly empty blocks join.
+# emptied; names looked up long before their create (negative dentries
+# that note where the name goes) are created once each; fsck clean before
+# and after, and a big directory survives a remount; thinned to one name
+# in twenty, its nearly empty blocks join.
 # (20,000 files against ext4: dir-space, in make check-long.)
 . "$FDX/tests/vm/lib.sh"
 mount_fresh
