@@ -384,7 +384,7 @@ ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count)
 }
 
 /*
- * The pmem device is going away: unmap every page of the superblock's
+ * The pmem device is going away: break the layout of the superblock's
  * regular files and delete their DAX entries while the struct pages behind
  * them still exist (eviction at umount would otherwise walk entries of
  * freed pages). Under the MMAPLOCK, so no fault inserts an entry meanwhile;
@@ -399,7 +399,7 @@ ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count)
  * the entries are deleted anyway: the device goes whether or not a page of
  * it is still referenced, and its struct pages with it.
  */
-void ferrodax_unmap_all(struct super_block *sb, void (*wait)(struct inode *))
+void ferrodax_break_layout_all(struct super_block *sb, void (*wait)(struct inode *))
 {
 	struct inode *inode, *toput = NULL;
 

@@ -93,7 +93,7 @@ void ferrodax_file_accessed(struct file *file);
 int ferrodax_shutdown_flags(unsigned long arg, u32 *flags);
 void ferrodax_sync_fs_of(struct file *file);
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
-void ferrodax_unmap_all(struct super_block *sb, void (*wait)(struct inode *));
+void ferrodax_break_layout_all(struct super_block *sb, void (*wait)(struct inode *));
 void __noreturn ferrodax_panic_corrupt(const char *what, size_t len);
 
 /* Media errors under a mounted filesystem (fs/media_error.rs). */

@@ -77,5 +77,5 @@ pub unsafe fn break_layout_all(sb: *mut bindings::super_block) {
     // SAFETY: per the contract; the helper holds each inode's
     // invalidate_lock exclusive around `dax_break_layout`, as the callback
     // requires.
-    unsafe { bindings::ferrodax_unmap_all(sb, Some(wait_dax_page)) }
+    unsafe { bindings::ferrodax_break_layout_all(sb, Some(wait_dax_page)) }
 }
