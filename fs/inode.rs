@@ -484,8 +484,9 @@ unsafe extern "C" fn lookup<T: FileSystem>(
         },
         Ok(Found::Absent(note)) => {
             let [w0, w1] = note.map_or([0; 2], |n| n.0);
-            // SAFETY: the dentry is in lookup, so no one else uses its
-            // filesystem fields.
+            // SAFETY: the dentry is not yet hashed (in lookup, or just
+            // allocated under the parent's i_rwsem held exclusive), so no
+            // one else uses its filesystem fields.
             unsafe { bindings::ferrodax_dentry_set_note(dentry, w0, w1) };
             core::ptr::null_mut()
         }
