@@ -181,7 +181,8 @@ impl MediumRead for PmemReader {
     }
 
     fn summaries(&self) -> Option<&Summaries> {
-        // SAFETY: as for `verified`.
+        // SAFETY: like `verified`, the table lives as long as the medium
+        // this handle came from (type invariant).
         Some(unsafe { &*self.summaries })
     }
 }
