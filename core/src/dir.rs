@@ -91,8 +91,7 @@ pub(super) struct Probe {
     pub found: Option<DirEntry>,
     /// The block's verified state the walk read, if the table holds it.
     pub stamp: Option<Stamp>,
-    /// The block's summary in that state, if the walk saw it all or it
-    /// was kept.
+    /// The block's summary in that state (from the walk, or kept).
     pub summary: Option<Summary>,
     /// A record with slack for the name's record (when walked, the
     /// first), if any.
@@ -352,7 +351,8 @@ impl<M: MediumRead> Fs<M> {
 
     /// One walk of entry block `blk` (header and checksum checked) for
     /// `name`, of `hash`: its entry, or what an insert of it needs to
-    /// know. Stops at the entry.
+    /// know. Reads one record or none instead when the block's summary is
+    /// kept.
     pub(super) fn probe_block(
         &self,
         blk: u64,
@@ -363,7 +363,7 @@ impl<M: MediumRead> Fs<M> {
         self.entry_block(blk, dir_ino)?;
         let stamp = self.pm.verified().stamp(blk);
         let want = record_size(name.len());
-        if let Some(p) = self.probe_summary(blk, stamp, hash, want)? {
+        if let Some(p) = self.probe_summary(blk, stamp, name, hash, want)? {
             return Ok(p);
         }
         let mut p = Probe {
@@ -376,6 +376,9 @@ impl<M: MediumRead> Fs<M> {
             used: 0,
         };
         let mut summary = Summary::EMPTY;
+        // The whole block is walked, past the name's entry too, so that
+        // the summary it leaves places every record.
+        let mut fill = stamp.and_then(|t| self.pm.summaries()?.fill(t));
         let mut buf = [0u8; NAME_MAX];
         // Only a block's first record may be free, so the record before a
         // live one is the one before it in the walk.
@@ -389,7 +392,10 @@ impl<M: MediumRead> Fs<M> {
                 p.count += 1;
                 p.used += r.size();
                 summary.add(r.hash);
-                if r.hash == hash {
+                if let Some(f) = &mut fill {
+                    f.record(r.off, r.hash);
+                }
+                if r.hash == hash && p.found.is_none() {
                     if r.name_len == name.len() && self.rec_name(blk, r, &mut buf)? == name {
                         let pos = DirPos {
                             blk,
@@ -401,54 +407,86 @@ impl<M: MediumRead> Fs<M> {
                             dtype: r.dtype,
                             pos,
                         });
-                        return Ok(Some(()));
                     }
                     p.seqs |= 1 << r.seq;
                 }
             }
             prev = r.off;
-            Ok(None)
+            Ok(None::<()>)
         })?;
-        if p.found.is_none() {
-            p.summary = Some(summary);
-            if let (Some(table), Some(stamp)) = (self.pm.summaries(), stamp) {
-                table.put(stamp, &summary);
-            }
+        p.summary = Some(summary);
+        if let Some(f) = fill {
+            f.done(&summary);
         }
         Ok(p)
     }
 
     /// [`Fs::probe_block`] from the summary kept for `blk` in state
-    /// `stamp`, when it says that no name of `hash` is there and which
-    /// record has `want` bytes to spare: `None` when it cannot.
+    /// `stamp`: the name's entry, read where the summary places it, or,
+    /// when the block does not hold it, which record has `want` bytes to
+    /// spare. `None` when the summary cannot say.
     fn probe_summary(
         &self,
         blk: u64,
         stamp: Option<Stamp>,
+        name: &[u8],
         hash: u32,
         want: u64,
     ) -> Result<Option<Probe>> {
-        let Some(summary) = stamp.and_then(|t| self.pm.summaries()?.get(t)) else {
+        let (Some(table), Some(stamp)) = (self.pm.summaries(), stamp) else {
             return Ok(None);
         };
-        if summary.may_hold(hash) || u64::from(summary.slack) < want {
+        let Some(summary) = table.get(stamp) else {
+            return Ok(None);
+        };
+        let mut p = Probe {
+            found: None,
+            stamp: Some(stamp),
+            summary: Some(summary),
+            host: None,
+            seqs: 0,
+            count: summary.count,
+            used: 0,
+        };
+        if summary.may_hold(hash) {
+            let Some(candidates) = table.candidates(stamp, hash) else {
+                return Ok(None);
+            };
+            let mut buf = [0u8; NAME_MAX];
+            for &(off, prev) in candidates.list() {
+                // The block is as the summary found it (its stamp holds):
+                // a live record starts at `off`.
+                let r = self.read_rec(blk, off)?;
+                debug_assert!(r.live());
+                if r.hash != hash {
+                    continue;
+                }
+                if r.name_len == name.len() && self.rec_name(blk, &r, &mut buf)? == name {
+                    let pos = DirPos {
+                        blk,
+                        off,
+                        prev: if prev == 0 { HDR } else { prev },
+                    };
+                    p.found = Some(DirEntry {
+                        ino: r.ino,
+                        dtype: r.dtype,
+                        pos,
+                    });
+                    return Ok(Some(p));
+                }
+                p.seqs |= 1 << r.seq;
+            }
+        }
+        if u64::from(summary.slack) < want {
             return Ok(None);
         }
         let host = self.read_rec(blk, u64::from(summary.host))?;
-        // The block is as the summary found it (its stamp holds).
         debug_assert_eq!(host.slack(), u64::from(summary.slack));
         if host.slack() < want {
             return Ok(None);
         }
-        Ok(Some(Probe {
-            found: None,
-            stamp,
-            summary: Some(summary),
-            host: Some(host),
-            seqs: 0,
-            count: summary.count,
-            used: 0,
-        }))
+        p.host = Some(host);
+        Ok(Some(p))
     }
 
     /// Call `f(name, ino, dtype, next_pos)` for each entry at or after

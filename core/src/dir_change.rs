@@ -24,12 +24,13 @@ use super::dir::{
     encode_record, free_record, rec_off, record_size, DirBlock, DirPos, NameSlot, Rec, RecordBytes,
     CAPACITY, HDR, H_CRC, MAX_RECORDS, R_HEAD,
 };
-use super::dir_summary::Summary;
+use super::dir_summary::{RecordChange, Summary, SummaryChange};
 use super::error::{Error, MediaCount, Result};
 use super::extent::{Extent, Node, Path, LBLK_END, MAX_HEIGHT};
 use super::inode::Inode;
 use super::layout::{le::*, Geometry, BLOCK_SIZE, NAME_MAX};
 use super::medium::Medium;
+use super::verified::Stamp;
 use super::Fs;
 
 /// Reshapes one insert may need: a pack or an evening-out makes room
@@ -51,8 +52,9 @@ struct Room {
     count: u16,
     /// Bytes their records need.
     used: u64,
-    /// The block's summary (`dir_summary.rs`), if known.
-    summary: Option<Summary>,
+    /// The block's state it was found in and its summary
+    /// (`dir_summary.rs`), if known.
+    summary: Option<(Stamp, Summary)>,
 }
 
 /// Which records of a block move to another.
@@ -196,7 +198,7 @@ impl<M: Medium> Fs<M> {
             seq: p.seq(),
             count: p.count,
             used: p.used,
-            summary: p.summary,
+            summary: p.stamp.zip(p.summary),
         })
     }
 
@@ -220,6 +222,7 @@ impl<M: Medium> Fs<M> {
         }
         let host = self.read_rec(blk, slot.host)?;
         let summary = self.pm.summaries().and_then(|t| t.get(slot.stamp));
+        let summary = summary.map(|s| (slot.stamp, s));
         Ok((host.slack() >= want).then_some(Room {
             host: Some(host),
             seq: Some(slot.seq),
@@ -270,14 +273,15 @@ impl<M: Medium> Fs<M> {
                 self.tx_write(rec_off(b.blk, at), &rec[..len])?;
                 self.seal_block(b.blk, dir_ino, room.count + 1, false)?;
                 dir.entries = dir.entries.plus(1, "directory entry count")?;
-                if let Some(mut next) = room.summary {
+                if let Some((from, mut next)) = room.summary {
                     next.add(hash);
                     if u64::from(next.host) == host.off {
                         // The host kept no slack; the new record has it.
                         (next.host, next.slack) = (0, 0);
                         next.offer(at, reclen - want);
                     }
-                    self.next_summary = self.pm.verified().stamp(b.blk).zip(Some(next));
+                    let record = RecordChange::Added { off: at, hash };
+                    self.summary_changed(b.blk, SummaryChange { from, next, record });
                 }
                 return Ok(reshapes > 0);
             }
@@ -548,6 +552,7 @@ impl<M: Medium> Fs<M> {
     /// Updates `dir`; the caller writes it.
     pub(super) fn dir_remove(&mut self, dir: &mut Inode, dir_ino: u64, pos: DirPos) -> Result<()> {
         let count = self.entry_block(pos.blk, dir_ino)?;
+        let from = self.pm.verified().stamp(pos.blk);
         let r = self.read_rec(pos.blk, pos.off)?;
         if !r.live() {
             return Err(Error::Corrupt("directory record length"));
@@ -565,21 +570,34 @@ impl<M: Medium> Fs<M> {
                 _ => self.walk_block(pos.blk, |p| Ok(follows(p).then_some(*p)))?,
             },
         };
-        match prev {
+        // The record that takes the bytes, and the slack it then has.
+        let taker = match prev {
             Some(p) => {
                 let reclen = (p.reclen + r.reclen) as u16;
-                self.tx_write(rec_off(pos.blk, p.off + 4), &reclen.to_le_bytes())?
+                self.tx_write(rec_off(pos.blk, p.off + 4), &reclen.to_le_bytes())?;
+                (p.off, p.slack() + r.reclen)
             }
             None if pos.off == HDR => {
-                self.tx_write(rec_off(pos.blk, HDR), &free_record(r.reclen))?
+                self.tx_write(rec_off(pos.blk, HDR), &free_record(r.reclen))?;
+                (HDR, r.reclen)
             }
             None => return Err(Error::Corrupt("directory record length")),
-        }
+        };
         dir.entries = dir.entries.minus(1, "directory entry count")?;
         let count = count
             .checked_sub(1)
             .ok_or(Error::Corrupt("directory block entry count"))?;
         self.seal_block(pos.blk, dir_ino, count, false)?;
+        let summary = from.and_then(|t| Some((t, self.summary_at(t)?)));
+        if let Some((from, mut next)) = summary {
+            next.count = count;
+            if u64::from(next.host) == pos.off {
+                (next.host, next.slack) = (0, 0);
+            }
+            next.offer(taker.0, taker.1);
+            let record = RecordChange::Removed { off: pos.off };
+            self.summary_changed(pos.blk, SummaryChange { from, next, record });
+        }
         if self.dir_is_one_block(dir)? {
             return Ok(());
         }

@@ -13,7 +13,7 @@
 //! read-only `Fs` over the same device ([`Fs::reader`]) without it; the
 //! host tests call it directly.
 
-use super::dir_summary::Summary;
+use super::dir_summary::{Summary, SummaryChange};
 use super::error::{Error, Result};
 use super::group::load_groups;
 use super::inode::{Inode, Kind};
@@ -77,10 +77,12 @@ pub struct Fs<M: MediumRead> {
     recovered: bool,
     failed: bool,
     pub(super) huge_phase: u64,
-    /// What an insert left its entry block holding, under the stamp its
-    /// seal gave the block: published once the transaction commits, if
-    /// nothing changed the block after the insert (`dir_summary.rs`).
-    pub(super) next_summary: Option<(Stamp, Summary)>,
+    /// How the transaction's last changes of one record (an insert, a
+    /// removal; a rename makes both) changed their entry blocks'
+    /// summaries, each under the stamp its seal gave the block: applied
+    /// once the transaction commits, each if nothing changed its block
+    /// after it (`dir_summary.rs`).
+    pub(super) summary_changes: [Option<(Stamp, SummaryChange)>; 2],
 }
 
 impl<M: MediumRead> Fs<M> {
@@ -143,7 +145,7 @@ impl<M: Medium> Fs<M> {
             recovered: !opts.no_recovery,
             failed: false,
             huge_phase: opts.huge_phase % HUGE_BLOCKS,
-            next_summary: None,
+            summary_changes: [None; 2],
         };
         match fs.read_inode(ROOT_INO) {
             Ok(root) if root.kind() == Kind::Directory => {}
@@ -180,7 +182,7 @@ impl<M: Medium> Fs<M> {
             recovered: false,
             failed: false,
             huge_phase: self.huge_phase,
-            next_summary: None,
+            summary_changes: [None; 2],
         }
     }
 
@@ -217,7 +219,7 @@ impl<M: Medium> Fs<M> {
             recovered: self.recovered,
             failed: false,
             huge_phase: self.huge_phase,
-            next_summary: None,
+            summary_changes: [None; 2],
         }
     }
 
@@ -277,14 +279,14 @@ impl<M: Medium> Fs<M> {
         // The log is sealed here, not in commit: if it cannot log (the
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
-        self.next_summary = None;
+        self.summary_changes = [None; 2];
         let result = op(self)
             .and_then(|v| self.write_groups().map(|()| v))
             .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
-        let summary = self.next_summary.take();
-        // Unchanged since the insert sealed it (the commit then moves its
-        // epoch on once more, to what the medium holds in place).
-        let summary = summary.filter(|(sealed, _)| self.pm.verified().still(*sealed));
+        // Whether each is the last change of its block (the commit then
+        // moves its epoch on once more, to what the medium holds in place).
+        let changes = core::mem::take(&mut self.summary_changes)
+            .map(|c| c.map(|(sealed, change)| (sealed, self.pm.verified().still(sealed), change)));
         let end = match result {
             Ok(_) => self
                 .journal
@@ -300,13 +302,47 @@ impl<M: Medium> Fs<M> {
             self.failed = true;
             return Err(e);
         }
-        if let (Ok(_), Some((sealed, next))) = (&result, summary) {
-            let committed = self.pm.verified().stamp(sealed.blk());
-            if let (Some(table), Some(stamp)) = (self.pm.summaries(), committed) {
-                table.put(stamp, &next);
+        if let (Ok(_), Some(table)) = (&result, self.pm.summaries()) {
+            // In order, so that a change from the state another left (a
+            // rename's removal after its insert in one block) finds it.
+            for (sealed, last, change) in changes.into_iter().flatten() {
+                let to = match last {
+                    true => self.pm.verified().stamp(sealed.blk()),
+                    // A state no one sees again: kept for the next change.
+                    false => Some(sealed),
+                };
+                if let Some(to) = to {
+                    table.change(to, &change);
+                }
             }
         }
         result
+    }
+
+    /// The summary of an entry block in state `stamp`: kept, or derived by
+    /// a change of the running transaction that left the block so.
+    pub(super) fn summary_at(&self, stamp: Stamp) -> Option<Summary> {
+        let pending = self.summary_changes.iter().flatten();
+        match pending.rev().find(|(sealed, _)| *sealed == stamp) {
+            Some((_, change)) => Some(change.next),
+            None => self.pm.summaries()?.get(stamp),
+        }
+    }
+
+    /// A change of one record of entry block `blk`, just sealed, changed
+    /// its summary as `change` says.
+    pub(super) fn summary_changed(&mut self, blk: u64, change: SummaryChange) {
+        let Some(sealed) = self.pm.verified().stamp(blk) else {
+            return;
+        };
+        let [first, second] = &mut self.summary_changes;
+        if second.is_some() {
+            *first = second.take();
+        }
+        match first {
+            None => *first = Some((sealed, change)),
+            Some(_) => *second = Some((sealed, change)),
+        }
     }
 
     /// Run the one-transaction operation `op` and read, in the same

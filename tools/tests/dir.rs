@@ -549,6 +549,76 @@ fn lookups_and_creates_read_no_records_of_a_block_summed_up() {
     clean_counting(&fs);
 }
 
+#[test]
+fn lookups_unlinks_and_renames_of_names_held_read_their_records_only() {
+    let mut fs = mkfs_mount(CountingMedium::new(4096 * BLOCK_SIZE as usize));
+    let (dir, file) = (attr(S_IFDIR | 0o755), attr(S_IFREG | 0o644));
+    let d = fs.create(R, b"d", dir, at(1)).unwrap().0;
+    let mut inos = BTreeMap::new();
+    for i in 0..100 {
+        let name = format!("name-{i}");
+        let ino = fs.create(d, name.as_bytes(), file, at(2)).unwrap().0;
+        inos.insert(name, ino);
+    }
+    let mut fs = remount(fs);
+    let read = |fs: &Fs<CountingMedium>| fs.pm().medium().read_bytes.get();
+    let lookup = |fs: &Fs<CountingMedium>, name: &str| {
+        let before = read(fs);
+        let e = fs.lookup(d, name.as_bytes()).unwrap();
+        (e.map(|e| e.ino), read(fs) - before)
+    };
+    // The first lookup walks the block (all of it, to place every record).
+    let (ino, walked) = lookup(&fs, "name-7");
+    assert_eq!(ino, Some(inos["name-7"]));
+    // The next ones read the record the summary places, and the name.
+    let (ino, placed) = lookup(&fs, "name-50");
+    assert_eq!(ino, Some(inos["name-50"]));
+    assert!(
+        placed + 3000 <= walked,
+        "a lookup read {walked} bytes, then {placed} from a summary"
+    );
+    let unlink = |fs: &mut Fs<CountingMedium>, name: &str| {
+        let before = read(fs);
+        fs.unlink(d, name.as_bytes(), at(3)).unwrap();
+        read(fs) - before
+    };
+    // An unlink's lookup of its name reads its record too, and leaves the
+    // summary as it left the block, so the next one does as well: each
+    // reads what the transaction needs.
+    let first = unlink(&mut fs, "name-50");
+    inos.remove("name-50");
+    for i in 0..40 {
+        let name = format!("name-{}", i * 2 + 11);
+        let bytes = unlink(&mut fs, &name);
+        inos.remove(&name);
+        assert!(
+            bytes < first + 200,
+            "{name}: {bytes} bytes, the first {first}"
+        );
+    }
+    // Renames within the block keep it summed up as well.
+    for i in 0..10 {
+        let (old, new) = (format!("name-{}", i * 2 + 12), format!("moved-{i}"));
+        let before = read(&fs);
+        let none = RenameFlags::default();
+        fs.rename(d, old.as_bytes(), d, new.as_bytes(), none, attr(0), at(4))
+            .unwrap();
+        let bytes = read(&fs) - before;
+        // A walk of the block would read over 3,000.
+        assert!(bytes < 1500, "rename {old}: {bytes} bytes");
+        let ino = inos.remove(&old).unwrap();
+        inos.insert(new, ino);
+    }
+    // Every name is where it was, removed ones are gone.
+    for (name, &ino) in &inos {
+        assert_eq!(lookup(&fs, name).0, Some(ino), "{name}");
+    }
+    for i in 0..40 {
+        assert_eq!(lookup(&fs, &format!("name-{}", i * 2 + 11)).0, None);
+    }
+    clean_counting(&fs);
+}
+
 fn clean_counting(fs: &Fs<CountingMedium>) {
     let r = check(fs);
     assert!(r.problems.is_empty(), "fsck: {:#?}", r.problems);
