@@ -73,6 +73,18 @@ else
 	fail "module or tools build"
 fi
 
+# The debug build's frames (KASAN makes them larger than a production
+# build's) on the deepest path from any entry point: 14 KiB leaves a
+# production kernel's 16 KiB stack room for the syscall and VFS frames above
+# and the kernel's below (a rename over 16 KiB deep overflowed it once).
+log "stack depth of ferrodax.ko's own code"
+if python3 scripts/stack-depth.py ferrodax.ko --budget 14336 >build/check/stack-depth.log; then
+	pass "stack depth: $(sed -n 's/^deepest chain (\(.*\)):$/\1/p' build/check/stack-depth.log), within 14,336"
+else
+	fail "stack depth (see build/check/stack-depth.log)"
+	grep -E '^FAIL|^deepest' build/check/stack-depth.log
+fi
+
 for pmem in nvdimm legacy; do
 	tests=$(awk -v p="$pmem" -v long="${FERRODAX_CHECK_LONG:-0}" \
 		'!/^#/ && NF && (NF == 1 || $2 == p || $2 == p "-only" || (long == 1 && $2 !~ /-only$/)) { print $1 }' \

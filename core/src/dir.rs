@@ -363,7 +363,8 @@ impl<M: MediumRead> Fs<M> {
         self.entry_block(blk, dir_ino)?;
         let stamp = self.pm.verified().stamp(blk);
         let want = record_size(name.len());
-        if let Some(p) = self.probe_summary(blk, stamp, name, hash, want)? {
+        let mut buf = [0u8; NAME_MAX];
+        if let Some(p) = self.probe_summary(blk, stamp, (name, hash, want), &mut buf)? {
             return Ok(p);
         }
         let mut p = Probe {
@@ -379,7 +380,6 @@ impl<M: MediumRead> Fs<M> {
         // The whole block is walked, past the name's entry too, so that
         // the summary it leaves places every record.
         let mut fill = stamp.and_then(|t| self.pm.summaries()?.fill(t));
-        let mut buf = [0u8; NAME_MAX];
         // Only a block's first record may be free, so the record before a
         // live one is the one before it in the walk.
         let mut prev = HDR;
@@ -422,16 +422,16 @@ impl<M: MediumRead> Fs<M> {
     }
 
     /// [`Fs::probe_block`] from the summary kept for `blk` in state
-    /// `stamp`: the name's entry, read where the summary places it, or,
-    /// when the block does not hold it, which record has `want` bytes to
-    /// spare. `None` when the summary cannot say.
+    /// `stamp`: the entry of `name` (of `hash`), read where the summary
+    /// places it (into `buf`), or, when the block does not hold it, which
+    /// record has `want` bytes to spare. `None` when the summary cannot
+    /// say.
     fn probe_summary(
         &self,
         blk: u64,
         stamp: Option<Stamp>,
-        name: &[u8],
-        hash: u32,
-        want: u64,
+        (name, hash, want): (&[u8], u32, u64),
+        buf: &mut [u8; NAME_MAX],
     ) -> Result<Option<Probe>> {
         let (Some(table), Some(stamp)) = (self.pm.summaries(), stamp) else {
             return Ok(None);
@@ -452,7 +452,6 @@ impl<M: MediumRead> Fs<M> {
             let Some(candidates) = table.candidates(stamp, hash) else {
                 return Ok(None);
             };
-            let mut buf = [0u8; NAME_MAX];
             for &(off, prev) in candidates.list() {
                 // The block is as the summary found it (its stamp holds):
                 // a live record starts at `off`.
@@ -461,7 +460,7 @@ impl<M: MediumRead> Fs<M> {
                 if r.hash != hash {
                     continue;
                 }
-                if r.name_len == name.len() && self.rec_name(blk, &r, &mut buf)? == name {
+                if r.name_len == name.len() && self.rec_name(blk, &r, buf)? == name {
                     let pos = DirPos {
                         blk,
                         off,

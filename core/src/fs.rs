@@ -111,6 +111,18 @@ impl<M: Medium> Fs<M> {
     /// Validate the superblock, roll back an interrupted transaction and
     /// release orphans. Reads O(metadata touched): never a device scan.
     pub fn mount(medium: M, opts: MountOptions) -> Result<(Fs<M>, MountReport)> {
+        let (mut fs, mut report) = Fs::open(medium, opts)?;
+        if !opts.no_recovery && !opts.keep_orphans {
+            report.orphans = fs.release_kept_orphans()?;
+        }
+        Ok((fs, report))
+    }
+
+    /// [`Fs::mount`] up to its release of orphans, which it leaves to
+    /// [`Fs::release_kept_orphans`]: for a caller that recovers once the
+    /// filesystem is where it stays (the kernel: on a kernel stack,
+    /// mount's frames and a release's do not fit on top of each other).
+    pub fn open(medium: M, opts: MountOptions) -> Result<(Fs<M>, MountReport)> {
         let mut pm = Pm::new(medium);
         pm.verified().clear();
         let mut raw = [0u8; SB_SIZE];
@@ -153,11 +165,18 @@ impl<M: Medium> Fs<M> {
             Ok(_) => return Err(Error::Corrupt("root inode is not a directory")),
             Err(e) => return Err(e),
         }
-        if !opts.no_recovery && !opts.keep_orphans {
-            report.orphans = fs.release_orphans()?;
-        }
         fs.read_only = read_only;
         Ok((fs, report))
+    }
+
+    /// Release the orphans [`Fs::open`] (or a mount with
+    /// [`MountOptions::keep_orphans`]) left, as mount does (a read-only
+    /// mount too); returns how many.
+    pub fn release_kept_orphans(&mut self) -> Result<u64> {
+        let read_only = core::mem::replace(&mut self.read_only, false);
+        let released = self.release_orphans();
+        self.read_only = read_only;
+        released
     }
 
     /// A read-only view of this filesystem through `medium`, a second
@@ -279,14 +298,17 @@ impl<M: Medium> Fs<M> {
         // The log is sealed here, not in commit: if it cannot log (the
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
-        self.summary_changes = [None; 2];
+        self.summary_changes.iter_mut().for_each(|c| *c = None);
         let result = op(self)
             .and_then(|v| self.write_groups().map(|()| v))
             .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
-        // Whether each is the last change of its block (the commit then
-        // moves its epoch on once more, to what the medium holds in place).
-        let changes = core::mem::take(&mut self.summary_changes)
-            .map(|c| c.map(|(sealed, change)| (sealed, self.pm.verified().still(sealed), change)));
+        // Whether each summary change is the last of its block (the commit
+        // then moves its epoch on once more, to what the medium holds in
+        // place).
+        let last = self.summary_changes.each_ref().map(|c| {
+            c.as_ref()
+                .is_some_and(|(sealed, _)| self.pm.verified().still(*sealed))
+        });
         let end = match result {
             Ok(_) => self
                 .journal
@@ -302,21 +324,36 @@ impl<M: Medium> Fs<M> {
             self.failed = true;
             return Err(e);
         }
-        if let (Ok(_), Some(table)) = (&result, self.pm.summaries()) {
-            // In order, so that a change from the state another left (a
-            // rename's removal after its insert in one block) finds it.
-            for (sealed, last, change) in changes.into_iter().flatten() {
-                let to = match last {
-                    true => self.pm.verified().stamp(sealed.blk()),
-                    // A state no one sees again: kept for the next change.
-                    false => Some(sealed),
-                };
-                if let Some(to) = to {
-                    table.change(to, &change);
-                }
-            }
+        if result.is_ok() {
+            self.apply_summary_changes(last);
         }
         result
+    }
+
+    /// Apply the summary changes of the transaction that just committed
+    /// (`last`: whether each was the last change of its block). Not
+    /// inlined: the changes stay where they are, out of the frames of
+    /// the transactions (kernel stacks are 16 KiB).
+    #[inline(never)]
+    fn apply_summary_changes(&self, last: [bool; 2]) {
+        let Some(table) = self.pm.summaries() else {
+            return;
+        };
+        // In order, so that a change from the state another left (a
+        // rename's removal after its insert in one block) finds it.
+        for (c, last) in self.summary_changes.iter().zip(last) {
+            let Some((sealed, change)) = c else {
+                continue;
+            };
+            let to = match last {
+                true => self.pm.verified().stamp(sealed.blk()),
+                // A state no one sees again: kept for the next change.
+                false => Some(*sealed),
+            };
+            if let Some(to) = to {
+                table.change(to, change);
+            }
+        }
     }
 
     /// The summary of an entry block in state `stamp`: kept, or derived by
@@ -346,26 +383,30 @@ impl<M: Medium> Fs<M> {
     }
 
     /// Run the one-transaction operation `op` and read, in the same
-    /// transaction, the inodes `inos` as it leaves them (`None` slots are
-    /// skipped). For a caller that mirrors inodes in memory, as the
-    /// kernel's VFS inodes do: it gets their committed state with the
-    /// result, and nothing can fail once the operation has committed,
-    /// since a failed read rolls the operation back. An `op` too big for
-    /// one transaction fails cleanly (the undo journal fills).
+    /// transaction, the inodes `inos` as it leaves them into `out` (`None`
+    /// slots are skipped; `out` is only meaningful when this returns
+    /// `Ok`). For a caller that mirrors inodes in memory, as the kernel's
+    /// VFS inodes do: it gets their committed state with the result, and
+    /// nothing can fail once the operation has committed, since a failed
+    /// read rolls the operation back. An `op` too big for one transaction
+    /// fails cleanly (the undo journal fills). The inodes go to `out`, not
+    /// into the result, so that they are not copied through every frame
+    /// between the transaction and the caller (kernel stacks are small).
     pub fn reporting<T, const N: usize>(
         &mut self,
         inos: [Option<u64>; N],
+        out: &mut [Option<Inode>; N],
         op: impl FnOnce(&mut Self) -> Result<T>,
-    ) -> Result<(T, [Option<Inode>; N])> {
+    ) -> Result<T> {
         self.transact(|fs| {
             let result = op(fs)?;
-            let mut inodes = [None; N];
-            for (slot, ino) in inodes.iter_mut().zip(inos) {
-                if let Some(ino) = ino {
-                    *slot = Some(fs.read_inode(ino)?);
-                }
+            for (slot, ino) in out.iter_mut().zip(inos) {
+                *slot = match ino {
+                    Some(ino) => Some(fs.read_inode(ino)?),
+                    None => None,
+                };
             }
-            Ok((result, inodes))
+            Ok(result)
         })
     }
 

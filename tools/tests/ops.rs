@@ -400,16 +400,17 @@ fn a_big_truncate_finishes_after_its_transaction() {
 #[test]
 fn reporting_reads_inodes_inside_the_transaction() {
     let mut fs = mem_fs(2048);
-    let ((f, new), [dir]) = fs
-        .reporting([Some(R)], |fs| {
+    let mut dir = [None];
+    let (f, new) = fs
+        .reporting([Some(R)], &mut dir, |fs| {
             fs.create(R, b"f", attr(S_IFREG | 0o644), at(5))
         })
         .unwrap();
     assert_eq!(fs.read_inode(f).unwrap(), new);
-    assert_eq!(dir, Some(fs.read_inode(R).unwrap()));
-    assert_eq!(dir.unwrap().mtime, at(5));
+    assert_eq!(dir[0], Some(fs.read_inode(R).unwrap()));
+    assert_eq!(dir[0].unwrap().mtime, at(5));
     // A report that cannot be read rolls the operation back.
-    let r = fs.reporting([Some(u64::MAX)], |fs| {
+    let r = fs.reporting([Some(u64::MAX)], &mut dir, |fs| {
         fs.create(R, b"g", attr(S_IFREG | 0o644), at(6))
     });
     assert!(r.is_err());
