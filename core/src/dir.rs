@@ -29,7 +29,7 @@
 //! nodes and one entry block: O(log n). How blocks fill, split and empty
 //! is `dir_change.rs`.
 
-use super::crc32c::update;
+use super::crc32c::{update, zero_extend};
 use super::dir_summary::Summary;
 use super::error::{Error, Result};
 use super::extent::{Path, EXT_MAGIC, LBLK_END};
@@ -729,16 +729,22 @@ impl<M: MediumRead> Fs<M> {
     /// Checksum of entry block `blk` with header `h` (as it is or as it
     /// will be written), its records read as they are now.
     pub(super) fn block_crc(&self, blk: u64, h: &[u8; HDR as usize]) -> Result<u32> {
+        self.block_crc_to(blk, h, BLOCK_SIZE)
+    }
+
+    /// [`Fs::block_crc`] of a block that is zero from `end` on, which is
+    /// not read (a fresh block's few records: most of 4 KiB not read).
+    pub(super) fn block_crc_to(&self, blk: u64, h: &[u8; HDR as usize], end: u64) -> Result<u32> {
         let mut crc = crc_header(h);
         let mut chunk = [0u8; WALK_WINDOW];
         let mut off = HDR;
-        while off < BLOCK_SIZE {
-            let n = (BLOCK_SIZE - off).min(chunk.len() as u64) as usize;
+        while off < end {
+            let n = (end - off).min(chunk.len() as u64) as usize;
             self.pm.read(rec_off(blk, off), &mut chunk[..n])?;
             crc = update(crc, &chunk[..n]);
             off += n as u64;
         }
-        Ok(!crc)
+        Ok(!zero_extend(crc, BLOCK_SIZE - end))
     }
 }
 

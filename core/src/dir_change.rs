@@ -111,21 +111,30 @@ impl Packer {
 impl<M: Medium> Fs<M> {
     /// Rewrite the header of entry block `blk` of `dir_ino` with `count`
     /// entries and the checksum of the block as it now is. The block was
-    /// checked before the transaction changed it, or is `fresh`.
+    /// checked before the transaction changed it, or is fresh: `Some(end)`
+    /// when the transaction allocated it (zeroed) and wrote nothing past
+    /// `end`.
     pub(super) fn seal_block(
         &mut self,
         blk: u64,
         dir_ino: u64,
         count: u16,
-        fresh: bool,
+        fresh: Option<u64>,
     ) -> Result<()> {
         let mut h = super::dir::block_header(dir_ino, count);
-        let crc = match self.resealed_crc(blk, &h)? {
-            Some(crc) => crc,
-            None => self.block_crc(blk, &h)?,
+        let crc = match fresh {
+            Some(end) => {
+                let crc = self.block_crc_to(blk, &h, end)?;
+                debug_assert_eq!(crc, self.block_crc(blk, &h)?, "fresh block {blk}");
+                crc
+            }
+            None => match self.resealed_crc(blk, &h)? {
+                Some(crc) => crc,
+                None => self.block_crc(blk, &h)?,
+            },
         };
         put_u32(&mut h, H_CRC, crc);
-        self.block_write(fresh, Geometry::block_off(blk), &h)?;
+        self.block_write(fresh.is_some(), Geometry::block_off(blk), &h)?;
         self.pm.verified().insert(blk);
         Ok(())
     }
@@ -181,7 +190,7 @@ impl<M: Medium> Fs<M> {
     pub(super) fn dir_init(&mut self, dir_ino: u64) -> Result<u64> {
         let (blk, _) = self.alloc_blocks(1, false)?;
         self.block_write(true, rec_off(blk, HDR), &free_record(CAPACITY))?;
-        self.seal_block(blk, dir_ino, 0, true)?;
+        self.seal_block(blk, dir_ino, 0, Some(HDR + R_HEAD as u64))?;
         Ok(blk)
     }
 
@@ -271,7 +280,7 @@ impl<M: Medium> Fs<M> {
                 };
                 let (rec, len) = encode_record(name, hash, ino, dtype, seq, reclen);
                 self.tx_write(rec_off(b.blk, at), &rec[..len])?;
-                self.seal_block(b.blk, dir_ino, room.count + 1, false)?;
+                self.seal_block(b.blk, dir_ino, room.count + 1, None)?;
                 dir.entries = dir.entries.plus(1, "directory entry count")?;
                 if let Some((from, mut next)) = room.summary {
                     next.add(hash);
@@ -319,7 +328,8 @@ impl<M: Medium> Fs<M> {
             }
             None => self.block_write(p.fresh, rec_off(p.blk, HDR), &free_record(CAPACITY))?,
         }
-        self.seal_block(p.blk, dir_ino, p.count, p.fresh)
+        let end = p.end.max(HDR + R_HEAD as u64);
+        self.seal_block(p.blk, dir_ino, p.count, p.fresh.then_some(end))
     }
 
     /// Call `f` with each live record of `blk`, in block order. Reads
@@ -544,7 +554,7 @@ impl<M: Medium> Fs<M> {
         head[6] = r.name_len as u8;
         head[7] = dtype & 0xf | r.seq << 4;
         self.tx_write(rec_off(pos.blk, pos.off), &head)?;
-        self.seal_block(pos.blk, dir_ino, count, false)
+        self.seal_block(pos.blk, dir_ino, count, None)
     }
 
     /// Remove the entry at `pos` of directory `dir_ino`, freeing its block
@@ -587,7 +597,7 @@ impl<M: Medium> Fs<M> {
         let count = count
             .checked_sub(1)
             .ok_or(Error::Corrupt("directory block entry count"))?;
-        self.seal_block(pos.blk, dir_ino, count, false)?;
+        self.seal_block(pos.blk, dir_ino, count, None)?;
         let summary = from.and_then(|t| Some((t, self.summary_at(t)?)));
         if let Some((from, mut next)) = summary {
             next.count = count;

@@ -619,6 +619,32 @@ fn lookups_unlinks_and_renames_of_names_held_read_their_records_only() {
     clean_counting(&fs);
 }
 
+#[test]
+fn a_new_directory_seals_its_block_without_reading_it() {
+    let mut fs = mkfs_mount(CountingMedium::new(16384 * BLOCK_SIZE as usize));
+    let dir = attr(S_IFDIR | 0o755);
+    let d = fs.create(R, b"d", dir, at(1)).unwrap().0;
+    let read = |fs: &Fs<CountingMedium>| fs.pm().medium().read_bytes.get();
+    let mut bytes = Vec::new();
+    for i in 0..600 {
+        let name = format!("sub-{i}");
+        let slot = match fs.probe(d, name.as_bytes()).unwrap() {
+            Lookup::Absent(s) => s,
+            Lookup::Found(_) => panic!("{name} exists"),
+        };
+        let before = read(&fs);
+        fs.create_at(d, name.as_bytes(), slot, dir, at(2)).unwrap();
+        bytes.push(read(&fs) - before);
+    }
+    assert!(fs.read_inode(d).unwrap().blocks > 2, "the directory split");
+    bytes.sort_unstable();
+    let median = bytes[bytes.len() / 2];
+    // Sealing a new directory's block does not read its 4 KiB (zeroes
+    // past its one record).
+    assert!(median < BLOCK_SIZE / 2, "a mkdir read {median} bytes");
+    clean_counting(&fs);
+}
+
 fn clean_counting(fs: &Fs<CountingMedium>) {
     let r = check(fs);
     assert!(r.problems.is_empty(), "fsck: {:#?}", r.problems);
