@@ -12,10 +12,10 @@ transaction -> the directory code), so this sums them: each function's
 frame (its pushes, its `sub $N,%rsp` and the return address) plus the
 deepest of the module's functions it calls or tail-calls (relocations name
 them, or objdump's target when no relocation does; calls into the kernel
-and indirect calls count nothing). Prints the
-deepest chains from the functions nothing in the module calls (entry points
-from C) and fails when one is deeper than the budget. Recursion is
-reported and fails too: its depth has no bound here.
+and indirect calls count nothing). Prints the deepest chains from the
+functions nothing in the module calls (entry points from C) and fails when
+one is deeper than the budget. Recursion is reported and fails too: its
+depth has no bound here.
 """
 import argparse
 import re
