@@ -3,7 +3,9 @@
 # make bench, inside the VM (scripts/bench.sh boots the perf kernel with a
 # 4 GiB NVDIMM): ext4 -o dax, XFS -o dax and ferrodax, each on a fresh mkfs
 # of /dev/pmem0, in that order in every repetition, plus fio on the raw
-# /dev/pmem0 as the physical ceiling. Every number goes to raw.txt as
+# /dev/pmem0 as the physical ceiling and the syscall latencies on tmpfs as
+# the floor: what the VFS and the syscalls cost in this VM with no media and
+# no journal, which no filesystem's latency can go below. Every number goes to raw.txt as
 # "rep fs metric value unit"; report.py turns them into the table, the CSV
 # and the plot. Prints; asserts nothing about speed.
 #
@@ -93,6 +95,10 @@ while [ "$rep" -le "$REPS" ]; do
 	done
 	echo "rep $rep: raw pmem"
 	fio_matrix "$rep" raw psync --filename=/dev/pmem0 --direct=1
+	echo "rep $rep: tmpfs"
+	mount -t tmpfs -o size=1G tmpfs /mnt/test
+	"$BIN" latency /mnt/test "$LAT_OPS" | emit "$rep" tmpfs
+	umount /mnt/test
 	rep=$((rep + 1))
 done
 
