@@ -379,7 +379,8 @@ fn mount_error(e: CoreError) -> (Error, &'static CStr) {
 /// Release the orphans mount_core left (`Fs::open`), on view 0 with
 /// every group in scope; returns how many. Not in mount_core: its frames
 /// and the core's mount frames would be under the release's (kernel stacks
-/// are 16 KiB; scripts/stack-depth.py).
+/// are 16 KiB; scripts/stack-depth.py). Without the core lock: the
+/// filesystem is not built yet, so nothing else can take a view.
 fn release_orphans(views: &[View]) -> core::result::Result<u64, (Error, &'static CStr)> {
     let mut fs = views[0].lock();
     fs.set_group_scope(u16::MAX);
