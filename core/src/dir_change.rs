@@ -207,34 +207,38 @@ impl<M: Medium> Fs<M> {
         })
     }
 
-    /// What `slot`, found for a name of `hash` taking `want` bytes, says
-    /// of `blk`, if it still holds: the block is as the lookup that found
-    /// it read it, and its host record has room for the name (it must,
-    /// then; a check costs one record's head).
+    /// Where `slot`, found for a name of `hash` taking `want` bytes, puts
+    /// it, if it still holds: its block is as the lookup that found it
+    /// read it, and its host record has room for the name (it must, then;
+    /// a check costs one record's head). The block still holds the hash
+    /// then, so the index is not searched: only a split or an evening out
+    /// narrows a block's range, and both change the block; a block whose
+    /// range another takes over is freed, which voids its stamp
+    /// ([`Fs::free_entry_block`]).
     fn room_in_slot(
         &self,
-        blk: u64,
         slot: Option<NameSlot>,
         hash: u32,
         want: u64,
-    ) -> Result<Option<Room>> {
+    ) -> Result<Option<(u64, Room)>> {
         let Some(slot) = slot else {
             return Ok(None);
         };
-        let same = slot.stamp.blk() == blk && slot.hash_top == (hash >> 24) as u8;
-        if !same || !self.pm.verified().still(slot.stamp) {
+        if slot.hash_top != (hash >> 24) as u8 || !self.pm.verified().still(slot.stamp) {
             return Ok(None);
         }
+        let blk = slot.stamp.blk();
         let host = self.read_rec(blk, slot.host)?;
         let summary = self.pm.summaries().and_then(|t| t.get(slot.stamp));
         let summary = summary.map(|s| (slot.stamp, s));
-        Ok((host.slack() >= want).then_some(Room {
+        let room = Room {
             host: Some(host),
             seq: Some(slot.seq),
             count: slot.count,
             used: 0,
             summary,
-        }))
+        };
+        Ok((host.slack() >= want).then_some((blk, room)))
     }
 
     /// Add `name -> ino` to directory `dir_ino`, or fail with `Exists`
@@ -256,40 +260,20 @@ impl<M: Medium> Fs<M> {
         super::dir::check_name(name)?;
         let hash = self.hash_name(name);
         let want = record_size(name.len());
+        let entry = (name, hash, ino, dtype);
+        if let Some((blk, room)) = self.room_in_slot(slot, hash, want)? {
+            self.put_record(dir, dir_ino, blk, room, entry)?;
+            return Ok(false);
+        }
         for reshapes in 0..=RESHAPES_PER_ADD {
             let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
-            let room = match self.room_in_slot(b.blk, slot.filter(|_| reshapes == 0), hash, want)? {
-                Some(room) => room,
-                None => self.room(b.blk, dir_ino, name, hash)?,
-            };
-            // Every name of one hash lives in one block, and SEQS is all
-            // the collision indices a key has room for.
-            let seq = room.seq.ok_or(Error::NoSpace)?;
-            if let Some(host) = room.host {
-                let (at, reclen) = match host.live() {
-                    true => {
-                        let size = host.size();
-                        self.tx_write(rec_off(b.blk, host.off + 4), &(size as u16).to_le_bytes())?;
-                        (host.off + size, host.reclen - size)
-                    }
-                    false => (host.off, host.reclen),
-                };
-                let (rec, len) = encode_record(name, hash, ino, dtype, seq, reclen);
-                self.tx_write(rec_off(b.blk, at), &rec[..len])?;
-                self.seal_block(b.blk, dir_ino, room.count + 1, None)?;
-                dir.entries = dir.entries.plus(1, "directory entry count")?;
-                if let Some((from, mut next)) = room.summary {
-                    next.add(hash);
-                    if u64::from(next.host) == host.off {
-                        // The host kept no slack; the new record has it.
-                        (next.host, next.slack) = (0, 0);
-                        next.offer(at, reclen - want);
-                    }
-                    let record = RecordChange::Added { off: at, hash };
-                    self.summary_changed(b.blk, SummaryChange { from, next, record });
-                }
+            let room = self.room(b.blk, dir_ino, name, hash)?;
+            if room.host.is_some() {
+                self.put_record(dir, dir_ino, b.blk, room, entry)?;
                 return Ok(reshapes > 0);
             }
+            // No collision index left: no reshaping makes one.
+            room.seq.ok_or(Error::NoSpace)?;
             if CAPACITY - room.used >= want {
                 self.repack(dir_ino, b.blk, None)?;
             } else if !self.even_out(dir_ino, &b, &room, want)? {
@@ -297,6 +281,47 @@ impl<M: Medium> Fs<M> {
             }
         }
         Err(Error::NoSpace)
+    }
+
+    /// Store the record of `entry` (name, hash, inode, type) in entry
+    /// block `blk` of `dir_ino`, in the slack of `room`'s host, and seal
+    /// the block. Updates `dir`'s entry count.
+    fn put_record(
+        &mut self,
+        dir: &mut Inode,
+        dir_ino: u64,
+        blk: u64,
+        room: Room,
+        (name, hash, ino, dtype): (&[u8], u32, u64, u8),
+    ) -> Result<()> {
+        // Every name of one hash lives in one block, and SEQS is all the
+        // collision indices a key has room for.
+        let seq = room.seq.ok_or(Error::NoSpace)?;
+        let host = room.host.ok_or(Error::Corrupt("directory record host"))?;
+        let want = record_size(name.len());
+        let (at, reclen) = match host.live() {
+            true => {
+                let size = host.size();
+                self.tx_write(rec_off(blk, host.off + 4), &(size as u16).to_le_bytes())?;
+                (host.off + size, host.reclen - size)
+            }
+            false => (host.off, host.reclen),
+        };
+        let (rec, len) = encode_record(name, hash, ino, dtype, seq, reclen);
+        self.tx_write(rec_off(blk, at), &rec[..len])?;
+        self.seal_block(blk, dir_ino, room.count + 1, None)?;
+        dir.entries = dir.entries.plus(1, "directory entry count")?;
+        if let Some((from, mut next)) = room.summary {
+            next.add(hash);
+            if u64::from(next.host) == host.off {
+                // The host kept no slack; the new record has it.
+                (next.host, next.slack) = (0, 0);
+                next.offer(at, reclen - want);
+            }
+            let record = RecordChange::Added { off: at, hash };
+            self.summary_changed(blk, SummaryChange { from, next, record });
+        }
+        Ok(())
     }
 
     /// Copy record `r` of `blk` to the end of `p` (its `reclen` shrunk to
@@ -604,7 +629,10 @@ impl<M: Medium> Fs<M> {
             let record = RecordChange::Removed { off: pos.off };
             self.summary_changed(pos.blk, SummaryChange { from, next, record });
         }
-        if self.dir_is_one_block(dir)? {
+        // No entry is smaller than a one-byte name's record: a block of
+        // many entries is not worth a join, nor the index search for one.
+        let few = u64::from(count) * record_size(1) <= CAPACITY / 4;
+        if !few || self.dir_is_one_block(dir)? {
             return Ok(());
         }
         let b = self.dir_block(dir, dir_ino, u64::from(hash))?;
@@ -613,7 +641,7 @@ impl<M: Medium> Fs<M> {
         };
         match count {
             0 => self.drop_block(dir, dir_ino, &path, pos.blk),
-            _ => self.join_neighbour(dir, dir_ino, &path, pos.blk, count),
+            _ => self.join_neighbour(dir, dir_ino, &path, pos.blk),
         }
     }
 
@@ -622,15 +650,28 @@ impl<M: Medium> Fs<M> {
     /// for the first under its index node, after it). Updates `dir`.
     fn drop_block(&mut self, dir: &mut Inode, dir_ino: u64, path: &Path, blk: u64) -> Result<()> {
         self.remove_entry(dir, dir_ino, path, path.leaf_depth())?;
-        self.free_blocks(blk, 1)?;
-        dir.blocks = dir.blocks.minus(1, "directory block count")?;
+        self.free_entry_block(dir, blk)?;
         dir.size = dir.blocks * BLOCK_SIZE;
         Ok(())
     }
 
-    /// A removal left entry block `blk` (`count` entries, `path` leading
-    /// to it) at most a quarter full: if it and the emptier of its
-    /// neighbours under the same index node need at most half a block
+    /// Free entry block `blk` of `dir` (counted in `dir.blocks`). It
+    /// leaves the table of verified blocks: a create trusts a slot's
+    /// block to hold the name's hash while the block is as its lookup
+    /// read it, so no stamp of a block may outlive its place in the index,
+    /// whatever the change that freed it last stored to it.
+    fn free_entry_block(&mut self, dir: &mut Inode, blk: u64) -> Result<()> {
+        self.pm
+            .verified()
+            .forget(Geometry::block_off(blk), BLOCK_SIZE);
+        self.free_blocks(blk, 1)?;
+        dir.blocks = dir.blocks.minus(1, "directory block count")?;
+        Ok(())
+    }
+
+    /// A removal left entry block `blk` (`path` leading to it) with few
+    /// entries: if it is at most a quarter full, and it and the emptier of
+    /// its neighbours under the same index node need at most half a block
     /// together, the right one's records move into the left one and the
     /// right one is dropped, its range joining the left one's. Keys do not
     /// change, so readdir cookies stay valid; the half-block bound keeps a
@@ -641,13 +682,7 @@ impl<M: Medium> Fs<M> {
         dir_ino: u64,
         path: &Path,
         blk: u64,
-        count: u16,
     ) -> Result<()> {
-        // No entry is smaller than a one-byte name's record: a block of
-        // many entries is not worth the walk.
-        if u64::from(count) * record_size(1) > CAPACITY / 4 {
-            return Ok(());
-        }
         let used = self.bytes_used(blk, dir_ino)?;
         if used > CAPACITY / 4 {
             return Ok(());
@@ -704,8 +739,7 @@ impl<M: Medium> Fs<M> {
                     b.blk
                 }
             };
-            self.free_blocks(blk, 1)?;
-            dir.blocks = dir.blocks.minus(1, "directory block count")?;
+            self.free_entry_block(dir, blk)?;
         }
         Ok(dir.root == 0)
     }

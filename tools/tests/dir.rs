@@ -678,6 +678,120 @@ fn a_slot_is_not_used_once_its_block_changed() {
     clean(&fs);
 }
 
+/// The entry block of `name` in `dir`.
+fn block_of(fs: &Fs<MemMedium>, dir: u64, name: &str) -> u64 {
+    fs.lookup(dir, name.as_bytes()).unwrap().unwrap().pos.blk
+}
+
+#[test]
+fn a_slot_in_a_block_a_join_freed_is_not_used() {
+    // A create trusts a slot's block to hold the name's hash while the
+    // block is as the lookup read it. A join moves the right block's
+    // records into the left one and frees the right one: its slots die
+    // with it.
+    let mut fs = mem_fs(8192);
+    let file = attr(S_IFREG | 0o644);
+    let d = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap().0;
+    let names: Vec<String> = (0..1200).map(|i| format!("f{i:04}")).collect();
+    for n in &names {
+        create(&mut fs, d, n);
+    }
+    // The blocks in hash order (readdir's), each with its names.
+    let mut by_block: Vec<(u64, Vec<String>)> = Vec::new();
+    for (n, _) in list(&fs, d) {
+        let n = String::from_utf8(n).unwrap();
+        let blk = block_of(&fs, d, &n);
+        match by_block.last_mut() {
+            Some((b, names)) if *b == blk => names.push(n),
+            _ => by_block.push((blk, vec![n])),
+        }
+    }
+    assert!(by_block.len() >= 3, "{} blocks", by_block.len());
+    let (left, right) = (by_block[0].clone(), by_block[1].clone());
+    // The right block keeps three names: too many for its full
+    // neighbours to take.
+    for n in &right.1[3..] {
+        fs.unlink(d, n.as_bytes(), at(2)).unwrap();
+    }
+    assert_eq!(block_of(&fs, d, &right.1[0]), right.0, "joined too early");
+    // Absent names whose slots are in the right block.
+    let slots: Vec<(String, NameSlot)> = (0..400)
+        .map(|j| format!("new{j}"))
+        .filter_map(|n| slot(&fs, d, &n).map(|s| (n, s)))
+        .filter(|(_, s)| s.to_words()[1] & ((1 << 31) - 1) == right.0)
+        .collect();
+    assert!(!slots.is_empty());
+    // Empty the left block until the right one joins it.
+    for n in &left.1 {
+        fs.unlink(d, n.as_bytes(), at(3)).unwrap();
+        if block_of(&fs, d, &right.1[0]) != right.0 {
+            break;
+        }
+    }
+    assert_eq!(block_of(&fs, d, &right.1[0]), left.0, "no join");
+    for (n, s) in &slots {
+        fs.create_at(d, n.as_bytes(), Some(*s), file, at(4))
+            .unwrap();
+        assert_ne!(block_of(&fs, d, n), right.0, "{n} went to a freed block");
+    }
+    clean(&fs);
+}
+
+#[test]
+fn a_create_where_its_lookup_said_and_most_unlinks_read_no_index() {
+    // The same create and unlink in a directory of one block and in one
+    // with an index above its entry blocks read the same bytes: neither
+    // searches the index (the create trusts its slot's block, the unlink
+    // leaves a block of many entries without looking for a neighbour);
+    // only the unlink's own lookup of its name does.
+    let mut fs = mkfs_mount(CountingMedium::new(16384 * BLOCK_SIZE as usize));
+    let (dir, file) = (attr(S_IFDIR | 0o755), attr(S_IFREG | 0o644));
+    let small = fs.create(R, b"small", dir, at(1)).unwrap().0;
+    let big = fs.create(R, b"big", dir, at(1)).unwrap().0;
+    for i in 0..1500 {
+        let name = format!("name-{i}");
+        fs.create(big, name.as_bytes(), file, at(2)).unwrap();
+        if i < 20 {
+            fs.create(small, name.as_bytes(), file, at(2)).unwrap();
+        }
+    }
+    let read = |fs: &Fs<CountingMedium>| fs.pm().medium().read_bytes.get();
+    let mut costs = Vec::new();
+    for d in [small, big] {
+        let slot = match fs.probe(d, b"new").unwrap() {
+            Lookup::Absent(slot) => slot,
+            Lookup::Found(_) => panic!("new exists"),
+        };
+        let before = read(&fs);
+        fs.create_at(d, b"new", slot, file, at(3)).unwrap();
+        let created = read(&fs) - before;
+        let before = read(&fs);
+        fs.lookup(d, b"name-7").unwrap().unwrap();
+        let looked_up = read(&fs) - before;
+        let before = read(&fs);
+        fs.unlink(d, b"name-7", at(4)).unwrap();
+        let unlinked = read(&fs) - before;
+        costs.push((created, looked_up, unlinked));
+    }
+    let [(c1, l1, u1), (c2, l2, u2)] = costs[..] else {
+        unreachable!()
+    };
+    println!("one block: create {c1}, unlink {u1}; indexed: create {c2}, unlink {u2} (lookup {l1} / {l2})");
+    assert!(
+        fs.read_inode(big).unwrap().blocks > 4,
+        "the directory grew an index"
+    );
+    assert!(
+        c2 <= c1 + 16,
+        "create: {c2} bytes indexed, {c1} in one block"
+    );
+    assert!(
+        u2 - (l2 - l1) <= u1 + 16,
+        "unlink: {u2} bytes indexed, {u1} in one block"
+    );
+    clean_counting(&fs);
+}
+
 #[test]
 fn entry_blocks_check_after_transactions_that_drained() {
     let mut m = RecMedium::new(4096 * BLOCK_SIZE as usize);
