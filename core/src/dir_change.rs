@@ -78,12 +78,18 @@ impl Moving {
 /// Where [`Fs::repack`] moves records.
 #[derive(Debug, Clone, Copy)]
 struct Target {
-    /// The block they go to.
-    blk: u64,
-    /// Whether it is new (nothing in it to keep).
-    fresh: bool,
+    /// The block whose records they join, `None` for a new block.
+    blk: Option<u64>,
     /// Which of them go.
     moving: Moving,
+}
+
+/// The blocks that hold a block's records after [`Fs::repack`]: those of
+/// the target (with the records moved to it), those `src` kept.
+#[derive(Debug, Clone, Copy)]
+struct Repacked {
+    target: Option<u64>,
+    kept: Option<u64>,
 }
 
 /// A block being refilled front to back: records land at `end`.
@@ -275,8 +281,9 @@ impl<M: Medium> Fs<M> {
             // No collision index left: no reshaping makes one.
             room.seq.ok_or(Error::NoSpace)?;
             if CAPACITY - room.used >= want {
-                self.repack(dir_ino, b.blk, None)?;
-            } else if !self.even_out(dir_ino, &b, &room, want)? {
+                let kept = self.repack(dir, dir_ino, b.blk, None, true)?.kept;
+                self.repoint(dir, dir_ino, &b, kept)?;
+            } else if !self.even_out(dir, dir_ino, &b, &room, want)? {
                 self.split_block(dir, dir_ino, &b)?;
             }
         }
@@ -372,33 +379,132 @@ impl<M: Medium> Fs<M> {
         Ok(())
     }
 
-    /// Move the records of `src` that `to.moving` takes to the end of
-    /// `to.blk` (packed first, unless it is a fresh block), and pack the
-    /// rest of `src` in place; with no `to`, only the packing. Both blocks
-    /// are sealed. Records are copied in block order, so every write lands
-    /// below what is still to be read and extends the last staged range.
-    fn repack(&mut self, dir_ino: u64, src: u64, to: Option<Target>) -> Result<()> {
+    /// A block to pack records into in place of `old` (`None`: for a new
+    /// block): a fresh one, filled unlogged, with `old` retired (freed once
+    /// the operation is done, [`Fs::free_entry_block`]), so that a reshape
+    /// logs the index entries that point at its blocks instead of 4 KiB
+    /// rewrites; `old` itself, rewritten in place (logged), when no block
+    /// can be had (a full device still takes a create that only needs its
+    /// block packed), when the transaction retired all it may, or when
+    /// `old` lies in a group outside this view's scope.
+    fn packer_for(&mut self, dir: &mut Inode, old: Option<u64>) -> Result<Packer> {
+        let in_place = |old: Option<u64>| old.map(|blk| Packer::new(blk, false));
+        // Retired blocks are freed in their group, which must be this
+        // view's.
+        let retirable = |fs: &Self, blk: u64| {
+            fs.retired.contains(&None) && fs.in_scope(fs.geo.block_group(blk)).is_ok()
+        };
+        if old.is_some_and(|blk| !retirable(self, blk)) {
+            return in_place(old).ok_or(Error::NoSpace);
+        }
+        let blk = match self.alloc_blocks(1, false) {
+            Ok((blk, _)) => blk,
+            Err(Error::NoSpace | Error::Contended) if old.is_some() => {
+                return in_place(old).ok_or(Error::NoSpace);
+            }
+            Err(e) => return Err(e),
+        };
+        dir.blocks = dir.blocks.plus(1, "directory block count")?;
+        if let Some(old) = old {
+            self.free_entry_block(dir, old)?;
+        }
+        Ok(Packer::new(blk, true))
+    }
+
+    /// Free the entry blocks the transaction retired.
+    pub(super) fn free_retired(&mut self) -> Result<()> {
+        for blk in self.retired.into_iter().flatten() {
+            self.free_blocks(blk, 1)?;
+        }
+        Ok(())
+    }
+
+    /// Move the records of `src` that `to.moving` takes after those of
+    /// `to.blk` (or into a new block), and pack the rest of `src` unless
+    /// `keep` is false (a join drops `src`). Each block is packed into a
+    /// fresh one where it can be ([`Fs::packer_for`]), so the caller points
+    /// the index at the blocks returned. Records are copied in block
+    /// order, so a block packed in place is written below what is still to
+    /// be read, each write extending the last staged range.
+    fn repack(
+        &mut self,
+        dir: &mut Inode,
+        dir_ino: u64,
+        src: u64,
+        to: Option<Target>,
+        keep: bool,
+    ) -> Result<Repacked> {
         self.entry_block(src, dir_ino)?;
+        let mut target = None;
         if let Some(t) = to {
-            let mut p = Packer::new(t.blk, t.fresh);
-            if !t.fresh {
-                self.entry_block(t.blk, dir_ino)?;
-                self.each_record(t.blk, |fs, r| fs.pack(&mut p, t.blk, r))?;
+            let mut p = self.packer_for(dir, t.blk)?;
+            if let Some(blk) = t.blk {
+                self.entry_block(blk, dir_ino)?;
+                self.each_record(blk, |fs, r| fs.pack(&mut p, blk, r))?;
             }
             self.each_record(src, |fs, r| match t.moving.takes(r.hash) {
                 true => fs.pack(&mut p, src, r),
                 false => Ok(()),
             })?;
             self.finish(&p, dir_ino)?;
+            target = Some(p.blk);
         }
-        let mut kept = Packer::new(src, false);
+        if !keep {
+            return Ok(Repacked { target, kept: None });
+        }
+        let mut kept = self.packer_for(dir, Some(src))?;
         self.each_record(src, |fs, r| {
             match to.is_some_and(|t| t.moving.takes(r.hash)) {
                 true => Ok(()),
                 false => fs.pack(&mut kept, src, r),
             }
         })?;
-        self.finish(&kept, dir_ino)
+        self.finish(&kept, dir_ino)?;
+        Ok(Repacked {
+            target,
+            kept: Some(kept.blk),
+        })
+    }
+
+    /// Point the index entry of `b` (or, for a directory of one block, its
+    /// root) at `blk`, the block its records were packed into.
+    fn repoint(
+        &mut self,
+        dir: &mut Inode,
+        dir_ino: u64,
+        b: &DirBlock,
+        blk: Option<u64>,
+    ) -> Result<()> {
+        let Some(blk) = blk.filter(|&blk| blk != b.blk) else {
+            return Ok(());
+        };
+        match b.path {
+            Some(path) => {
+                let (node, i) = path.leaf();
+                self.point_entry(&node, dir_ino, i, None, blk)
+            }
+            None => {
+                dir.root = blk;
+                Ok(())
+            }
+        }
+    }
+
+    /// Point entry `i` of index node `node` of `dir_ino` at `blk`, under
+    /// separator `key` (the one it has when `None`).
+    fn point_entry(
+        &mut self,
+        node: &Node,
+        dir_ino: u64,
+        i: u16,
+        key: Option<u64>,
+        blk: u64,
+    ) -> Result<()> {
+        let key = match key {
+            Some(key) => key,
+            None => self.index_entry(node, dir_ino, i)?.0,
+        };
+        self.write_node_entry(node.blk, dir_ino, i, &Extent::index(key, blk))
     }
 
     /// The hashes of the entries of `blk`, sorted, in `out`; returns how
@@ -470,7 +576,14 @@ impl<M: Medium> Fs<M> {
     /// Even out full block `b` with the emptier of its neighbours under
     /// the same index node, if that leaves room for a `want`-byte record
     /// in both (wherever its hash falls). Returns whether it did.
-    fn even_out(&mut self, dir_ino: u64, b: &DirBlock, room: &Room, want: u64) -> Result<bool> {
+    fn even_out(
+        &mut self,
+        dir: &mut Inode,
+        dir_ino: u64,
+        b: &DirBlock,
+        room: &Room,
+        want: u64,
+    ) -> Result<bool> {
         let Some(path) = b.path else {
             return Ok(false);
         };
@@ -503,17 +616,22 @@ impl<M: Medium> Fs<M> {
             return Ok(false);
         }
         let to = Target {
-            blk: sib,
-            fresh: false,
+            blk: Some(sib),
             moving,
         };
-        self.repack(dir_ino, b.blk, Some(to))?;
+        let r = self.repack(dir, dir_ino, b.blk, Some(to), true)?;
+        let (target, kept) = (r.target.unwrap_or(sib), r.kept.unwrap_or(b.blk));
         // The separator between the two moves to the new boundary.
-        let (k, blk, t) = match moving {
-            Moving::Below(t) => (i, b.blk, t),
-            Moving::From(t) => (j, sib, t),
+        let (kept_key, target_key) = match moving {
+            Moving::Below(t) => (Some(u64::from(t)), None),
+            Moving::From(t) => (None, Some(u64::from(t))),
         };
-        self.write_node_entry(node.blk, dir_ino, k, &Extent::index(u64::from(t), blk))?;
+        if kept != b.blk || kept_key.is_some() {
+            self.point_entry(&node, dir_ino, i, kept_key, kept)?;
+        }
+        if target != sib || target_key.is_some() {
+            self.point_entry(&node, dir_ino, j, target_key, target)?;
+        }
         Ok(true)
     }
 
@@ -532,20 +650,22 @@ impl<M: Medium> Fs<M> {
         if u64::from(split) <= b.lo || u64::from(split) >= b.hi {
             return Err(Error::Corrupt("directory entry outside its block's range"));
         }
-        let (new, _) = self.alloc_blocks(1, false)?;
-        dir.blocks = dir.blocks.plus(1, "directory block count")?;
         let to = Target {
-            blk: new,
-            fresh: true,
+            blk: None,
             moving: Moving::From(split),
         };
-        self.repack(dir_ino, b.blk, Some(to))?;
+        let r = self.repack(dir, dir_ino, b.blk, Some(to), true)?;
+        let new = r.target.ok_or(Error::Corrupt("directory split"))?;
+        let kept = r.kept.unwrap_or(b.blk);
         match b.path {
-            Some(_) => self.index_insert(dir, dir_ino, u64::from(split), new)?,
+            Some(_) => {
+                self.repoint(dir, dir_ino, b, Some(kept))?;
+                self.index_insert(dir, dir_ino, u64::from(split), new)?
+            }
             None => {
                 let (root, _) = self.alloc_blocks(1, false)?;
                 dir.blocks = dir.blocks.plus(1, "directory block count")?;
-                self.write_node_entry(root, dir_ino, 0, &Extent::index(0, b.blk))?;
+                self.write_node_entry(root, dir_ino, 0, &Extent::index(0, kept))?;
                 self.write_node_entry(root, dir_ino, 1, &Extent::index(u64::from(split), new))?;
                 self.write_node_header(root, dir_ino, 2, 1)?;
                 dir.root = root;
@@ -655,16 +775,21 @@ impl<M: Medium> Fs<M> {
         Ok(())
     }
 
-    /// Free entry block `blk` of `dir` (counted in `dir.blocks`). It
-    /// leaves the table of verified blocks: a create trusts a slot's
-    /// block to hold the name's hash while the block is as its lookup
-    /// read it, so no stamp of a block may outlive its place in the index,
-    /// whatever the change that freed it last stored to it.
+    /// Free entry block `blk` of `dir` (counted in `dir.blocks`), once the
+    /// operation is done while the transaction can retire blocks (a later
+    /// reshape of the operation may allocate). It leaves the table of
+    /// verified blocks now: a create trusts a slot's block to hold the
+    /// name's hash while the block is as its lookup read it, so no stamp of
+    /// a block may outlive its place in the index, whatever the change
+    /// that freed it last stored to it.
     fn free_entry_block(&mut self, dir: &mut Inode, blk: u64) -> Result<()> {
         self.pm
             .verified()
             .forget(Geometry::block_off(blk), BLOCK_SIZE);
-        self.free_blocks(blk, 1)?;
+        match self.retired.iter_mut().find(|r| r.is_none()) {
+            Some(slot) => *slot = Some(blk),
+            None => self.free_blocks(blk, 1)?,
+        }
         dir.blocks = dir.blocks.minus(1, "directory block count")?;
         Ok(())
     }
@@ -672,8 +797,9 @@ impl<M: Medium> Fs<M> {
     /// A removal left entry block `blk` (`path` leading to it) with few
     /// entries: if it is at most a quarter full, and it and the emptier of
     /// its neighbours under the same index node need at most half a block
-    /// together, the right one's records move into the left one and the
-    /// right one is dropped, its range joining the left one's. Keys do not
+    /// together, the right one's records join the left one's (both copied
+    /// to a new block, where one can be had) and the right one is dropped,
+    /// its range joining the left one's. Keys do not
     /// change, so readdir cookies stay valid; the half-block bound keeps a
     /// joined block far from the next split. Updates `dir`.
     fn join_neighbour(
@@ -704,12 +830,15 @@ impl<M: Medium> Fs<M> {
             }
         };
         let to = Target {
-            blk: left,
-            fresh: false,
+            blk: Some(left),
             // every hash is at or above 0: all of them
             moving: Moving::From(0),
         };
-        self.repack(dir_ino, right, Some(to))?;
+        let joined = self.repack(dir, dir_ino, right, Some(to), false)?.target;
+        if let Some(joined) = joined.filter(|&b| b != left) {
+            let at = if j < i { j } else { i };
+            self.point_entry(&node, dir_ino, at, None, joined)?;
+        }
         self.drop_block(dir, dir_ino, &right_path, right)
     }
 

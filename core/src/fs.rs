@@ -83,7 +83,16 @@ pub struct Fs<M: MediumRead> {
     /// once the transaction commits, each if nothing changed its block
     /// after it (`dir_summary.rs`).
     pub(super) summary_changes: [Option<(Stamp, SummaryChange)>; 2],
+    /// Entry blocks the running transaction's reshapes copied to new ones
+    /// (`dir_change.rs`), freed once its operation is done: a block it
+    /// freed must not be allocated again before it commits (`FreedRuns`),
+    /// and a create may reshape several times.
+    pub(super) retired: [Option<u64>; RETIRED],
 }
+
+/// Entry blocks one transaction may retire; a reshape past that rewrites
+/// its block in place.
+pub(super) const RETIRED: usize = 8;
 
 impl<M: MediumRead> Fs<M> {
     /// The superblock.
@@ -158,6 +167,7 @@ impl<M: Medium> Fs<M> {
             failed: false,
             huge_phase: opts.huge_phase % HUGE_BLOCKS,
             summary_changes: [None; 2],
+            retired: [None; RETIRED],
         };
         match fs.read_inode(ROOT_INO) {
             Ok(root) if root.kind() == Kind::Directory => {}
@@ -202,6 +212,7 @@ impl<M: Medium> Fs<M> {
             failed: false,
             huge_phase: self.huge_phase,
             summary_changes: [None; 2],
+            retired: [None; RETIRED],
         }
     }
 
@@ -239,6 +250,7 @@ impl<M: Medium> Fs<M> {
             failed: false,
             huge_phase: self.huge_phase,
             summary_changes: [None; 2],
+            retired: [None; RETIRED],
         }
     }
 
@@ -299,7 +311,9 @@ impl<M: Medium> Fs<M> {
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
         self.summary_changes.iter_mut().for_each(|c| *c = None);
+        self.retired = [None; RETIRED];
         let result = op(self)
+            .and_then(|v| self.free_retired().map(|()| v))
             .and_then(|v| self.write_groups().map(|()| v))
             .and_then(|v| self.journal.seal(&mut self.pm, &self.geo).map(|()| v));
         // Whether each summary change is the last of its block (the commit

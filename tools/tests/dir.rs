@@ -686,9 +686,9 @@ fn block_of(fs: &Fs<MemMedium>, dir: u64, name: &str) -> u64 {
 #[test]
 fn a_slot_in_a_block_a_join_freed_is_not_used() {
     // A create trusts a slot's block to hold the name's hash while the
-    // block is as the lookup read it. A join moves the right block's
-    // records into the left one and frees the right one: its slots die
-    // with it.
+    // block is as the lookup read it. A join copies the left block's
+    // records and the right one's to a new block and frees both, storing
+    // nothing to them: their slots die with them.
     let mut fs = mem_fs(8192);
     let file = attr(S_IFREG | 0o644);
     let d = fs.create(R, b"d", attr(S_IFDIR | 0o755), at(1)).unwrap().0;
@@ -722,13 +722,18 @@ fn a_slot_in_a_block_a_join_freed_is_not_used() {
         .collect();
     assert!(!slots.is_empty());
     // Empty the left block until the right one joins it.
-    for n in &left.1 {
+    let mut left_names = left.1.iter();
+    for n in left_names.by_ref() {
         fs.unlink(d, n.as_bytes(), at(3)).unwrap();
         if block_of(&fs, d, &right.1[0]) != right.0 {
             break;
         }
     }
-    assert_eq!(block_of(&fs, d, &right.1[0]), left.0, "no join");
+    let joined = block_of(&fs, d, &right.1[0]);
+    assert_ne!(joined, right.0, "no join");
+    for n in left_names.chain(&right.1[1..3]) {
+        assert_eq!(block_of(&fs, d, n), joined, "{n}");
+    }
     for (n, s) in &slots {
         fs.create_at(d, n.as_bytes(), Some(*s), file, at(4))
             .unwrap();
