@@ -392,7 +392,7 @@ impl<M: Medium> Fs<M> {
         // Retired blocks are freed in their group, which must be this
         // view's.
         let retirable = |fs: &Self, blk: u64| {
-            fs.retired.contains(&None) && fs.in_scope(fs.geo.block_group(blk)).is_ok()
+            fs.retired.contains(&0) && fs.in_scope(fs.geo.block_group(blk)).is_ok()
         };
         if old.is_some_and(|blk| !retirable(self, blk)) {
             return in_place(old).ok_or(Error::NoSpace);
@@ -413,8 +413,8 @@ impl<M: Medium> Fs<M> {
 
     /// Free the entry blocks the transaction retired.
     pub(super) fn free_retired(&mut self) -> Result<()> {
-        for blk in self.retired.into_iter().flatten() {
-            self.free_blocks(blk, 1)?;
+        for blk in self.retired.into_iter().filter(|&blk| blk != 0) {
+            self.free_blocks(u64::from(blk), 1)?;
         }
         Ok(())
     }
@@ -434,12 +434,15 @@ impl<M: Medium> Fs<M> {
         to: Option<Target>,
         keep: bool,
     ) -> Result<Repacked> {
+        // Checked before they are retired (which forgets them as verified).
         self.entry_block(src, dir_ino)?;
+        if let Some(blk) = to.and_then(|t| t.blk) {
+            self.entry_block(blk, dir_ino)?;
+        }
         let mut target = None;
         if let Some(t) = to {
             let mut p = self.packer_for(dir, t.blk)?;
             if let Some(blk) = t.blk {
-                self.entry_block(blk, dir_ino)?;
                 self.each_record(blk, |fs, r| fs.pack(&mut p, blk, r))?;
             }
             self.each_record(src, |fs, r| match t.moving.takes(r.hash) {
@@ -786,8 +789,8 @@ impl<M: Medium> Fs<M> {
         self.pm
             .verified()
             .forget(Geometry::block_off(blk), BLOCK_SIZE);
-        match self.retired.iter_mut().find(|r| r.is_none()) {
-            Some(slot) => *slot = Some(blk),
+        match self.retired.iter_mut().find(|r| **r == 0) {
+            Some(slot) => *slot = u32::try_from(blk).map_err(|_| Error::Corrupt("block number"))?,
             None => self.free_blocks(blk, 1)?,
         }
         dir.blocks = dir.blocks.minus(1, "directory block count")?;

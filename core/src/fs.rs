@@ -86,8 +86,10 @@ pub struct Fs<M: MediumRead> {
     /// Entry blocks the running transaction's reshapes copied to new ones
     /// (`dir_change.rs`), freed once its operation is done: a block it
     /// freed must not be allocated again before it commits (`FreedRuns`),
-    /// and a create may reshape several times.
-    pub(super) retired: [Option<u64>; RETIRED],
+    /// and a create may reshape several times. 0 for none (block 0 is the
+    /// superblock's); 32-bit, as block numbers are (`layout::MAX_BLOCKS`),
+    /// since `Fs` moves by value through mount's deep frames.
+    pub(super) retired: [u32; RETIRED],
 }
 
 /// Entry blocks one transaction may retire; a reshape past that rewrites
@@ -167,7 +169,7 @@ impl<M: Medium> Fs<M> {
             failed: false,
             huge_phase: opts.huge_phase % HUGE_BLOCKS,
             summary_changes: [None; 2],
-            retired: [None; RETIRED],
+            retired: [0; RETIRED],
         };
         match fs.read_inode(ROOT_INO) {
             Ok(root) if root.kind() == Kind::Directory => {}
@@ -212,7 +214,7 @@ impl<M: Medium> Fs<M> {
             failed: false,
             huge_phase: self.huge_phase,
             summary_changes: [None; 2],
-            retired: [None; RETIRED],
+            retired: [0; RETIRED],
         }
     }
 
@@ -250,7 +252,7 @@ impl<M: Medium> Fs<M> {
             failed: false,
             huge_phase: self.huge_phase,
             summary_changes: [None; 2],
-            retired: [None; RETIRED],
+            retired: [0; RETIRED],
         }
     }
 
@@ -311,7 +313,7 @@ impl<M: Medium> Fs<M> {
         // undo journal is full) the transaction rolls back like any other
         // failed one, instead of looking like a failed medium.
         self.summary_changes.iter_mut().for_each(|c| *c = None);
-        self.retired = [None; RETIRED];
+        self.retired = [0; RETIRED];
         let result = op(self)
             .and_then(|v| self.free_retired().map(|()| v))
             .and_then(|v| self.write_groups().map(|()| v))
