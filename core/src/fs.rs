@@ -83,10 +83,11 @@ pub struct Fs<M: MediumRead> {
     /// once the transaction commits, each if nothing changed its block
     /// after it (`dir_summary.rs`).
     pub(super) summary_changes: [Option<(Stamp, SummaryChange)>; 2],
-    /// Entry blocks the running transaction's reshapes copied to new ones
-    /// (`dir_change.rs`), freed once its operation is done: a block it
-    /// freed must not be allocated again before it commits (`FreedRuns`),
-    /// and a create may reshape several times. 0 for none (block 0 is the
+    /// Entry blocks the running transaction took out of their directory
+    /// (copied to new ones by a reshape, or emptied; `dir_change.rs`),
+    /// freed once its operation is done: a block it freed must not be
+    /// allocated again before it commits (`FreedRuns`), and a create may
+    /// reshape several times. 0 for none (block 0 is the
     /// superblock's); 32-bit, as block numbers are (`layout::MAX_BLOCKS`),
     /// since `Fs` moves by value through mount's deep frames.
     pub(super) retired: [u32; RETIRED],
