@@ -10,6 +10,7 @@ use ferrodax_core::dir::{name_hash, Lookup, NameSlot};
 use ferrodax_core::error::Error;
 use ferrodax_core::inode::*;
 use ferrodax_core::layout::{BLOCK_SIZE, ROOT_INO as R};
+use ferrodax_core::medium::MediumRead;
 use ferrodax_core::mem::MemMedium;
 use ferrodax_core::namei::RenameFlags;
 use ferrodax_core::Fs;
@@ -459,7 +460,7 @@ fn random_creates_renames_and_unlinks_agree_with_a_model() {
 /// middle of nearly every change: every block still checks after
 /// creates, renames across directories and unlinks, and after a remount.
 /// Where a lookup of the absent `name` in `dir` said it goes.
-fn slot(fs: &Fs<MemMedium>, dir: u64, name: &str) -> Option<NameSlot> {
+fn slot<M: MediumRead>(fs: &Fs<M>, dir: u64, name: &str) -> Option<NameSlot> {
     match fs.probe(dir, name.as_bytes()).unwrap() {
         Lookup::Absent(slot) => slot,
         Lookup::Found(_) => panic!("{name} exists"),
@@ -763,12 +764,9 @@ fn a_create_where_its_lookup_said_and_most_unlinks_read_no_index() {
     let read = |fs: &Fs<CountingMedium>| fs.pm().medium().read_bytes.get();
     let mut costs = Vec::new();
     for d in [small, big] {
-        let slot = match fs.probe(d, b"new").unwrap() {
-            Lookup::Absent(slot) => slot,
-            Lookup::Found(_) => panic!("new exists"),
-        };
+        let s = slot(&fs, d, "new");
         let before = read(&fs);
-        fs.create_at(d, b"new", slot, file, at(3)).unwrap();
+        fs.create_at(d, b"new", s, file, at(3)).unwrap();
         let created = read(&fs) - before;
         let before = read(&fs);
         fs.lookup(d, b"name-7").unwrap().unwrap();
