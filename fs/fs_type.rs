@@ -132,6 +132,12 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// [`Self::INODE_FLAGS`] has) and the change time `now`; returns the
     /// new attributes.
     fn set_flags(&self, ino: u64, flags: u32, now: (i64, u32)) -> Result<Attr>;
+    /// Copy the filesystem's label into `buf` (at most `buf.len()` bytes,
+    /// the rest left alone); returns its length.
+    fn label(&self, buf: &mut [u8]) -> Result<usize>;
+    /// Make `label` (no NUL in it) the filesystem's label; EINVAL if it is
+    /// longer than the filesystem holds.
+    fn set_label(&self, label: &[u8]) -> Result;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
     /// Write back the timestamps of `attr` (the VFS changed them: file

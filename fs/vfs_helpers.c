@@ -11,6 +11,7 @@
 #include <linux/fs_context.h>
 #include <linux/fserror.h>
 #include <linux/mm.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/seq_file.h>
 #include "vfs_helpers.h"
@@ -366,6 +367,43 @@ int ferrodax_shutdown_flags(unsigned long arg, u32 *flags)
 	if (get_user(*flags, (u32 __user *)arg))
 		return -EFAULT;
 	return 0;
+}
+
+/* FS_IOC_GETFSLABEL: the NUL-padded label (FSLABEL_MAX bytes) to user space. */
+int ferrodax_label_to_user(unsigned long arg, const char *label)
+{
+	if (copy_to_user((char __user *)arg, label, FSLABEL_MAX))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * FS_IOC_SETFSLABEL, for CAP_SYS_ADMIN: copy the new label into @label
+ * (FSLABEL_MAX bytes) and take write access to the mount, as ext4 and XFS
+ * do; returns the label's length, to be followed by
+ * ferrodax_label_done(), or a negative errno.
+ */
+int ferrodax_label_from_user(struct file *file, unsigned long arg, char *label)
+{
+	size_t len;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(label, (char __user *)arg, FSLABEL_MAX))
+		return -EFAULT;
+	len = strnlen(label, FSLABEL_MAX);
+	if (len == FSLABEL_MAX)
+		return -EINVAL;
+	ret = mnt_want_write_file(file);
+	if (ret)
+		return ret;
+	return len;
+}
+
+void ferrodax_label_done(struct file *file)
+{
+	mnt_drop_write_file(file);
 }
 
 /* sync(2) for one filesystem, as syncfs(2) does it. */

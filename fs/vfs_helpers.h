@@ -91,6 +91,9 @@ void ferrodax_file_accessed(struct file *file);
 
 /* FS_IOC_SHUTDOWN (fs/ioctl.rs). */
 int ferrodax_shutdown_flags(unsigned long arg, u32 *flags);
+int ferrodax_label_to_user(unsigned long arg, const char *label);
+int ferrodax_label_from_user(struct file *file, unsigned long arg, char *label);
+void ferrodax_label_done(struct file *file);
 void ferrodax_sync_fs_of(struct file *file);
 ssize_t ferrodax_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void ferrodax_break_layout_all(struct super_block *sb, void (*wait)(struct inode *));

@@ -743,6 +743,19 @@ impl FileSystem for FerrodaxFs {
         Ok(attr_of(ino, &inode))
     }
 
+    fn label(&self, buf: &mut [u8]) -> Result<usize> {
+        let (label, len) = self.run_read(|fs| fs.label())?;
+        let out = buf.get_mut(..len).ok_or(EINVAL)?;
+        out.copy_from_slice(&label[..len]);
+        Ok(len)
+    }
+
+    fn set_label(&self, label: &[u8]) -> Result {
+        // Rare, and it owns no inode to lock: exclusive rather than beside
+        // the others on a view.
+        self.run(|fs| fs.set_label(label))
+    }
+
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
         self.run_read(|fs| fs.readlink(ino, buf))
     }

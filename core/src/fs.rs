@@ -23,6 +23,21 @@ use super::medium::{Medium, MediumRead};
 use super::persist::Pm;
 use super::verified::Stamp;
 
+/// The superblock as the medium holds it now: [`Superblock::decode`], or
+/// [`Superblock::decode_static`] (the label unchecked) for `!label_too`.
+/// Not inlined: its frame holds the raw copy, off mount's deepest path
+/// (recovery).
+#[inline(never)]
+pub(super) fn read_superblock<M: MediumRead>(pm: &Pm<M>, label_too: bool) -> Result<Superblock> {
+    let mut raw = [0u8; SB_SIZE];
+    pm.read(0, &mut raw)?;
+    if label_too {
+        Superblock::decode(&raw)
+    } else {
+        Superblock::decode_static(&raw)
+    }
+}
+
 /// Options for [`Fs::mount`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MountOptions {
@@ -59,6 +74,7 @@ pub struct MountReport {
 /// A mounted ferrodax filesystem over a medium.
 pub struct Fs<M: MediumRead> {
     pub(super) pm: Pm<M>,
+    /// As mount read it; its label may be older (see `label.rs`).
     pub(super) sb: Superblock,
     pub(super) geo: Geometry,
     pub(super) journal: Journal,
@@ -98,7 +114,8 @@ pub struct Fs<M: MediumRead> {
 pub(super) const RETIRED: usize = 8;
 
 impl<M: MediumRead> Fs<M> {
-    /// The superblock.
+    /// The superblock as mount read it (the current label:
+    /// [`Fs::label`]).
     pub fn superblock(&self) -> &Superblock {
         &self.sb
     }
@@ -137,14 +154,14 @@ impl<M: Medium> Fs<M> {
     pub fn open(medium: M, opts: MountOptions) -> Result<(Fs<M>, MountReport)> {
         let mut pm = Pm::new(medium);
         pm.verified().clear();
-        let mut raw = [0u8; SB_SIZE];
-        pm.read(0, &mut raw)?;
-        let sb = Superblock::decode(&raw)?;
-        let geo = sb.geo;
+        let (geo, needs_read_only) = {
+            let fixed = read_superblock(&pm, false)?;
+            (fixed.geo, fixed.needs_read_only())
+        };
         if Geometry::block_off(geo.total_blocks) > pm.len() {
             return Err(Error::Corrupt("superblock size (larger than the device)"));
         }
-        let read_only = opts.read_only || opts.no_recovery || sb.needs_read_only();
+        let read_only = opts.read_only || opts.no_recovery || needs_read_only;
         let mut report = MountReport::default();
         let journal = if opts.no_recovery {
             Journal::inspect(&pm, &geo)?
@@ -153,6 +170,9 @@ impl<M: Medium> Fs<M> {
             report.rolled_back = rolled_back;
             j
         };
+        // The label is checked once recovery has put back (or finished) a
+        // change of it that a power cut tore.
+        let sb = read_superblock(&pm, true)?;
         let groups = load_groups(&pm, &geo)?;
         let shared = pm.medium().shared();
         let group_changes = core::array::from_fn(|g| shared.group_changes(g as u64));

@@ -48,7 +48,8 @@ use super::crc32c::{crc32c_skip, put_crc};
 use super::error::{Error, Result};
 use super::journal_area::{Committed, MAX_SEQ};
 use super::layout::{
-    le::*, Geometry, BLOCK_SIZE, JOURNAL_AREAS, JOURNAL_BLOCKS, JOURNAL_REGION_BLOCKS, SB_SIZE,
+    le::*, Geometry, BLOCK_SIZE, JOURNAL_AREAS, JOURNAL_BLOCKS, JOURNAL_REGION_BLOCKS, SB_CHANGING,
+    SB_SIZE,
 };
 use super::medium::Medium;
 use super::persist::{Fenced, Flushed, Pm, STAGE_BYTES};
@@ -622,11 +623,18 @@ impl Journal {
         let jend = self.region + JOURNAL_REGION_BLOCKS * BLOCK_SIZE;
         let dev_end = Geometry::block_off(geo.total_blocks);
         let inside_journal = off < jend && off + len > self.region;
-        // No transaction changes the static superblock or its backup: an
-        // entry aimed there is damage, and replaying it would make the
-        // next mount refuse the filesystem.
+        // No transaction changes the static superblock or its backup but
+        // for a new label: an entry aimed anywhere else there is damage,
+        // and replaying it would make the next mount refuse the
+        // filesystem.
         let backup = Geometry::block_off(geo.backup_sb_block());
-        let on_superblock = off < SB_SIZE as u64 || off.saturating_add(len) > backup;
+        let label_change = [0, backup].iter().any(|&copy| {
+            SB_CHANGING.iter().any(|r| {
+                off >= copy + r.start as u64 && off.saturating_add(len) <= copy + r.end as u64
+            })
+        });
+        let on_superblock =
+            (off < SB_SIZE as u64 || off.saturating_add(len) > backup) && !label_change;
         if off.checked_add(len).is_none_or(|end| end > dev_end) || inside_journal || on_superblock {
             return Err(Error::Corrupt("journal entry target"));
         }

@@ -5,7 +5,7 @@
 //! All integers are little-endian. The byte-level tables live in
 //! `Documentation/filesystems/ferrodax/format.rst`; keep both in step.
 
-use super::crc32c::{crc32c, crc32c_skip, put_crc};
+use super::crc32c::{crc32c, crc32c_skip, put_crc, update};
 use super::error::{Error, Result};
 
 /// Block size: every structure is laid out in 4 KiB blocks.
@@ -21,7 +21,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 11;
+pub const VERSION: u32 = 12;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).
@@ -51,6 +51,8 @@ pub const MAX_GROUPS: usize = 16;
 pub const GROUP_OFFSET: u64 = 1024;
 /// Size of the superblock's static part (covered by its checksum).
 pub const SB_SIZE: usize = 256;
+/// Bytes of the label, NUL padded.
+pub const LABEL_SIZE: usize = 32;
 /// Size of one group's counters record.
 pub const GROUP_SIZE: usize = 64;
 
@@ -325,8 +327,9 @@ pub struct Superblock {
     pub ro_compat: u64,
     /// Filesystem UUID.
     pub uuid: [u8; 16],
-    /// Label, NUL padded.
-    pub label: [u8; 32],
+    /// Label, NUL padded (see `label.rs`: the only field that changes
+    /// after mkfs).
+    pub label: [u8; LABEL_SIZE],
     /// Creation time, seconds since the epoch.
     pub mkfs_time: u64,
     /// Key of the directory name hash (random, chosen by mkfs).
@@ -365,7 +368,30 @@ const SB_TOTAL: usize = 88;
 const SB_INODE_COUNT: usize = 96;
 const SB_MKFS_TIME: usize = 104;
 const SB_HASH_SEED: usize = 112;
+const SB_LABEL_CRC: usize = 248;
 const SB_CRC: usize = 252;
+
+/// The bytes of a superblock copy that change after mkfs: the label and
+/// its own checksum (`label.rs`); nothing else of either copy is ever
+/// logged, and the superblock's checksum does not cover them, so mount
+/// can check it, and find the journal, before recovery has put back a
+/// label a power cut tore.
+pub const SB_CHANGING: [core::ops::Range<usize>; 2] =
+    [SB_LABEL..SB_LABEL + LABEL_SIZE, SB_LABEL_CRC..SB_CRC];
+
+/// CRC-32C of the superblock `b` with the label, its checksum and this
+/// one taken as zero (fed in pieces: no copy of `b` on mount's stack).
+fn static_crc(b: &[u8; SB_SIZE]) -> u32 {
+    const ZEROES: [u8; LABEL_SIZE] = [0; LABEL_SIZE];
+    let mut crc = !0;
+    let mut at = 0;
+    for zeroed in SB_CHANGING.into_iter().chain([SB_CRC..SB_SIZE]) {
+        crc = update(crc, &b[at..zeroed.start]);
+        crc = update(crc, &ZEROES[..zeroed.len()]);
+        at = zeroed.end;
+    }
+    !crc
+}
 
 impl Superblock {
     /// Encode into the 256-byte static superblock, checksum included.
@@ -378,24 +404,37 @@ impl Superblock {
         put_u64(&mut b, SB_INCOMPAT, self.incompat);
         put_u64(&mut b, SB_RO_COMPAT, self.ro_compat);
         b[SB_UUID..SB_UUID + 16].copy_from_slice(&self.uuid);
-        b[SB_LABEL..SB_LABEL + 32].copy_from_slice(&self.label);
+        b[SB_LABEL..SB_LABEL + LABEL_SIZE].copy_from_slice(&self.label);
         put_u64(&mut b, SB_TOTAL, self.geo.total_blocks);
         put_u64(&mut b, SB_INODE_COUNT, self.geo.inode_count);
         put_u64(&mut b, SB_MKFS_TIME, self.mkfs_time);
         b[SB_HASH_SEED..SB_HASH_SEED + 16].copy_from_slice(&self.hash_seed);
-        put_crc(&mut b, SB_CRC);
+        put_u32(&mut b, SB_LABEL_CRC, crc32c(&self.label));
+        let crc = static_crc(&b);
+        put_u32(&mut b, SB_CRC, crc);
         b
     }
 
     /// Decode and validate. Checks, in order: magic, checksum, version,
-    /// block size, feature flags, geometry.
+    /// block size, feature flags, geometry, the label's checksum.
     pub fn decode(b: &[u8; SB_SIZE]) -> Result<Superblock> {
+        let sb = Self::decode_static(b)?;
+        if u32_at(b, SB_LABEL_CRC) != crc32c(&sb.label) {
+            return Err(Error::Corrupt("superblock label checksum"));
+        }
+        Ok(sb)
+    }
+
+    /// [`Superblock::decode`] but for the label, which is not checked (a
+    /// power cut may have torn a change of it that recovery has yet to
+    /// undo or finish): for finding the journal, before recovery.
+    pub fn decode_static(b: &[u8; SB_SIZE]) -> Result<Superblock> {
         if u64_at(b, SB_MAGIC_OFF) != SB_MAGIC {
             return Err(Error::Corrupt(
                 "superblock magic (not a ferrodax filesystem)",
             ));
         }
-        if u32_at(b, SB_CRC) != crc32c_skip(b, SB_CRC) {
+        if u32_at(b, SB_CRC) != static_crc(b) {
             return Err(Error::Corrupt("superblock checksum"));
         }
         let version = u32_at(b, SB_VERSION);
@@ -416,8 +455,8 @@ impl Superblock {
         }
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&b[SB_UUID..SB_UUID + 16]);
-        let mut label = [0u8; 32];
-        label.copy_from_slice(&b[SB_LABEL..SB_LABEL + 32]);
+        let mut label = [0u8; LABEL_SIZE];
+        label.copy_from_slice(&b[SB_LABEL..SB_LABEL + LABEL_SIZE]);
         let mut hash_seed = [0u8; 16];
         hash_seed.copy_from_slice(&b[SB_HASH_SEED..SB_HASH_SEED + 16]);
         Ok(Superblock {
@@ -571,6 +610,12 @@ mod tests {
             let mut d = b;
             d[i] ^= 0x10;
             assert!(Superblock::decode(&d).is_err(), "flip at {i} undetected");
+            let label = SB_CHANGING.iter().any(|r| r.contains(&i));
+            assert_eq!(
+                Superblock::decode_static(&d).is_ok(),
+                label,
+                "flip at {i}: only the label and its checksum are outside the static check"
+            );
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod group;
 pub mod inode;
 pub mod journal;
 pub mod journal_area;
+pub mod label;
 pub mod layout;
 pub mod medium;
 pub mod mkfs;

@@ -20,7 +20,7 @@ use ferrodax_core::group::committed_group;
 use ferrodax_core::inode::{flags, Inode, Kind, Time, S_IFMT};
 use ferrodax_core::journal::Journal;
 use ferrodax_core::layout::{
-    Geometry, Group, Superblock, BLOCK_SIZE, INODE_SIZE, ROOT_INO, SB_SIZE,
+    Geometry, Group, Superblock, BLOCK_SIZE, INODE_SIZE, LABEL_SIZE, ROOT_INO, SB_SIZE,
 };
 use ferrodax_core::owner::Held;
 use ferrodax_core::persist::Pm;
@@ -67,6 +67,9 @@ pub enum Fix {
     /// Discard an undo journal that cannot be rolled back (before
     /// mounting): what it would have undone is checked like any damage.
     ResetJournal,
+    /// Replace a label that fails its checksum with the backup's, or
+    /// with none if that fails too (before mounting).
+    Label,
 }
 
 impl Fix {
@@ -633,7 +636,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 let f0 = pm.persist(0, &sb.encode())?;
                 pm.fence(f.join(f0));
             }
-            Some(Fix::SuperblockFromBackup | Fix::ResetJournal) => {} // before mounting
+            Some(Fix::SuperblockFromBackup | Fix::ResetJournal | Fix::Label) => {} // before mounting
             Some(Fix::BlockCount { ino, blocks }) => {
                 patch_inode(pm, sb, *ino, |i| i.blocks = *blocks)?
             }
@@ -701,7 +704,9 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
             Ok(sb)
         }
     };
-    let sb = match Superblock::decode(&raw).and_then(fits) {
+    // Static part only: a label change a power cut tore is recovery's to
+    // put back (`label.rs`).
+    let sb = match Superblock::decode_static(&raw).and_then(fits) {
         Ok(sb) => sb,
         Err(why) => {
             let last = pm.len() / BLOCK_SIZE - 1;
@@ -710,7 +715,7 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
                 Geometry::block_off(opts.backup_block.unwrap_or(last)),
                 &mut backup,
             )?;
-            let sb = Superblock::decode(&backup)
+            let sb = Superblock::decode_static(&backup)
                 .and_then(fits)
                 .map_err(|_| why)?;
             let f = pm.persist(0, &sb.encode())?;
@@ -735,6 +740,20 @@ fn before_mount<M: Medium>(pm: &mut Pm<M>, opts: &Options) -> Result<(bool, Vec<
             false
         }
     };
+    // The label, once recovery has put back or finished a change of it:
+    // damaged, it would stop the mount.
+    pm.read(0, &mut raw)?;
+    if let Err(why) = Superblock::decode(&raw) {
+        let mut backup = [0u8; SB_SIZE];
+        pm.read(Geometry::block_off(geo.backup_sb_block()), &mut backup)?;
+        let label = Superblock::decode(&backup).map_or([0; LABEL_SIZE], |b| b.label);
+        let f = pm.persist(0, &Superblock { label, ..sb }.encode())?;
+        pm.fence(f);
+        found.push(Problem {
+            what: format!("primary superblock: {why}"),
+            fix: Some(Fix::Label),
+        });
+    }
     for g in 0..geo.groups {
         if let Err(why) = committed_group(pm, &geo, g) {
             rebuild_group(pm, &sb, g)?;

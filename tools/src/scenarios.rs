@@ -407,6 +407,14 @@ pub fn all() -> Vec<Scenario> {
             }],
         },
         Scenario {
+            // FS_IOC_SETFSLABEL: the superblock rewritten whole, old
+            // label or new after a power cut, never a bad checksum.
+            name: "set-label",
+            blocks: BLOCKS,
+            setup: basic_tree,
+            ops: &[|fs| fs.set_label(b"new label")],
+        },
+        Scenario {
             // write_inode: the times writes and reads left in the VFS
             // inode, two of them later than the media's, one not.
             name: "store-times",

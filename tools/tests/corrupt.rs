@@ -62,8 +62,11 @@ fn superblock_damage() {
     flip(&mut c, 0);
     mount_rejects(c, "superblock magic");
     let mut c = m.clone();
-    flip(&mut c, 60); // inside the label: only the checksum notices
+    flip(&mut c, 100); // inside the mkfs time: only the checksum notices
     mount_rejects(c, "superblock checksum");
+    let mut c = m.clone();
+    flip(&mut c, 60); // inside the label, which has a checksum of its own
+    mount_rejects(c, "superblock label checksum");
     let mut c = m.clone();
     let mut raw = [0u8; SB_SIZE];
     c.read(0, &mut raw).unwrap();

@@ -912,3 +912,25 @@ fn the_last_orphan_of_a_longer_list_is_still_an_orphan() {
     assert_eq!(report.orphans, 1);
     clean(&fs);
 }
+
+#[test]
+fn label_set_and_read_back_across_a_remount() {
+    let mut fs = mem_fs(2048);
+    assert_eq!(fs.label().unwrap().1, 0, "mkfs without -L: no label");
+    fs.set_label(b"scratch").unwrap();
+    let (label, len) = fs.label().unwrap();
+    assert_eq!(&label[..len], b"scratch");
+    let longest = [b'x'; 32];
+    fs.set_label(&longest).unwrap();
+    assert_eq!(fs.label().unwrap(), (longest, 32));
+    assert_eq!(fs.set_label(&[b'x'; 33]), Err(Error::Invalid));
+    assert_eq!(fs.set_label(b"a\0b"), Err(Error::Invalid));
+    fs.set_label(b"data").unwrap();
+    clean(&fs);
+    let fs = remount(fs);
+    let (label, len) = fs.label().unwrap();
+    assert_eq!(&label[..len], b"data");
+    assert_eq!(label[len..], [0; 28], "a shorter label clears the rest");
+    assert_eq!(fs.superblock().label, label, "mount reads the new label");
+    clean(&fs);
+}

@@ -249,3 +249,31 @@ fn a_reconnect_never_adds_a_second_entry_of_one_name() {
     .unwrap();
     assert_eq!(names, [taken.into_bytes()], "lost+found unchanged");
 }
+
+#[test]
+fn a_damaged_label_is_the_backups_or_none() {
+    let img = image();
+    let mut fs = mount(img.m);
+    fs.set_label(b"kept").unwrap();
+    let m = fs.into_medium();
+    let backup = m.0.len() - BLOCK_SIZE as usize;
+    let label = |fs: &Fs<MemMedium>| {
+        let (l, len) = fs.label().unwrap();
+        l[..len].to_vec()
+    };
+    // The primary's label damaged: the backup's is taken.
+    let mut one = m.clone();
+    one.0[60] ^= 1;
+    assert!(Fs::mount(one.clone(), MountOptions::default()).is_err());
+    let (fs, fixed) = repaired(one);
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(fixed[0].contains("superblock label checksum"), "{fixed:?}");
+    assert_eq!(label(&fs), b"kept");
+    // Both damaged: no label, and the backup rewritten to match.
+    let mut both = m;
+    both.0[60] ^= 1;
+    both.0[backup + 60] ^= 1;
+    let (fs, fixed) = repaired(both);
+    assert_eq!(fixed.len(), 2, "{fixed:?}");
+    assert_eq!(label(&fs), b"");
+}
