@@ -385,7 +385,10 @@ fn static_crc(b: &[u8; SB_SIZE]) -> u32 {
     const ZEROES: [u8; LABEL_SIZE] = [0; LABEL_SIZE];
     let mut crc = !0;
     let mut at = 0;
-    for zeroed in SB_CHANGING.into_iter().chain([SB_CRC..SB_SIZE]) {
+    for zeroed in SB_CHANGING
+        .into_iter()
+        .chain(core::iter::once(SB_CRC..SB_SIZE))
+    {
         crc = update(crc, &b[at..zeroed.start]);
         crc = update(crc, &ZEROES[..zeroed.len()]);
         at = zeroed.end;
