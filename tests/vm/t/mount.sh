@@ -48,10 +48,14 @@ refused "superblock magic" /dev/pmem1
 # a newer (unknown) incompatible feature
 mkfs.ferrodax -q -f -E incompat=40 /dev/pmem1
 refused "incompatible feature" /dev/pmem1
-# damaged superblock checksum
+# damaged superblock checksum (a byte of the mkfs time)
+mkfs.ferrodax -q -f /dev/pmem1
+printf 'X' | dd of=/dev/pmem1 bs=1 seek=100 conv=notrunc status=none
+refused "superblock checksum" /dev/pmem1
+# a damaged label (it has a checksum of its own)
 mkfs.ferrodax -q -f /dev/pmem1
 printf 'X' | dd of=/dev/pmem1 bs=1 seek=60 conv=notrunc status=none
-refused "superblock checksum" /dev/pmem1
+refused "superblock label checksum" /dev/pmem1
 # a device without DAX (plain virtio disk)
 mkfs.ferrodax -q -f /dev/vda
 refused "does not support DAX" /dev/vda
