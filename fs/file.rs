@@ -56,6 +56,8 @@ impl<T: FileSystem> FileOps<T> {
         let mut o: bindings::address_space_operations = unsafe { core::mem::zeroed() };
         o.writepages = Some(writepages::<T>);
         o.dirty_folio = Some(bindings::noop_dirty_folio);
+        o.bmap = Some(bmap::<T>);
+        o.swap_activate = Some(swap_activate::<T>);
         o
     };
 }
@@ -273,4 +275,45 @@ pub(crate) unsafe extern "C" fn fiemap<T: FileSystem>(
         }
         Ok(0)
     })
+}
+
+/// FIBMAP: the device block (counted from the block device's start) of a
+/// file block, 0 for a hole. `i_rwsem` shared, as for FIEMAP, keeps a
+/// truncate from freeing the block while it is looked up; the answer is
+/// stale as soon as the lock drops, as on every filesystem.
+///
+/// # Safety
+///
+/// Only called by the kernel as the `bmap` address-space operation, never
+/// with `i_rwsem` held (swapon, which holds it, calls [`swap_activate`]).
+unsafe extern "C" fn bmap<T: FileSystem>(
+    mapping: *mut bindings::address_space,
+    block: bindings::sector_t,
+) -> bindings::sector_t {
+    // SAFETY: the mapping of a live inode.
+    unsafe {
+        let inode = (*mapping).host;
+        bindings::ferrodax_inode_lock(inode, false);
+        let r = bindings::iomap_bmap(mapping, block, &IomapOps::<T>::OPS);
+        bindings::ferrodax_inode_unlock(inode, false);
+        r
+    }
+}
+
+/// swapon: the swap code writes the file's blocks through the block device,
+/// so every page must be allocated (no holes: `iomap_swapfile_activate`
+/// refuses them). Once active, the VFS refuses writes, truncates and
+/// fallocate on the file (`S_SWAPFILE`), so its blocks stay where they are.
+///
+/// # Safety
+///
+/// Only called by the kernel as the `swap_activate` address-space
+/// operation (swapon, under `i_rwsem`).
+unsafe extern "C" fn swap_activate<T: FileSystem>(
+    sis: *mut bindings::swap_info_struct,
+    file: *mut bindings::file,
+    span: *mut bindings::sector_t,
+) -> kernel::ffi::c_int {
+    // SAFETY: the VFS's swap_activate arguments.
+    unsafe { bindings::iomap_swapfile_activate(sis, file, span, &IomapOps::<T>::OPS) }
 }

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The iomap operations ("get_blocks") of the DAX data path.
 //!
-//! One callback serves reads, writes, faults, zeroing, SEEK_HOLE/DATA and
-//! FIEMAP: it asks the filesystem to map a byte range ([`FileSystem::map`])
-//! and reports a hole or a mapped extent. A write or write fault over a
-//! hole allocates there and then, and the filesystem zeroes and persists
-//! the new blocks *before* they are mapped (so two faults racing on one
-//! hole can never see stale data, seed 003); there are no unwritten
-//! extents and no completion callback, so `iomap_end` does not exist.
+//! One callback serves reads, writes, faults, zeroing, SEEK_HOLE/DATA,
+//! FIEMAP, FIBMAP and swapon: it asks the filesystem to map a byte range
+//! ([`FileSystem::map`]) and reports a hole or a mapped extent. A write or
+//! write fault over a hole allocates there and then, and the filesystem
+//! zeroes and persists the new blocks *before* they are mapped (so two
+//! faults racing on one hole can never see stale data, seed 003); there are
+//! no unwritten extents and no completion callback, so `iomap_end` does not
+//! exist.
 
 use super::bindings;
 use super::fs_type::FileSystem;
@@ -62,7 +63,8 @@ pub struct IomapOps<T>(PhantomData<T>);
 
 impl<T: FileSystem> IomapOps<T> {
     /// Passed to `dax_iomap_rw`, `dax_iomap_fault`, `dax_zero_range`,
-    /// `iomap_seek_*` and `iomap_fiemap`.
+    /// `iomap_seek_*`, `iomap_fiemap`, `iomap_bmap` and
+    /// `iomap_swapfile_activate`.
     pub const OPS: bindings::iomap_ops = bindings::iomap_ops {
         iomap_begin: None,
         iomap_end: None,
