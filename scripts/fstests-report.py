@@ -34,7 +34,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED = os.path.join(ROOT, "tests", "fstests-harness", "expected-failures")
 RECORD = os.path.join(ROOT, "tests", "fstests-harness", "results")
 FSTYPS = ("ferrodax", "ext4")
-TEST_NAME = re.compile(r"^([a-z0-9]+/[0-9]+)\s+(.*)$")
+# fstests' test directories by name: kernel messages interleaved with the
+# guest console can glue a fragment onto a name ("genergeneric/307").
+TEST_NAME = re.compile(r"^((?:generic|shared|ext4|xfs|btrfs|overlay|perf|selftest)/[0-9]+)\s+(.*)$")
 PASS_TAIL = re.compile(r"^(\d+s \.\.\.\s+)?\d+s$")
 DID_NOT_FINISH = "did not finish (VM timeout or crash)"
 
