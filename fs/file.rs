@@ -57,7 +57,6 @@ impl<T: FileSystem> FileOps<T> {
         o.writepages = Some(writepages::<T>);
         o.dirty_folio = Some(bindings::noop_dirty_folio);
         o.bmap = Some(bmap::<T>);
-        o.swap_activate = Some(swap_activate::<T>);
         o
     };
 }
@@ -282,10 +281,14 @@ pub(crate) unsafe extern "C" fn fiemap<T: FileSystem>(
 /// truncate from freeing the block while it is looked up; the answer is
 /// stale as soon as the lock drops, as on every filesystem.
 ///
+/// There is no `swap_activate`: swapon reads the swap header through the
+/// page cache (`read_folio`), which a DAX file has none of, so it refuses
+/// every DAX file before asking the filesystem (ext4's and XFS's too).
+///
 /// # Safety
 ///
 /// Only called by the kernel as the `bmap` address-space operation, never
-/// with `i_rwsem` held (swapon, which holds it, calls [`swap_activate`]).
+/// with `i_rwsem` held.
 unsafe extern "C" fn bmap<T: FileSystem>(
     mapping: *mut bindings::address_space,
     block: bindings::sector_t,
@@ -298,22 +301,4 @@ unsafe extern "C" fn bmap<T: FileSystem>(
         bindings::ferrodax_inode_unlock(inode, false);
         r
     }
-}
-
-/// swapon: the swap code writes the file's blocks through the block device,
-/// so every page must be allocated (no holes: `iomap_swapfile_activate`
-/// refuses them). Once active, the VFS refuses writes, truncates and
-/// fallocate on the file (`S_SWAPFILE`), so its blocks stay where they are.
-///
-/// # Safety
-///
-/// Only called by the kernel as the `swap_activate` address-space
-/// operation (swapon, under `i_rwsem`).
-unsafe extern "C" fn swap_activate<T: FileSystem>(
-    sis: *mut bindings::swap_info_struct,
-    file: *mut bindings::file,
-    span: *mut bindings::sector_t,
-) -> kernel::ffi::c_int {
-    // SAFETY: the VFS's swap_activate arguments.
-    unsafe { bindings::iomap_swapfile_activate(sis, file, span, &IomapOps::<T>::OPS) }
 }

@@ -2,7 +2,7 @@
 //! The iomap operations ("get_blocks") of the DAX data path.
 //!
 //! One callback serves reads, writes, faults, zeroing, SEEK_HOLE/DATA,
-//! FIEMAP, FIBMAP and swapon: it asks the filesystem to map a byte range
+//! FIEMAP and FIBMAP: it asks the filesystem to map a byte range
 //! ([`FileSystem::map`]) and reports a hole or a mapped extent. A write or
 //! write fault over a hole allocates there and then, and the filesystem
 //! zeroes and persists the new blocks *before* they are mapped (so two
@@ -63,8 +63,7 @@ pub struct IomapOps<T>(PhantomData<T>);
 
 impl<T: FileSystem> IomapOps<T> {
     /// Passed to `dax_iomap_rw`, `dax_iomap_fault`, `dax_zero_range`,
-    /// `iomap_seek_*`, `iomap_fiemap`, `iomap_bmap` and
-    /// `iomap_swapfile_activate`.
+    /// `iomap_seek_*`, `iomap_fiemap` and `iomap_bmap`.
     pub const OPS: bindings::iomap_ops = bindings::iomap_ops {
         iomap_begin: None,
         iomap_end: None,

@@ -54,11 +54,6 @@ unsafe extern "C" fn huge_fault<T: FileSystem>(
     let inode = unsafe { InodeRef::<T>::from_raw(bindings::ferrodax_fault_inode(vmf, &mut write)) };
     if write {
         // SAFETY: a shared write fault on a live file.
-        let refused = unsafe { bindings::ferrodax_fault_swapfile_write(vmf) };
-        if refused != 0 {
-            return refused;
-        }
-        // SAFETY: as above.
         unsafe { bindings::ferrodax_fault_start_write(vmf) };
     }
     let mut pfn = 0;

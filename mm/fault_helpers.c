@@ -47,18 +47,6 @@ struct inode *ferrodax_fault_inode(struct vm_fault *vmf, bool *shared_write)
 	return file_inode(vmf->vma->vm_file);
 }
 
-/*
- * A shared write fault on an active swap file gets SIGBUS: the swap code
- * owns its blocks and writes them through the block device. do_mmap()
- * refuses new writable mappings and do_page_mkwrite() stores to pages
- * already mapped, but a mapping made before swapon can still take a write
- * fault on an unmapped page, which dax_iomap_fault() would map writable.
- */
-vm_fault_t ferrodax_fault_swapfile_write(struct vm_fault *vmf)
-{
-	return IS_SWAPFILE(file_inode(vmf->vma->vm_file)) ? VM_FAULT_SIGBUS : 0;
-}
-
 /* Freeze protection and timestamps of a write fault, before the MMAPLOCK. */
 void ferrodax_fault_start_write(struct vm_fault *vmf)
 {

@@ -18,7 +18,6 @@ void ferrodax_invalidate_unlock_shared(struct inode *inode);
 void ferrodax_invalidate_assert_held_exclusive(struct inode *inode);
 
 struct inode *ferrodax_fault_inode(struct vm_fault *vmf, bool *shared_write);
-vm_fault_t ferrodax_fault_swapfile_write(struct vm_fault *vmf);
 void ferrodax_fault_start_write(struct vm_fault *vmf);
 void ferrodax_fault_end_write(struct vm_fault *vmf);
 bool ferrodax_fault_needs_dsync(vm_fault_t result);
