@@ -15,3 +15,4 @@
 #include "../mm/fault_helpers.h"
 #include "../fs/vfs_helpers.h"
 #include <linux/statfs.h>
+#include <linux/xattr.h>

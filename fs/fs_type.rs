@@ -8,6 +8,7 @@ use super::inode_cache::InodeCache;
 use super::iomap::{MapReply, MapRequest};
 use super::map_cache::MapCache;
 use super::media_error::MediaLoss;
+use super::xattr::XattrSet;
 use core::marker::PhantomData;
 use kernel::error::{code::ENOPARAM, from_result, to_result};
 use kernel::prelude::*;
@@ -16,6 +17,10 @@ use kernel::types::Opaque;
 /// Callback of [`FileSystem::readdir`]: `(name, ino, dtype, next_pos)`,
 /// returns false when the caller's buffer is full.
 pub type Emit<'a> = dyn FnMut(&[u8], u64, u8, u64) -> bool + 'a;
+
+/// Callback of [`FileSystem::list_xattr`]: `(at, namespace code, name)`,
+/// returns where the listing goes on.
+pub type ListXattr<'a> = dyn FnMut(usize, u8, &[u8]) -> Result<usize> + 'a;
 
 /// What a mount may do to its device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +145,27 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn set_label(&self, label: &[u8]) -> Result;
     /// Read a symlink's target into `buf`; returns its length.
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize>;
+    /// Copy extended attribute `name` in namespace `ns` (its code:
+    /// `fs/xattr.rs`) of `ino` into `buf` (empty: only its length is
+    /// wanted); returns its length. ENODATA if there is none, ERANGE if
+    /// `buf` is too short.
+    fn get_xattr(&self, ino: u64, ns: u8, name: &[u8], buf: &mut [u8]) -> Result<usize>;
+    /// List the extended attributes of `ino`: `emit(at, ns, name)` gets
+    /// where the listing is and returns where it goes on. The listing may
+    /// start again from 0 (a lookup without locks that raced a change);
+    /// returns where it ended.
+    fn list_xattr(&self, ino: u64, emit: &mut ListXattr<'_>) -> Result<usize>;
+    /// Set extended attribute `ns`/`name` of `ino` to `value`, or remove it
+    /// (`None`), and the change time to `now`; returns the new attributes.
+    fn set_xattr(
+        &self,
+        ino: u64,
+        ns: u8,
+        name: &[u8],
+        value: Option<&[u8]>,
+        mode: XattrSet,
+        now: (i64, u32),
+    ) -> Result<Attr>;
     /// Write back the timestamps of `attr` (the VFS changed them: file
     /// writes, faults, atime), each only if later than the stored one.
     /// `dir_held`: `ino` is a directory whose `i_rwsem` the caller holds

@@ -15,6 +15,7 @@ use super::inode_cache::InodeBox;
 use super::inode_ref::InodeRef;
 use super::ioctl;
 use super::super_block::fs_of;
+use super::xattr::listxattr;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
@@ -277,7 +278,7 @@ unsafe fn fill(inode: *mut bindings::inode, a: &Attr) {
 /// # Safety
 ///
 /// As for [`fill`].
-unsafe fn update(inode: *mut bindings::inode, a: &Attr) {
+pub(crate) unsafe fn update(inode: *mut bindings::inode, a: &Attr) {
     // SAFETY: per the contract.
     unsafe {
         bindings::ferrodax_inode_update(inode, a);
@@ -423,6 +424,7 @@ impl<T: FileSystem> Ops<T> {
         o.tmpfile = Some(tmpfile::<T>);
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
+        o.listxattr = Some(listxattr::<T>);
         o.fileattr_get = Some(fileattr_get);
         o.fileattr_set = Some(fileattr_set::<T>);
         o
@@ -432,6 +434,7 @@ impl<T: FileSystem> Ops<T> {
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
+        o.listxattr = Some(listxattr::<T>);
         o
     };
     const REG: bindings::inode_operations = {
@@ -439,6 +442,7 @@ impl<T: FileSystem> Ops<T> {
         let mut o: bindings::inode_operations = unsafe { core::mem::zeroed() };
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
+        o.listxattr = Some(listxattr::<T>);
         o.fiemap = Some(fiemap::<T>);
         o.fileattr_get = Some(fileattr_get);
         o.fileattr_set = Some(fileattr_set::<T>);
@@ -450,6 +454,7 @@ impl<T: FileSystem> Ops<T> {
         o.get_link = Some(bindings::simple_get_link);
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
+        o.listxattr = Some(listxattr::<T>);
         o
     };
     const DIR_FILE: bindings::file_operations = {

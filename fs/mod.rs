@@ -22,7 +22,8 @@
 //! - `extent_change`: truncate and fallocate under the MMAPLOCK;
 //! - `ioctl`: `FS_IOC_SHUTDOWN`;
 //! - `rwsem`: a value behind a `rw_semaphore` (the core's lock);
-//! - `inode_lock`: the inode locks of side-by-side transactions.
+//! - `inode_lock`: the inode locks of side-by-side transactions;
+//! - `xattr`: the extended-attribute handlers and listxattr.
 
 pub mod bindings;
 pub mod dax;
@@ -39,3 +40,4 @@ pub mod map_cache;
 pub mod media_error;
 pub mod rwsem;
 pub mod super_block;
+pub mod xattr;

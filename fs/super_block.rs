@@ -11,6 +11,7 @@ use super::dax::DaxMapping;
 use super::fs_type::{fc_error, options, Access, FileSystem, Registration};
 use super::inode::{iget, S_IFDIR, S_IFMT};
 use super::inode_cache::InodeCache;
+use super::xattr::XattrOps;
 use core::marker::PhantomData;
 use kernel::error::from_result;
 use kernel::prelude::*;
@@ -108,6 +109,8 @@ unsafe fn try_fill_super<T: FileSystem>(
     unsafe {
         (*sb).s_fs_info = KBox::into_raw(fs).cast();
         (*sb).s_op = &SuperOps::<T>::OPS;
+        let handlers: &'static [_; 4] = &XattrOps::<T>::HANDLERS;
+        (*sb).s_xattr = handlers.as_ptr().cast();
         (*sb).s_magic = T::MAGIC as kernel::ffi::c_ulong;
         (*sb).s_maxbytes = T::MAX_BYTES;
         (*sb).s_time_gran = 1;

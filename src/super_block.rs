@@ -31,18 +31,20 @@ use crate::fcore::layout::{
 };
 use crate::fcore::namei::NewInode;
 use crate::fcore::owner::Owner;
+use crate::fcore::xattr::{Namespace, SetMode};
 use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::in_place::InPlaceSeq;
 use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
 use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
-use crate::vfs::fs_type::{Access, Emit, FileSystem, Param};
+use crate::vfs::fs_type::{Access, Emit, FileSystem, ListXattr, Param};
 use crate::vfs::inode::{Attr, Found, Moved, NameNote, NewNode, RenameFlags, SetAttr, Statfs};
 use crate::vfs::inode_lock::InodeLocks;
 use crate::vfs::iomap::{MapKind, MapReply, MapRequest};
 use crate::vfs::map_cache::{CachedExtent, MapCache};
 use crate::vfs::media_error::{LostData, MediaLoss};
 use crate::vfs::rwsem::RwSem;
+use crate::vfs::xattr::XattrSet;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -91,6 +93,11 @@ const RANGE_STEP: u64 = 4 * HUGE_BLOCKS;
 
 fn time((sec, nsec): (i64, u32)) -> Time {
     Time { sec, nsec }
+}
+
+/// The core's namespace of the glue's code (`fs/xattr.rs`).
+fn namespace(ns: u8) -> Result<Namespace> {
+    Namespace::from_byte(ns).ok_or(EOPNOTSUPP)
 }
 
 fn attr_of(ino: u64, i: &Inode) -> Attr {
@@ -758,6 +765,45 @@ impl FileSystem for FerrodaxFs {
 
     fn readlink(&self, ino: u64, buf: &mut [u8]) -> Result<usize> {
         self.run_read(|fs| fs.readlink(ino, buf))
+    }
+
+    fn get_xattr(&self, ino: u64, ns: u8, name: &[u8], buf: &mut [u8]) -> Result<usize> {
+        let ns = namespace(ns)?;
+        self.run_read(|fs| fs.get_xattr(ino, ns, name, buf))
+    }
+
+    fn list_xattr(&self, ino: u64, emit: &mut ListXattr<'_>) -> Result<usize> {
+        self.run_read(|fs| {
+            // Each try lists from the start. The glue's one error is a
+            // buffer too short.
+            let mut at = 0;
+            fs.list_xattr(ino, |ns, name| {
+                at = emit(at, ns as u8, name).map_err(|_| CoreError::Range)?;
+                Ok(())
+            })?;
+            Ok(at)
+        })
+    }
+
+    fn set_xattr(
+        &self,
+        ino: u64,
+        ns: u8,
+        name: &[u8],
+        value: Option<&[u8]>,
+        mode: XattrSet,
+        now: (i64, u32),
+    ) -> Result<Attr> {
+        let ns = namespace(ns)?;
+        let mode = match mode {
+            XattrSet::Any => SetMode::Any,
+            XattrSet::Create => SetMode::Create,
+            XattrSet::Replace => SetMode::Replace,
+        };
+        // As setattr: the VFS holds the inode's i_rwsem.
+        let set = |fs: &mut Fs<PmemMedium>| fs.set_xattr(ino, ns, name, value, mode, time(now));
+        let inode = self.run_on_inode(ino, set)?;
+        Ok(attr_of(ino, &inode))
     }
 
     fn set_times(&self, ino: u64, a: &Attr, dir_held: bool) -> Result {

@@ -31,6 +31,11 @@ pub enum Error {
     FileTooBig,
     /// Invalid argument (e.g. rename of a directory into itself).
     Invalid,
+    /// No such extended attribute.
+    NoAttr,
+    /// The caller's buffer is too small for the answer, or an attribute
+    /// name too long.
+    Range,
     /// The image uses a feature this code does not understand.
     Unsupported(&'static str),
     /// The filesystem is read-only.
@@ -60,6 +65,8 @@ impl Error {
             Error::TooManyLinks => 31,
             Error::FileTooBig => 27, // EFBIG
             Error::Invalid => 22,    // EINVAL
+            Error::NoAttr => 61,     // ENODATA
+            Error::Range => 34,      // ERANGE
             Error::Unsupported(_) => 95,
             Error::ReadOnly | Error::NeedsRecovery => 30, // EROFS
             Error::Contended => 11,                       // EAGAIN

@@ -120,6 +120,8 @@ pub struct Inode {
     pub parent: u64,
     /// Directories: number of entries (not counting . and ..).
     pub entries: u64,
+    /// The extended-attribute block (`xattr.rs`), 0 for none.
+    pub xattr: u64,
 }
 
 const I_MODE: usize = 0;
@@ -134,8 +136,9 @@ const I_TIMES: usize = 40; // 4 x i64 seconds, then 4 x u32 nanoseconds at 72
 const I_NSECS: usize = 72;
 const I_ROOT: usize = 88;
 const I_PARENT: usize = 96;
-// 104..112: reserved, zero (version 10's orphan-list link; the orphan
-// bitmap took its place).
+// 104..112: version 10's orphan-list link until the orphan bitmap took its
+// place; the extended-attribute block since version 13.
+const I_XATTR: usize = 104;
 const I_ENTRIES: usize = 112;
 const I_CRC: usize = 120;
 /// The slot word: the inode number mixed with the filesystem's stamp.
@@ -180,6 +183,7 @@ impl Inode {
         put_u64(&mut b, I_ROOT, self.root);
         put_u64(&mut b, I_PARENT, self.parent);
         put_u64(&mut b, I_ENTRIES, self.entries);
+        put_u64(&mut b, I_XATTR, self.xattr);
         put_u32(&mut b, I_SLOT, slot_word(ino, stamp));
         put_crc(&mut b, I_CRC);
         b
@@ -222,6 +226,7 @@ impl Inode {
             root: u64_at(b, I_ROOT),
             parent: u64_at(b, I_PARENT),
             entries: u64_at(b, I_ENTRIES),
+            xattr: u64_at(b, I_XATTR),
         };
         inode.validate(geo)?;
         Ok(inode)
@@ -253,6 +258,9 @@ impl Inode {
                 }
             }
             _ => {}
+        }
+        if self.xattr != 0 {
+            geo.check_data_block(self.xattr, "inode xattr block pointer")?;
         }
         Ok(())
     }

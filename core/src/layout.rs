@@ -21,7 +21,7 @@ pub const SYMLINK_MAX: usize = 4095;
 /// Superblock magic, "FERRODAX".
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"FERRODAX");
 /// Format version written by this code.
-pub const VERSION: u32 = 12;
+pub const VERSION: u32 = 13;
 /// Incompatible features this code understands (none yet).
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code understands (none yet).

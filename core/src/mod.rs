@@ -37,6 +37,7 @@ pub mod shared;
 pub mod siphash;
 mod stage_delta;
 pub mod verified;
+pub mod xattr;
 
 pub use error::{Error, Result};
 pub use fs::Fs;

@@ -90,6 +90,9 @@ impl<M: Medium> Fs<M> {
                 if inode.nlink != 0 {
                     return Err(Error::Invalid);
                 }
+                // First, so that the kinds' releases may count the
+                // blocks left as theirs.
+                fs.xattr_release(&mut inode)?;
                 let released = match inode.kind() {
                     Kind::Regular => fs.extent_truncate(&mut inode, ino, 0, RELEASE_BUDGET)?,
                     Kind::Directory => fs.dir_release(&mut inode, ino, RELEASE_BUDGET)?,

@@ -19,7 +19,8 @@ use core::ops::{ControlFlow, Range};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
     /// One block of structure: a regular file's extent block, a
-    /// directory's index node or entry block, a symlink's target.
+    /// directory's index node or entry block, a symlink's target, any
+    /// inode's extended-attribute block.
     Structure(u64),
     /// A run of a regular file's data.
     Data(Extent),
@@ -54,7 +55,8 @@ impl<M: Medium> Fs<M> {
     /// Call `f` with the blocks inode `ino` holds: for a regular file the
     /// nodes of its extent tree and its extents in file order (each node
     /// before the extents under it); for a directory its index nodes and
-    /// entry blocks; for a symlink its target.
+    /// entry blocks; for a symlink its target; first of all its extended
+    /// attribute block, if it has one.
     /// Headers are validated; `f` stops the walk with `Break`.
     pub fn held_blocks(
         &self,
@@ -62,6 +64,9 @@ impl<M: Medium> Fs<M> {
         inode: &Inode,
         mut f: impl FnMut(Held) -> ControlFlow<()>,
     ) -> Result<()> {
+        if inode.xattr != 0 && f(Held::Structure(inode.xattr)).is_break() {
+            return Ok(());
+        }
         match inode.kind() {
             Kind::Regular => self.extent_walk(inode, ino, f)?,
             Kind::Directory => {

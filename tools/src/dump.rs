@@ -1,5 +1,5 @@
 //! A canonical listing of a filesystem's logical contents: every path with
-//! its inode's attributes and a checksum of its data. Two images with the
+//! its inode's attributes, extended attributes and a checksum of its data. Two images with the
 //! same dump hold the same files; the crash explorer and the remount tests
 //! compare dumps.
 
@@ -30,6 +30,30 @@ pub fn file_crc<M: Medium>(fs: &Fs<M>, ino: u64) -> Result<u32> {
     Ok(!crc)
 }
 
+/// The extended attributes of `ino`, as ` xattrs=ns:name=value,...` in
+/// stored order (empty if none).
+fn xattrs<M: Medium>(fs: &Fs<M>, ino: u64) -> Result<String> {
+    let mut names = Vec::new();
+    fs.list_xattr(ino, |ns, name| {
+        names.push((ns, name.to_vec()));
+        Ok(())
+    })?;
+    let mut out = String::new();
+    for (ns, name) in names {
+        let mut v = vec![0u8; fs.get_xattr(ino, ns, &name, &mut [])?];
+        fs.get_xattr(ino, ns, &name, &mut v)?;
+        let sep = if out.is_empty() { " xattrs=" } else { "," };
+        write!(
+            out,
+            "{sep}{ns:?}:{}={:?}",
+            String::from_utf8_lossy(&name),
+            v
+        )
+        .unwrap();
+    }
+    Ok(out)
+}
+
 /// The listing, one line per name, sorted, plus the free counters.
 pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
     let mut lines = Vec::new();
@@ -47,8 +71,14 @@ pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
         })?;
         let d = fs.read_inode(dir)?;
         lines.push(format!(
-            "{path} dir ino={dir} mode={:o} flags={:#x} nlink={} uid={} gid={} m={:?}",
-            d.mode, d.flags, d.nlink, d.uid, d.gid, d.mtime
+            "{path} dir ino={dir} mode={:o} flags={:#x} nlink={} uid={} gid={} m={:?}{}",
+            d.mode,
+            d.flags,
+            d.nlink,
+            d.uid,
+            d.gid,
+            d.mtime,
+            xattrs(fs, dir)?
         ));
         for (name, ino) in entries {
             let p = format!("{path}{name}");
@@ -70,6 +100,7 @@ pub fn dump<M: Medium>(fs: &Fs<M>) -> Result<String> {
                 }
                 _ => write!(line, " rdev={}", i.root).unwrap(),
             }
+            line += &xattrs(fs, ino)?;
             lines.push(line);
         }
     }

@@ -70,6 +70,10 @@ pub enum Fix {
     /// Replace a label that fails its checksum with the backup's, or
     /// with none if that fails too (before mounting).
     Label,
+    /// Drop a damaged extended-attribute block: the inode loses its
+    /// attributes, the block returns to free space (a block count fix
+    /// follows).
+    DropXattrs { ino: u64 },
 }
 
 impl Fix {
@@ -177,6 +181,13 @@ impl<M: Medium> Checker<'_, M> {
             );
             self.problem(what, Some(Fix::Flags { ino }));
         }
+        let mut inode = *inode;
+        if let Err(e) = self.fs.check_xattrs(ino, &inode) {
+            let what = format!("inode {ino}: extended attributes: {e}");
+            self.problem(what, Some(Fix::DropXattrs { ino }));
+            inode.xattr = 0;
+        }
+        let inode = &inode;
         let owned = match self.owned_blocks(ino, inode) {
             Ok(n) => n,
             Err(why) => {
@@ -229,12 +240,16 @@ impl<M: Medium> Checker<'_, M> {
         if let Some(why) = why {
             return Err(why);
         }
-        if inode.kind() == Kind::Directory && inode.size != owned * BLOCK_SIZE {
+        let dir_blocks = owned - u64::from(inode.xattr != 0);
+        if inode.kind() == Kind::Directory && inode.size != dir_blocks * BLOCK_SIZE {
             let fix = Fix::DirSize {
                 ino,
-                size: owned * BLOCK_SIZE,
+                size: dir_blocks * BLOCK_SIZE,
             };
-            let what = format!("directory {ino}: size {} but {owned} blocks", inode.size);
+            let what = format!(
+                "directory {ino}: size {} but {dir_blocks} blocks",
+                inode.size
+            );
             self.problem(what, Some(fix));
         }
         Ok(owned)
@@ -641,6 +656,7 @@ pub fn repair<M: Medium>(pm: &mut Pm<M>, sb: &Superblock, report: &Report) -> Re
                 patch_inode(pm, sb, *ino, |i| i.blocks = *blocks)?
             }
             Some(Fix::Flags { ino }) => patch_inode(pm, sb, *ino, |i| i.flags &= flags::ALL)?,
+            Some(Fix::DropXattrs { ino }) => patch_inode(pm, sb, *ino, |i| i.xattr = 0)?,
             Some(Fix::RemoveEntry { .. } | Fix::Root | Fix::Reconnect { .. }) => {
                 unreachable!("made through the core")
             }

@@ -18,6 +18,7 @@ use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::{S_IFDIR, S_IFREG};
 use ferrodax_core::layout::le::{u16_at, u32_at, u64_at};
 use ferrodax_core::layout::{Geometry, BLOCK_SIZE, INODE_SIZE, JOURNAL_BLOCKS, ROOT_INO as R};
+use ferrodax_core::xattr::{Namespace, SetMode};
 use ferrodax_core::{Error, Fs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -107,8 +108,17 @@ const INODE: &[(&str, u64, usize)] = &[
     ("root", 88, 8),
     ("parent", 96, 8),
     ("entries", 112, 8),
+    ("xattr", 104, 8),
     ("ino", 124, 4),
 ];
+const XATTR_HEADER: &[(&str, u64, usize)] = &[
+    ("magic", 0, 4),
+    ("owner", 8, 8),
+    ("used", 16, 2),
+    ("count", 18, 2),
+];
+const XATTR_ENTRY: &[(&str, u64, usize)] =
+    &[("namespace", 0, 1), ("name_len", 1, 1), ("value_len", 2, 2)];
 const JOURNAL_ENTRY: &[(&str, u64, usize)] = &[
     ("seq", 0, 8),
     ("offset", 8, 8),
@@ -180,8 +190,9 @@ fn dir_block_fields(fields: &mut Vec<Field>, m: &MemMedium, dir: &str, blk: u64)
 }
 
 impl Image {
-    /// Build the image: a directory of files, a file with several extents,
-    /// a file whose extent tree has two levels, a symlink, an orphan, a journal holding a transaction's entries.
+    /// Build the image: a directory of files, a file with several extents
+    /// and extended attributes, a file whose extent tree has two levels, a
+    /// symlink, an orphan, a journal holding a transaction's entries.
     pub fn populated() -> Image {
         let mut fs = mkfs_mount(MemMedium::new(vec![0; (BLOCKS * BLOCK_SIZE) as usize]));
         let (d, _) = fs.create(R, b"dir", attr(S_IFDIR | 0o755), at(1)).unwrap();
@@ -190,6 +201,10 @@ impl Image {
             fs.map_blocks(f, lblk, 2, true, false).unwrap();
         }
         fs.set_size(f, 22 * BLOCK_SIZE, at(2)).unwrap();
+        for (name, value) in [(&b"one"[..], &b"1"[..]), (b"two", b"22")] {
+            fs.set_xattr(f, Namespace::User, name, Some(value), SetMode::Any, at(2))
+                .unwrap();
+        }
         let (t, _) = fs.create(d, b"tree", attr(S_IFREG | 0o644), at(2)).unwrap();
         for i in 0..=u64::from(FANOUT) {
             fs.map_blocks(t, 2 * i, 1, true, false).unwrap();
@@ -257,6 +272,23 @@ impl Image {
             field(&mut fields, &format!("inode[{what}]"), at, seal, INODE);
         }
         let fi = fs.read_inode(f).unwrap();
+        // Two entries of 8 and 9 bytes after the 24-byte header.
+        let xattr = Geometry::block_off(fi.xattr);
+        let seal = Seal::Crc {
+            at: xattr,
+            len: 24 + 8 + 9,
+            crc: 4,
+        };
+        field(&mut fields, "xattr_block", xattr, seal, XATTR_HEADER);
+        for (i, off) in [24, 32].into_iter().enumerate() {
+            field(
+                &mut fields,
+                &format!("xattr_entry[{i}]"),
+                xattr + off,
+                seal,
+                XATTR_ENTRY,
+            );
+        }
         let ext = Geometry::block_off(fi.root);
         field(
             &mut fields,
@@ -554,6 +586,15 @@ pub fn exercise(m: MemMedium) -> Outcome {
             let _ = fs.map_blocks(e.ino, 3, 9, true, false);
             let _ = fs.punch_range(e.ino, 1, 11);
             let _ = fs.set_size(e.ino, BLOCK_SIZE / 2, at(7));
+            let _ = fs.set_xattr(
+                e.ino,
+                Namespace::User,
+                b"one",
+                Some(b"new"),
+                SetMode::Any,
+                at(7),
+            );
+            let _ = fs.set_xattr(e.ino, Namespace::User, b"two", None, SetMode::Any, at(7));
         }
         let _ = fs.unlink(R, b"sym", at(8));
         while let Ok(Some(o)) = fs.first_orphan() {

@@ -13,6 +13,7 @@ use ferrodax_core::layout::{BLOCK_SIZE, JOURNAL_AREAS, ROOT_INO as R};
 use ferrodax_core::mkfs::{format, MkfsParams};
 use ferrodax_core::namei::RenameFlags;
 use ferrodax_core::persist::Pm;
+use ferrodax_core::xattr::{Namespace, SetMode};
 use ferrodax_core::{Fs, Result};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -51,6 +52,20 @@ const NONE: RenameFlags = RenameFlags {
 
 fn ino(fs: &F, dir: u64, name: &str) -> u64 {
     fs.lookup(dir, name.as_bytes()).unwrap().unwrap().ino
+}
+
+/// Set (or with `None` remove) user attribute `name` of `/b/g`.
+fn set_xattr(fs: &mut F, name: &str, value: Option<&[u8]>) -> Result<()> {
+    let f = ino(fs, ino(fs, R, "b"), "g");
+    fs.set_xattr(
+        f,
+        Namespace::User,
+        name.as_bytes(),
+        value,
+        SetMode::Any,
+        at(20),
+    )
+    .map(drop)
 }
 
 fn file(fs: &mut F, dir: u64, name: &str) -> u64 {
@@ -413,6 +428,32 @@ pub fn all() -> Vec<Scenario> {
             blocks: BLOCKS,
             setup: basic_tree,
             ops: &[|fs| fs.set_label(b"new label")],
+        },
+        Scenario {
+            // setxattr and removexattr: each change writes the set to a
+            // new block and frees the old in one transaction (the first
+            // allocates the block, the last removal frees it); then a file
+            // with attributes unlinked and released.
+            name: "xattr",
+            blocks: BLOCKS,
+            setup: basic_tree,
+            ops: &[
+                |fs| set_xattr(fs, "first", Some(b"1")),
+                // Longer than the chunks a rewrite copies in.
+                |fs| set_xattr(fs, "second", Some(&[2; 300])),
+                |fs| set_xattr(fs, "first", Some(b"replaced")),
+                |fs| set_xattr(fs, "first", None),
+                |fs| set_xattr(fs, "second", None),
+                |fs| set_xattr(fs, "again", Some(b"7")),
+                |fs| {
+                    let b = ino(fs, R, "b");
+                    fs.unlink(b, b"g", at(20)).map(drop)
+                },
+                |fs| {
+                    let o = fs.first_orphan()?.unwrap_or(0);
+                    fs.release_inode(o)
+                },
+            ],
         },
         Scenario {
             // write_inode: the times writes and reads left in the VFS

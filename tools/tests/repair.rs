@@ -8,7 +8,8 @@ use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::*;
 use ferrodax_core::layout::*;
 use ferrodax_core::repair::LOST_FOUND;
-use ferrodax_core::Fs;
+use ferrodax_core::xattr::{Namespace, SetMode};
+use ferrodax_core::{Error, Fs};
 use ferrodax_tools::fsck::{check, fsck, Fix, Options};
 use ferrodax_tools::media::MemMedium;
 use ferrodax_tools::testing::*;
@@ -276,4 +277,52 @@ fn a_damaged_label_is_the_backups_or_none() {
     let (fs, fixed) = repaired(both);
     assert_eq!(fixed.len(), 2, "{fixed:?}");
     assert_eq!(label(&fs), b"");
+}
+
+#[test]
+fn a_damaged_xattr_block_is_dropped() {
+    let img = image();
+    let mut fs = mount(img.m);
+    let free = fs.counters().free_blocks;
+    let blocks = fs.read_inode(img.file).unwrap().blocks;
+    let i = fs
+        .set_xattr(
+            img.file,
+            Namespace::User,
+            b"a",
+            Some(b"value"),
+            SetMode::Any,
+            at(2),
+        )
+        .unwrap();
+    let get = |fs: &Fs<MemMedium>| fs.get_xattr(img.file, Namespace::User, b"a", &mut [0; 8]);
+    assert_eq!(get(&fs), Ok(5));
+    let mut m = fs.into_medium();
+    m.0[(Geometry::block_off(i.xattr) + 30) as usize] ^= 1;
+    assert_eq!(
+        get(&mount(m.clone())),
+        Err(Error::Corrupt("xattr block checksum"))
+    );
+    let (mut fs, found) = repaired(m);
+    assert!(
+        found.iter().any(|w| w.contains("extended attributes")),
+        "{found:?}"
+    );
+    assert_eq!(get(&fs), Err(Error::NoAttr), "the attributes are gone");
+    assert_eq!(
+        fs.read_inode(img.file).unwrap().blocks,
+        blocks,
+        "the data is not"
+    );
+    assert_eq!(fs.counters().free_blocks, free, "the block is free again");
+    fs.set_xattr(
+        img.file,
+        Namespace::User,
+        b"a",
+        Some(b"again"),
+        SetMode::Any,
+        at(3),
+    )
+    .unwrap();
+    assert_eq!(get(&fs), Ok(5));
 }
