@@ -160,7 +160,9 @@ impl<M: MediumRead> Fs<M> {
             count += 1;
             Ok(false)
         })?;
-        if count != checked.count {
+        // No change leaves a block without entries: the last removal
+        // frees it.
+        if count != checked.count || count == 0 {
             return Err(Error::Corrupt("xattr block entry count"));
         }
         Ok(checked)
