@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::module_inception)]
 
+pub mod acl;
 pub mod bitmap;
 pub mod crc32c;
 pub mod dir;

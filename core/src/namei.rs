@@ -3,6 +3,7 @@
 //! survives a crash. The VFS holds the directory i_rwsems; these functions
 //! re-check everything they rely on anyway (they also serve fsck and tests).
 
+use super::acl::Acls;
 use super::dir::{DirEntry, DirPos, Lookup, NameSlot};
 use super::error::{Error, MediaCount, Result};
 use super::inode::{Inode, Kind, Time, LINK_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT};
@@ -200,23 +201,26 @@ impl<M: Medium> Fs<M> {
         attr: NewInode,
         now: Time,
     ) -> Result<(u64, Inode)> {
-        self.create_at(dir, name, None, attr, now)
+        self.create_at(dir, name, None, (attr, &Acls::NONE), now)
     }
 
     /// [`Fs::create`], where `slot` (from [`Fs::probe`] of `name` in
-    /// `dir`) says the name goes if it still holds.
+    /// `dir`) says the name goes if it still holds, with the ACLs
+    /// `posix_acl_create` gave the new inode.
     pub fn create_at(
         &mut self,
         dir: u64,
         name: &[u8],
         slot: Option<NameSlot>,
-        attr: NewInode,
+        (attr, acls): (NewInode, &Acls<'_>),
         now: Time,
     ) -> Result<(u64, Inode)> {
         if attr.mode & S_IFMT == S_IFLNK {
             return Err(Error::Invalid);
         }
-        self.create_in(dir, (name, slot), attr, now, |_, _, _| Ok(()))
+        self.create_in(dir, (name, slot), attr, now, |fs, ino, inode| {
+            fs.acl_apply(ino, inode, acls)
+        })
     }
 
     /// Create a symbolic link to `target`.
@@ -262,12 +266,17 @@ impl<M: Medium> Fs<M> {
     /// until it is linked or released. The directory it is opened in (the
     /// VFS's business: owner and group) plays no part, so nothing but the
     /// new inode and its group is read or changed.
-    pub fn tmpfile(&mut self, attr: NewInode, now: Time) -> Result<(u64, Inode)> {
+    /// Its ACLs, from `posix_acl_create`, go in with it.
+    pub fn tmpfile(&mut self, attr: NewInode, acls: &Acls<'_>, now: Time) -> Result<(u64, Inode)> {
         if Kind::of(attr.mode) != Some(Kind::Regular) {
             return Err(Error::Invalid);
         }
         self.transact(|fs| {
-            let (ino, _) = fs.new_inode(attr, 0, now)?;
+            let (ino, mut inode) = fs.new_inode(attr, 0, now)?;
+            if *acls != Acls::NONE {
+                fs.acl_apply(ino, &mut inode, acls)?;
+                fs.write_inode(ino, &inode)?;
+            }
             fs.orphan_add(ino)?;
             Ok((ino, fs.read_inode(ino)?))
         })

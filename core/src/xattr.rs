@@ -73,11 +73,16 @@ impl Namespace {
         })
     }
 
+    /// The POSIX ACLs' namespaces.
+    pub fn is_acl(self) -> bool {
+        matches!(self, Namespace::AclAccess | Namespace::AclDefault)
+    }
+
     /// ACLs have the namespace for a name; the others need one.
     fn name_ok(self, name: &[u8]) -> bool {
-        match self {
-            Namespace::AclAccess | Namespace::AclDefault => name.is_empty(),
-            _ => !name.is_empty() && name.len() <= NAME_MAX,
+        match self.is_acl() {
+            true => name.is_empty(),
+            false => !name.is_empty() && name.len() <= NAME_MAX,
         }
     }
 }
@@ -156,8 +161,16 @@ impl<M: MediumRead> Fs<M> {
             count: u16_at(&h, H_COUNT),
         };
         let mut count = 0u16;
-        self.xattr_walk(&checked, |_, _| {
+        self.xattr_walk(&checked, |e, _| {
             count += 1;
+            if Namespace::from_byte(e.ns).is_some_and(Namespace::is_acl) {
+                let mut head = [0u8; ACL_HEAD];
+                let n = e.value_len.min(ACL_HEAD);
+                self.pm.read(base + e.value_off() as u64, &mut head[..n])?;
+                if !acl_well_formed(e.value_len, &head[..n]) {
+                    return Err(Error::Corrupt("xattr ACL value"));
+                }
+            }
             Ok(false)
         })?;
         // No change leaves a block without entries: the last removal
@@ -272,6 +285,56 @@ struct Filling {
     crc: u32,
 }
 
+/// Changes one call of [`Fs::xattr_apply`] takes at most: an inode's two
+/// ACLs.
+const MAX_CHANGES: usize = 2;
+
+/// One change of an inode's attribute set.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Change<'a> {
+    pub(super) ns: Namespace,
+    pub(super) name: &'a [u8],
+    /// The new value, or `None` to remove the attribute.
+    pub(super) value: Option<&'a [u8]>,
+    /// `Any` with no value removes the attribute if it is there.
+    pub(super) mode: SetMode,
+}
+
+impl Change<'_> {
+    fn check(&self) -> Result<()> {
+        if !self.ns.name_ok(self.name) {
+            return Err(if self.name.len() > NAME_MAX {
+                Error::Range
+            } else {
+                Error::Invalid
+            });
+        }
+        match self.value {
+            Some(v) if v.len() > VALUE_MAX => Err(Error::NoSpace),
+            Some(v) if self.ns.is_acl() && !acl_well_formed(v.len(), v) => Err(Error::Invalid),
+            _ => Ok(()),
+        }
+    }
+
+    fn entry_len(&self) -> usize {
+        self.value.map_or(0, |v| E_HEAD + self.name.len() + v.len())
+    }
+}
+
+/// Whether an ACL value of `len` bytes starting with `head` has the
+/// form of the VFS's xattr ACLs (posix_acl_xattr_header, version 2, then
+/// whole 8-byte entries); their meaning is the VFS's to check.
+fn acl_well_formed(len: usize, head: &[u8]) -> bool {
+    len >= ACL_HEAD
+        && (len - ACL_HEAD) % ACL_ENTRY == 0
+        && head.get(..ACL_HEAD) == Some(&ACL_VERSION)
+}
+
+/// The ACL header: the version, little-endian.
+const ACL_VERSION: [u8; 4] = [2, 0, 0, 0];
+const ACL_HEAD: usize = 4;
+const ACL_ENTRY: usize = 8;
+
 impl<M: Medium> Fs<M> {
     /// Set attribute `ns`/`name` of `ino` to `value`, or remove it
     /// (`None`); one transaction, which also sets the ctime to `now`.
@@ -285,75 +348,123 @@ impl<M: Medium> Fs<M> {
         mode: SetMode,
         now: Time,
     ) -> Result<Inode> {
-        if !ns.name_ok(name) {
-            return Err(if name.len() > NAME_MAX {
-                Error::Range
-            } else {
-                Error::Invalid
-            });
-        }
-        if value.is_some_and(|v| v.len() > VALUE_MAX) {
-            return Err(Error::NoSpace);
-        }
+        // removexattr of a name that is not there is ENODATA.
+        let mode = match (value, mode) {
+            (None, SetMode::Any) => SetMode::Replace,
+            _ => mode,
+        };
+        let change = Change {
+            ns,
+            name,
+            value,
+            mode,
+        };
+        change.check()?;
         self.transact(|fs| {
             let mut inode = fs.read_inode(ino)?;
-            let (old, found) = match fs.xattr_find(ino, &inode, ns, name)? {
-                Some((c, e)) => (Some(c), e),
-                None => (None, None),
-            };
-            match (found.is_some(), mode, value.is_some()) {
-                (true, SetMode::Create, _) => return Err(Error::Exists),
-                (false, SetMode::Replace, _) | (false, _, false) => return Err(Error::NoAttr),
-                _ => {}
-            }
-            let (used, count) = old.map_or((HDR, 0), |c| (c.used, c.count));
-            let dropped = found.map_or(0, |e| e.len());
-            let added = value.map_or(0, |v| E_HEAD + name.len() + v.len());
-            let new_used = used - dropped + added;
-            let new_count = count - u16::from(found.is_some()) + u16::from(value.is_some());
-            if new_used > BLOCK_SIZE as usize {
-                return Err(Error::NoSpace);
-            }
-            if new_count == 0 {
-                inode.xattr = 0;
-                inode.blocks = inode.blocks.minus(1, "inode block count")?;
-            } else {
-                let (blk, _) = fs.alloc_blocks(1, false)?;
-                let head = xattr_head(ino, new_used, new_count);
-                let mut to = Filling {
-                    base: Geometry::block_off(blk),
-                    at: HDR,
-                    crc: update(!0, &head),
-                };
-                if let Some(c) = &old {
-                    // The entries before and after the one replaced.
-                    let (cut, cut_end) =
-                        found.map_or((c.used, c.used), |e| (e.off, e.off + e.len()));
-                    fs.xattr_copy(c.blk, HDR..cut, &mut to)?;
-                    fs.xattr_copy(c.blk, cut_end..c.used, &mut to)?;
-                }
-                if let Some(v) = value {
-                    let mut eh = [ns as u8, name.len() as u8, 0, 0];
-                    put_u16(&mut eh, 2, v.len() as u16);
-                    for piece in [&eh[..], name, v] {
-                        fs.xattr_fill(&mut to, piece)?;
-                    }
-                }
-                let mut head = head;
-                put_u32(&mut head, H_CRC, !to.crc);
-                fs.store_fresh(to.base, &head)?;
-                inode.xattr = blk;
-                if old.is_none() {
-                    inode.blocks = inode.blocks.plus(1, "inode block count")?;
-                }
-            }
-            if let Some(c) = old {
-                fs.free_blocks(c.blk, 1)?;
-            }
+            fs.xattr_apply(ino, &mut inode, &[change])?;
             inode.ctime = now;
             fs.write_inode(ino, &inode)?;
             Ok(inode)
         })
+    }
+
+    /// Apply `changes` (at most [`MAX_CHANGES`], of different attributes)
+    /// to the attribute set of `inode`, in the running transaction: the
+    /// set goes to a new block, the old one is freed. The caller writes
+    /// `inode` back.
+    pub(super) fn xattr_apply(
+        &mut self,
+        ino: u64,
+        inode: &mut Inode,
+        changes: &[Change<'_>],
+    ) -> Result<()> {
+        if changes.len() > MAX_CHANGES {
+            return Err(Error::Invalid);
+        }
+        for c in changes {
+            c.check()?;
+        }
+        let old = match inode.xattr {
+            0 => None,
+            blk => Some(self.xattr_check(ino, blk)?),
+        };
+        // The entries the changes replace or remove.
+        let mut found: [Option<Entry>; MAX_CHANGES] = [None; MAX_CHANGES];
+        if let Some(c) = &old {
+            self.xattr_walk(c, |e, name| {
+                let hit = changes
+                    .iter()
+                    .position(|c| c.ns as u8 == e.ns && c.name == name);
+                if let Some(k) = hit {
+                    found[k] = Some(*e);
+                }
+                Ok(false)
+            })?;
+        }
+        let (mut used, mut count) = old.map_or((HDR, 0), |c| (c.used, c.count));
+        for (c, f) in changes.iter().zip(found) {
+            match (f.is_some(), c.mode, c.value.is_some()) {
+                (true, SetMode::Create, _) => return Err(Error::Exists),
+                (false, SetMode::Replace, _) => return Err(Error::NoAttr),
+                _ => {}
+            }
+            used = used - f.map_or(0, |e| e.len()) + c.entry_len();
+            count = count - u16::from(f.is_some()) + u16::from(c.value.is_some());
+        }
+        if used > BLOCK_SIZE as usize {
+            return Err(Error::NoSpace);
+        }
+        let changed = changes
+            .iter()
+            .zip(found)
+            .any(|(c, f)| f.is_some() || c.value.is_some());
+        if !changed {
+            return Ok(());
+        }
+        if count == 0 {
+            inode.xattr = 0;
+            inode.blocks = inode.blocks.minus(1, "inode block count")?;
+        } else {
+            let (blk, _) = self.alloc_blocks(1, false)?;
+            let head = xattr_head(ino, used, count);
+            let mut to = Filling {
+                base: Geometry::block_off(blk),
+                at: HDR,
+                crc: update(!0, &head),
+            };
+            if let Some(c) = &old {
+                // The entries between those replaced or removed.
+                let mut cuts = found;
+                cuts.sort_unstable_by_key(|e| e.map_or(usize::MAX, |e| e.off));
+                let mut from = HDR;
+                for e in cuts.iter().flatten() {
+                    self.xattr_copy(c.blk, from..e.off, &mut to)?;
+                    from = e.off + e.len();
+                }
+                self.xattr_copy(c.blk, from..c.used, &mut to)?;
+            }
+            for c in changes {
+                if let Some(v) = c.value {
+                    let mut eh = [c.ns as u8, c.name.len() as u8, 0, 0];
+                    put_u16(&mut eh, 2, v.len() as u16);
+                    for piece in [&eh[..], c.name, v] {
+                        self.xattr_fill(&mut to, piece)?;
+                    }
+                }
+            }
+            let mut head = head;
+            put_u32(&mut head, H_CRC, !to.crc);
+            self.store_fresh(to.base, &head)?;
+            inode.xattr = blk;
+            if old.is_none() {
+                inode.blocks = inode.blocks.plus(1, "inode block count")?;
+            }
+        }
+        if let Some(c) = old {
+            self.free_blocks(c.blk, 1)?;
+        }
+        Ok(())
     }
 
     /// Append `bytes` to the block being filled.

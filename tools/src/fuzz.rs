@@ -12,6 +12,7 @@ use crate::dump::dump;
 use crate::fsck::{check, fsck, Options};
 use crate::media::MemMedium;
 use crate::testing::{at, attr, mkfs_mount};
+use ferrodax_core::acl::Acls;
 use ferrodax_core::crc32c::{crc32c, put_crc};
 use ferrodax_core::extent::FANOUT;
 use ferrodax_core::fs::MountOptions;
@@ -119,6 +120,7 @@ const XATTR_HEADER: &[(&str, u64, usize)] = &[
 ];
 const XATTR_ENTRY: &[(&str, u64, usize)] =
     &[("namespace", 0, 1), ("name_len", 1, 1), ("value_len", 2, 2)];
+const ACL_VALUE: &[(&str, u64, usize)] = &[("version", 0, 4), ("tag", 4, 2)];
 const JOURNAL_ENTRY: &[(&str, u64, usize)] = &[
     ("seq", 0, 8),
     ("offset", 8, 8),
@@ -201,8 +203,15 @@ impl Image {
             fs.map_blocks(f, lblk, 2, true, false).unwrap();
         }
         fs.set_size(f, 22 * BLOCK_SIZE, at(2)).unwrap();
-        for (name, value) in [(&b"one"[..], &b"1"[..]), (b"two", b"22")] {
-            fs.set_xattr(f, Namespace::User, name, Some(value), SetMode::Any, at(2))
+        // An access ACL of one entry (user::rw-) after two user
+        // attributes.
+        let acl = [2, 0, 0, 0, 1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff];
+        for (ns, name, value) in [
+            (Namespace::User, &b"one"[..], &b"1"[..]),
+            (Namespace::User, b"two", b"22"),
+            (Namespace::AclAccess, b"", &acl),
+        ] {
+            fs.set_xattr(f, ns, name, Some(value), SetMode::Any, at(2))
                 .unwrap();
         }
         let (t, _) = fs.create(d, b"tree", attr(S_IFREG | 0o644), at(2)).unwrap();
@@ -220,7 +229,9 @@ impl Image {
             fs.create(big, name.as_bytes(), attr(S_IFREG | 0o644), at(3))
                 .unwrap();
         }
-        let (o, _) = fs.tmpfile(attr(S_IFREG | 0o600), at(4)).unwrap();
+        let (o, _) = fs
+            .tmpfile(attr(S_IFREG | 0o600), &Acls::NONE, at(4))
+            .unwrap();
         fs.map_blocks(o, 0, 1, true, false).unwrap();
         let g = *fs.geometry();
         let mut fields = Vec::new();
@@ -272,15 +283,15 @@ impl Image {
             field(&mut fields, &format!("inode[{what}]"), at, seal, INODE);
         }
         let fi = fs.read_inode(f).unwrap();
-        // Two entries of 8 and 9 bytes after the 24-byte header.
+        // Entries of 8, 9 and 16 bytes after the 24-byte header.
         let xattr = Geometry::block_off(fi.xattr);
         let seal = Seal::Crc {
             at: xattr,
-            len: 24 + 8 + 9,
+            len: 24 + 8 + 9 + 16,
             crc: 4,
         };
         field(&mut fields, "xattr_block", xattr, seal, XATTR_HEADER);
-        for (i, off) in [24, 32].into_iter().enumerate() {
+        for (i, off) in [24, 32, 41].into_iter().enumerate() {
             field(
                 &mut fields,
                 &format!("xattr_entry[{i}]"),
@@ -289,6 +300,7 @@ impl Image {
                 XATTR_ENTRY,
             );
         }
+        field(&mut fields, "acl_value", xattr + 45, seal, ACL_VALUE);
         let ext = Geometry::block_off(fi.root);
         field(
             &mut fields,

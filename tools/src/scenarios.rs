@@ -4,6 +4,7 @@
 
 use crate::crash::{judge, recovered_state, RecMedium, Tally};
 use crate::testing::{at, attr, HASH_SEED};
+use ferrodax_core::acl::{AclChange, Acls};
 use ferrodax_core::dir::name_hash;
 use ferrodax_core::extent::{Mapping, FANOUT};
 use ferrodax_core::file::SetAttr;
@@ -66,6 +67,47 @@ fn set_xattr(fs: &mut F, name: &str, value: Option<&[u8]>) -> Result<()> {
         at(20),
     )
     .map(drop)
+}
+
+/// Two ACLs in the VFS's xattr form: user::rw-, user:7:r-- or rw-,
+/// group::r--, mask::r-- or rw-, other::---.
+const ACL_R: [u8; 44] = acl_form(4);
+const ACL_RW: [u8; 44] = acl_form(6);
+
+const fn acl_form(perm: u8) -> [u8; 44] {
+    let e = [
+        (1u8, 6u8, 0xffu8),
+        (2, perm, 7),
+        (4, 4, 0xff),
+        (0x10, perm, 0xff),
+        (0x20, 0, 0xff),
+    ];
+    let mut v = [0u8; 44];
+    v[0] = 2;
+    let mut k = 0;
+    while k < e.len() {
+        let at = 4 + 8 * k;
+        v[at] = e[k].0;
+        v[at + 2] = e[k].1;
+        v[at + 4] = e[k].2;
+        k += 1;
+    }
+    v
+}
+
+/// chmod `/b/g` to `mode` with its access ACL changed as `access`.
+fn set_acl(fs: &mut F, mode: u16, access: AclChange<'_>) -> Result<()> {
+    let f = ino(fs, ino(fs, R, "b"), "g");
+    let attr = SetAttr {
+        mode: Some(mode),
+        ctime: Some(at(21)),
+        ..SetAttr::default()
+    };
+    let acls = Acls {
+        access,
+        ..Acls::NONE
+    };
+    fs.set_acls(f, attr, &acls).map(drop)
 }
 
 fn file(fs: &mut F, dir: u64, name: &str) -> u64 {
@@ -262,7 +304,10 @@ pub fn all() -> Vec<Scenario> {
             blocks: BLOCKS,
             setup: basic_tree,
             ops: &[
-                |fs| fs.tmpfile(attr(S_IFREG | 0o600), at(20)).map(drop),
+                |fs| {
+                    fs.tmpfile(attr(S_IFREG | 0o600), &Acls::NONE, at(20))
+                        .map(drop)
+                },
                 |fs| {
                     let t = fs.first_orphan()?.unwrap_or(0);
                     fs.link(t, R, b"linked", at(21)).map(drop)
@@ -453,6 +498,31 @@ pub fn all() -> Vec<Scenario> {
                     let o = fs.first_orphan()?.unwrap_or(0);
                     fs.release_inode(o)
                 },
+            ],
+        },
+        Scenario {
+            // POSIX ACLs: a directory created with both ACLs, a chmod that
+            // rewrites the access ACL beside a user attribute, setfacl -b
+            // (mode and removal); each is one transaction with its mode.
+            name: "acl",
+            blocks: BLOCKS,
+            setup: |fs| {
+                basic_tree(fs);
+                set_xattr(fs, "user", Some(b"kept")).unwrap();
+            },
+            ops: &[
+                |fs| {
+                    let b = ino(fs, R, "b");
+                    let acls = Acls {
+                        access: AclChange::Set(&ACL_R),
+                        default: AclChange::Set(&ACL_RW),
+                    };
+                    let new = (attr(S_IFDIR | 0o750), &acls);
+                    fs.create_at(b, b"inherits", None, new, at(20)).map(drop)
+                },
+                |fs| set_acl(fs, 0o640, AclChange::Set(&ACL_R)),
+                |fs| set_acl(fs, 0o664, AclChange::Set(&ACL_RW)),
+                |fs| set_acl(fs, 0o600, AclChange::Remove),
             ],
         },
         Scenario {

@@ -2,6 +2,7 @@
 //! mount or by the first access with an error naming it, and found by fsck.
 //! Random damage never panics (a proptest fuzzer over mount, fsck and ops).
 
+use ferrodax_core::acl::Acls;
 use ferrodax_core::bitmap::Map;
 use ferrodax_core::fs::MountOptions;
 use ferrodax_core::inode::*;
@@ -320,7 +321,9 @@ fn flip_orphan_bit(m: &mut MemMedium, ino: u64) {
 fn a_lost_orphan_is_put_back_and_released() {
     let (m, ..) = image();
     let mut fs = mount(m).unwrap();
-    let (t, _) = fs.tmpfile(attr(S_IFREG | 0o600), at(4)).unwrap();
+    let (t, _) = fs
+        .tmpfile(attr(S_IFREG | 0o600), &Acls::NONE, at(4))
+        .unwrap();
     fs.map_blocks(t, 0, 3, true, false).unwrap();
     let free_before = fs.counters().free_blocks;
     // The orphan bitmap loses its only bit, and its group the count.

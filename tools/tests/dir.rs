@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use ferrodax_core::acl::Acls;
 use ferrodax_core::dir::{name_hash, Lookup, NameSlot};
 use ferrodax_core::error::Error;
 use ferrodax_core::inode::*;
@@ -484,7 +485,7 @@ fn a_create_where_its_lookup_said_stores_what_a_walk_would() {
         slots += usize::from(s.is_some());
         let file = attr(S_IFREG | 0o644);
         slotted
-            .create_at(d, name.as_bytes(), s, file, at(2))
+            .create_at(d, name.as_bytes(), s, (file, &Acls::NONE), at(2))
             .unwrap();
         walked.create(d, name.as_bytes(), file, at(2)).unwrap();
         // A name there now: found, no slot.
@@ -527,7 +528,8 @@ fn lookups_and_creates_read_no_records_of_a_block_summed_up() {
     };
     let create = |fs: &mut Fs<CountingMedium>, name: &str, slot| {
         let before = read(fs);
-        fs.create_at(d, name.as_bytes(), slot, file, at(3)).unwrap();
+        fs.create_at(d, name.as_bytes(), slot, (file, &Acls::NONE), at(3))
+            .unwrap();
         read(fs) - before
     };
     // The first lookup checks the block and walks it (and sums it up).
@@ -634,7 +636,8 @@ fn a_new_directory_seals_its_block_without_reading_it() {
             Lookup::Found(_) => panic!("{name} exists"),
         };
         let before = read(&fs);
-        fs.create_at(d, name.as_bytes(), slot, dir, at(2)).unwrap();
+        fs.create_at(d, name.as_bytes(), slot, (dir, &Acls::NONE), at(2))
+            .unwrap();
         bytes.push(read(&fs) - before);
     }
     assert!(fs.read_inode(d).unwrap().blocks > 2, "the directory split");
@@ -662,15 +665,17 @@ fn a_slot_is_not_used_once_its_block_changed() {
     assert!(stale.is_some());
     create(&mut fs, d, "c");
     // The name is there now; the slot would put it there again.
-    let again = fs.create_at(d, b"c", stale, file, at(2));
+    let again = fs.create_at(d, b"c", stale, (file, &Acls::NONE), at(2));
     assert!(matches!(again, Err(Error::Exists)), "{again:?}");
     // Another directory's change leaves a slot be; a remount does not.
     let e = slot(&fs, d, "e");
     create(&mut fs, R, "elsewhere");
-    fs.create_at(d, b"e", e, file, at(2)).unwrap();
+    fs.create_at(d, b"e", e, (file, &Acls::NONE), at(2))
+        .unwrap();
     let f = slot(&fs, d, "f");
     let mut fs = remount(fs);
-    fs.create_at(d, b"f", f, file, at(2)).unwrap();
+    fs.create_at(d, b"f", f, (file, &Acls::NONE), at(2))
+        .unwrap();
     let names: Vec<Vec<u8>> = list(&fs, d).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names.len(), 3);
     for n in ["c", "e", "f"] {
@@ -736,7 +741,7 @@ fn a_slot_in_a_block_a_join_freed_is_not_used() {
         assert_eq!(block_of(&fs, d, n), joined, "{n}");
     }
     for (n, s) in &slots {
-        fs.create_at(d, n.as_bytes(), Some(*s), file, at(4))
+        fs.create_at(d, n.as_bytes(), Some(*s), (file, &Acls::NONE), at(4))
             .unwrap();
         assert_ne!(block_of(&fs, d, n), right.0, "{n} went to a freed block");
     }
@@ -766,7 +771,8 @@ fn a_create_where_its_lookup_said_and_most_unlinks_read_no_index() {
     for d in [small, big] {
         let s = slot(&fs, d, "new");
         let before = read(&fs);
-        fs.create_at(d, b"new", s, file, at(3)).unwrap();
+        fs.create_at(d, b"new", s, (file, &Acls::NONE), at(3))
+            .unwrap();
         let created = read(&fs) - before;
         let before = read(&fs);
         fs.lookup(d, b"name-7").unwrap().unwrap();

@@ -6,6 +6,7 @@
 //! name, whatever happened in between, as the kernel's negative dentries
 //! keep them.
 
+use ferrodax_core::acl::Acls;
 use ferrodax_core::dir::{Lookup, NameSlot};
 use ferrodax_core::inode::*;
 use ferrodax_core::layout::ROOT_INO;
@@ -268,8 +269,12 @@ fn run(ops: Vec<Op>) {
             Op::Create(di, n) | Op::Mkdir(di, n) | Op::Symlink(di, n, _) => {
                 let (dir, name, slot) = (d(di), NAMES[n], note(d(di), n));
                 let r = match op {
-                    Op::Create(..) => fs.create_at(dir, name, slot, attr(S_IFREG | 0o644), t),
-                    Op::Mkdir(..) => fs.create_at(dir, name, slot, attr(S_IFDIR | 0o755), t),
+                    Op::Create(..) => {
+                        fs.create_at(dir, name, slot, (attr(S_IFREG | 0o644), &Acls::NONE), t)
+                    }
+                    Op::Mkdir(..) => {
+                        fs.create_at(dir, name, slot, (attr(S_IFDIR | 0o755), &Acls::NONE), t)
+                    }
                     Op::Symlink(_, _, len) => {
                         let target = vec![b'x'; len as usize];
                         fs.symlink_at(dir, name, slot, &target, attr(0), t)

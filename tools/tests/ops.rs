@@ -1,5 +1,6 @@
 //! Every core operation, its errors, and agreement with a simple model.
 
+use ferrodax_core::acl::Acls;
 use ferrodax_core::extent::Mapping;
 use ferrodax_core::file::SetAttr;
 use ferrodax_core::inode::*;
@@ -161,7 +162,9 @@ fn links_symlinks_specials_tmpfile() {
             .unwrap();
         assert_eq!(fs.read_inode(ino).unwrap().root, 0x0801);
     }
-    let (t, ti) = fs.tmpfile(attr(S_IFREG | 0o600), at(5)).unwrap();
+    let (t, ti) = fs
+        .tmpfile(attr(S_IFREG | 0o600), &Acls::NONE, at(5))
+        .unwrap();
     assert_eq!(ti.nlink, 0);
     assert!(fs.is_orphan(t).unwrap());
     fs.link(t, R, b"was-tmp", at(6)).unwrap();
