@@ -16,3 +16,5 @@
 #include "../fs/vfs_helpers.h"
 #include <linux/statfs.h>
 #include <linux/xattr.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>

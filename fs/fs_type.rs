@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Filesystem type registration and mount contexts.
 
+use super::acl::NewAcls;
 use super::bindings;
 use super::dax::{DaxDev, DaxMapping};
 use super::inode::{Attr, Found, Moved, NameNote, NewNode, RenameFlags, SetAttr, Statfs};
@@ -96,21 +97,23 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     // its VFS inodes with nothing left to fail after the commit.
 
     /// Create a file, directory, device node, FIFO, socket or (with
-    /// `target`) symlink; returns the new inode's and `dir`'s attributes.
-    /// `note`: what the lookup of `name` noted, if it was this
-    /// filesystem's.
+    /// `target`) symlink, with the ACLs it inherits (`acls`, stored in
+    /// the same transaction); returns the new inode's and `dir`'s
+    /// attributes. `note`: what the lookup of `name` noted, if it was
+    /// this filesystem's.
     fn create(
         &self,
         dir: u64,
         name: &[u8],
         note: Option<NameNote>,
         node: &NewNode,
+        acls: &NewAcls<'_>,
         target: Option<&[u8]>,
     ) -> Result<[Attr; 2]>;
     /// O_TMPFILE: an unnamed regular file (owned as `node` says: the
-    /// directory it is opened in is the VFS's business); returns its
-    /// attributes.
-    fn tmpfile(&self, node: &NewNode) -> Result<Attr>;
+    /// directory it is opened in is the VFS's business) with the ACLs it
+    /// inherits; returns its attributes.
+    fn tmpfile(&self, node: &NewNode, acls: &NewAcls<'_>) -> Result<Attr>;
     /// Add the link `dir/name` to `ino`; returns the attributes of `ino`
     /// and `dir`.
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]>;
@@ -131,8 +134,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         moved: [Option<Moved>; 2],
     ) -> Result<[Option<Attr>; 4]>;
     /// Change attributes, size included (truncate releases blocks; growing
-    /// leaves a hole), in one transaction; returns the new attributes.
-    fn setattr(&self, ino: u64, attr: &SetAttr) -> Result<Attr>;
+    /// leaves a hole), and the access ACL a mode change masked, in one
+    /// transaction; returns the new attributes.
+    fn setattr(&self, ino: u64, attr: &SetAttr<'_>) -> Result<Attr>;
     /// Set the inode flags (`chattr`: FS_*_FL values, only those
     /// [`Self::INODE_FLAGS`] has) and the change time `now`; returns the
     /// new attributes.
@@ -164,6 +168,18 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         name: &[u8],
         value: Option<&[u8]>,
         mode: XattrSet,
+        now: (i64, u32),
+    ) -> Result<Attr>;
+    /// Store `value` as the ACL of attribute code `ns`
+    /// ([`super::acl::ACCESS`] or [`super::acl::DEFAULT`]) of `ino`, or remove it (`None`), with the mode `mode`
+    /// and the change time `now`, in one transaction; returns the new
+    /// attributes.
+    fn set_acl(
+        &self,
+        ino: u64,
+        ns: u8,
+        value: Option<&[u8]>,
+        mode: u16,
         now: (i64, u32),
     ) -> Result<Attr>;
     /// Write back the timestamps of `attr` (the VFS changed them: file

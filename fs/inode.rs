@@ -7,6 +7,7 @@
 //! not. Nothing can fail once an operation has committed: the VFS inode of
 //! a new file is allocated before its filesystem inode is created.
 
+use super::acl::{get_inode_acl, set_acl, Chmod, Inherited};
 use super::bindings;
 use super::extent_change;
 use super::file::{fiemap, FileOps};
@@ -86,11 +87,14 @@ pub struct Moved {
 
 /// Attributes to store after a setattr (already checked and applied to the
 /// VFS inode by `setattr_prepare` / `setattr_copy`).
-pub struct SetAttr {
+pub struct SetAttr<'a> {
     /// The full new attributes.
     pub attr: Attr,
     /// The size changed.
     pub size_changed: bool,
+    /// The access ACL a mode change masked, in its stored form, to store
+    /// with the attributes.
+    pub access_acl: Option<&'a [u8]>,
 }
 
 /// statfs figures.
@@ -425,6 +429,8 @@ impl<T: FileSystem> Ops<T> {
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
         o.listxattr = Some(listxattr::<T>);
+        o.get_inode_acl = Some(get_inode_acl::<T>);
+        o.set_acl = Some(set_acl::<T>);
         o.fileattr_get = Some(fileattr_get);
         o.fileattr_set = Some(fileattr_set::<T>);
         o
@@ -435,6 +441,8 @@ impl<T: FileSystem> Ops<T> {
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
         o.listxattr = Some(listxattr::<T>);
+        o.get_inode_acl = Some(get_inode_acl::<T>);
+        o.set_acl = Some(set_acl::<T>);
         o
     };
     const REG: bindings::inode_operations = {
@@ -443,6 +451,8 @@ impl<T: FileSystem> Ops<T> {
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
         o.listxattr = Some(listxattr::<T>);
+        o.get_inode_acl = Some(get_inode_acl::<T>);
+        o.set_acl = Some(set_acl::<T>);
         o.fiemap = Some(fiemap::<T>);
         o.fileattr_get = Some(fileattr_get);
         o.fileattr_set = Some(fileattr_set::<T>);
@@ -455,6 +465,8 @@ impl<T: FileSystem> Ops<T> {
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
         o.listxattr = Some(listxattr::<T>);
+        o.get_inode_acl = Some(get_inode_acl::<T>);
+        o.set_acl = Some(set_acl::<T>);
         o
     };
     const DIR_FILE: bindings::file_operations = {
@@ -530,13 +542,23 @@ unsafe fn make<T: FileSystem>(
 ) -> Result {
     // SAFETY: per the contract.
     unsafe {
-        let node = new_node(idmap, dir, mode, rdev);
+        let mut node = new_node(idmap, dir, mode, rdev);
+        let acls = Inherited::create(dir, &mut node.mode)?;
         let new = Preallocated::<T>::new((*dir).i_sb, target)?;
         let note = take_note(dentry);
-        let [a, d] =
-            fs_of::<T>((*dir).i_sb).create(ino_of(dir), name(dentry), note, &node, target)?;
+        let fs = fs_of::<T>((*dir).i_sb);
+        let [a, d] = fs.create(
+            ino_of(dir),
+            name(dentry),
+            note,
+            &node,
+            &acls.values(),
+            target,
+        )?;
         update(dir, &d);
-        bindings::d_instantiate_new(dentry, new.install(&a)?);
+        let inode = new.install(&a)?;
+        acls.cache(inode);
+        bindings::d_instantiate_new(dentry, inode);
     }
     Ok(())
 }
@@ -769,10 +791,12 @@ unsafe extern "C" fn tmpfile<T: FileSystem>(
     from_result(|| {
         // SAFETY: the VFS's tmpfile arguments.
         unsafe {
-            let node = new_node(idmap, dir, mode, 0);
+            let mut node = new_node(idmap, dir, mode, 0);
+            let acls = Inherited::create(dir, &mut node.mode)?;
             let new = Preallocated::<T>::new((*dir).i_sb, None)?;
-            let a = fs_of::<T>((*dir).i_sb).tmpfile(&node)?;
+            let a = fs_of::<T>((*dir).i_sb).tmpfile(&node, &acls.values())?;
             let inode = new.install(&a)?;
+            acls.cache(inode);
             // d_tmpfile() drops one link: the media says 0, hand it 1.
             bindings::set_nlink(inode, 1);
             bindings::d_tmpfile(file, inode);
@@ -804,6 +828,12 @@ unsafe extern "C" fn setattr<T: FileSystem>(
             }
             to_result(bindings::setattr_prepare(idmap, dentry, iattr))?;
             let size_changed = (*iattr).ia_valid & bindings::ATTR_SIZE != 0;
+            // A mode change masks the access ACL: both go in one
+            // transaction (posix_acl_chmod would store the ACL after).
+            let chmod = match (*iattr).ia_valid & bindings::ATTR_MODE != 0 {
+                true => Some(Chmod::new(inode, (*iattr).ia_mode)?),
+                false => None,
+            };
             bindings::setattr_copy(idmap, inode, iattr);
             let mut attr = Attr::default();
             bindings::ferrodax_inode_attrs(inode, &mut attr);
@@ -821,10 +851,19 @@ unsafe extern "C" fn setattr<T: FileSystem>(
             }
             let new_size = attr.size;
             let commit = || {
-                let result = fs_of::<T>((*inode).i_sb)
-                    .setattr(ino_of(inode), &SetAttr { attr, size_changed });
+                let set = SetAttr {
+                    attr,
+                    size_changed,
+                    access_acl: chmod.as_ref().and_then(Chmod::value),
+                };
+                let result = fs_of::<T>((*inode).i_sb).setattr(ino_of(inode), &set);
                 match &result {
-                    Ok(a) => fill(inode, a),
+                    Ok(a) => {
+                        fill(inode, a);
+                        if let Some(c) = chmod {
+                            c.cache(inode);
+                        }
+                    }
                     // Nothing changed: put back what setattr_copy() took.
                     Err(_) => restore::<T>(inode)?,
                 }

@@ -23,8 +23,10 @@
 //! - `ioctl`: `FS_IOC_SHUTDOWN`;
 //! - `rwsem`: a value behind a `rw_semaphore` (the core's lock);
 //! - `inode_lock`: the inode locks of side-by-side transactions;
-//! - `xattr`: the extended-attribute handlers and listxattr.
+//! - `xattr`: the extended-attribute handlers and listxattr;
+//! - `acl`: POSIX ACLs (get_inode_acl, set_acl, inheritance, chmod).
 
+pub mod acl;
 pub mod bindings;
 pub mod dax;
 pub mod extent_change;

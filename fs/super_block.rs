@@ -111,6 +111,9 @@ unsafe fn try_fill_super<T: FileSystem>(
         (*sb).s_op = &SuperOps::<T>::OPS;
         let handlers: &'static [_; 4] = &XattrOps::<T>::HANDLERS;
         (*sb).s_xattr = handlers.as_ptr().cast();
+        // POSIX ACLs always (as on XFS): the VFS leaves the umask to
+        // posix_acl_create (fs/acl.rs).
+        bindings::ferrodax_sb_enable_acls(sb);
         (*sb).s_magic = T::MAGIC as kernel::ffi::c_ulong;
         (*sb).s_maxbytes = T::MAX_BYTES;
         (*sb).s_time_gran = 1;

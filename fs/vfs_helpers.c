@@ -13,6 +13,8 @@
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/seq_file.h>
 #include "vfs_helpers.h"
 
@@ -500,4 +502,29 @@ int ferrodax_kill_procs(struct inode *inode, pgoff_t index, unsigned long count,
 void ferrodax_report_metadata_lost(struct super_block *sb)
 {
 	fserror_report_metadata(sb, -EUCLEAN, GFP_NOFS);
+}
+
+void ferrodax_acl_release(struct posix_acl *acl)
+{
+	posix_acl_release(acl);
+}
+
+struct posix_acl *ferrodax_acl_from_xattr(const void *value, size_t size)
+{
+	return posix_acl_from_xattr(&init_user_ns, value, size);
+}
+
+void *ferrodax_acl_to_xattr(const struct posix_acl *acl, size_t *size)
+{
+	return posix_acl_to_xattr(&init_user_ns, acl, size, GFP_KERNEL);
+}
+
+bool ferrodax_is_posixacl(const struct inode *inode)
+{
+	return IS_POSIXACL(inode);
+}
+
+void ferrodax_sb_enable_acls(struct super_block *sb)
+{
+	sb->s_flags |= SB_POSIXACL;
 }

@@ -10,6 +10,8 @@
 #include <linux/fs_context.h>
 #include <linux/seq_file.h>
 
+struct posix_acl;
+
 /* Inode attributes as the ferrodax core stores them. */
 struct ferrodax_iattr {
 	u64 ino;
@@ -102,5 +104,12 @@ void __noreturn ferrodax_panic_corrupt(const char *what, size_t len);
 /* Media errors under a mounted filesystem (fs/media_error.rs). */
 int ferrodax_kill_procs(struct inode *inode, pgoff_t index, unsigned long count, int mf_flags);
 void ferrodax_report_metadata_lost(struct super_block *sb);
+
+/* POSIX ACLs (fs/acl.rs): stored in the initial user namespace's ids. */
+void ferrodax_acl_release(struct posix_acl *acl);
+struct posix_acl *ferrodax_acl_from_xattr(const void *value, size_t size);
+void *ferrodax_acl_to_xattr(const struct posix_acl *acl, size_t *size);
+bool ferrodax_is_posixacl(const struct inode *inode);
+void ferrodax_sb_enable_acls(struct super_block *sb);
 
 #endif

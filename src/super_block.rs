@@ -22,6 +22,7 @@
 //! and take the core lock shared only when transactions keep storing in
 //! place under them.
 
+use crate::fcore::acl::{AclChange, Acls};
 use crate::fcore::dir::{Lookup, NameSlot};
 use crate::fcore::extent::Mapping;
 use crate::fcore::fs::{MountOptions, MountReport};
@@ -36,6 +37,7 @@ use crate::fcore::{Error as CoreError, Fs};
 use crate::mm::in_place::InPlaceSeq;
 use crate::mm::pmem::{PmemMedium, PmemReader};
 use crate::options::{Errors, Options};
+use crate::vfs::acl::NewAcls;
 use crate::vfs::dax::{DaxDev, DaxMapping, DaxReadLock};
 use crate::vfs::fs_type::{Access, Emit, FileSystem, ListXattr, Param};
 use crate::vfs::inode::{Attr, Found, Moved, NameNote, NewNode, RenameFlags, SetAttr, Statfs};
@@ -98,6 +100,15 @@ fn time((sec, nsec): (i64, u32)) -> Time {
 /// The core's namespace of the glue's code (`fs/xattr.rs`).
 fn namespace(ns: u8) -> Result<Namespace> {
     Namespace::from_byte(ns).ok_or(EOPNOTSUPP)
+}
+
+/// The core's change for the ACLs a new inode inherits.
+fn inherited<'a>(acls: &NewAcls<'a>) -> Acls<'a> {
+    let set = |v: Option<&'a [u8]>| v.map_or(AclChange::Keep, AclChange::Set);
+    Acls {
+        access: set(acls.access),
+        default: set(acls.default),
+    }
 }
 
 fn attr_of(ino: u64, i: &Inode) -> Attr {
@@ -599,28 +610,33 @@ impl FileSystem for FerrodaxFs {
         name: &[u8],
         note: Option<NameNote>,
         node: &NewNode,
+        acls: &NewAcls<'_>,
         target: Option<&[u8]>,
     ) -> Result<[Attr; 2]> {
         let now = time(node.now);
         let attr = new_inode(node);
+        let acls = inherited(acls);
         let slot = note.and_then(|n| NameSlot::from_words(n.0));
         let mut d = [None];
         let (ino, inode) = self.run_beside(self.cpu_view(), |fs| {
             fs.reporting([Some(dir)], &mut d, |fs| match target {
                 Some(t) => fs.symlink_at(dir, name, slot, t, attr, now),
-                None => fs.create_at(dir, name, slot, attr, now),
+                None => fs.create_at(dir, name, slot, (attr, &acls), now),
             })
         })?;
         Ok([attr_of(ino, &inode), reported(dir, d[0])])
     }
 
-    fn tmpfile(&self, node: &NewNode) -> Result<Attr> {
+    fn tmpfile(&self, node: &NewNode, acls: &NewAcls<'_>) -> Result<Attr> {
         // Side by side, as a create: a new inode in the CPU's view's
         // groups, an orphan in its group's orphan bitmap; no directory
         // changes.
         let attr = new_inode(node);
-        self.run_beside(self.cpu_view(), |fs| fs.tmpfile(attr, time(node.now)))
-            .map(|(ino, inode)| attr_of(ino, &inode))
+        let acls = inherited(acls);
+        self.run_beside(self.cpu_view(), |fs| {
+            fs.tmpfile(attr, &acls, time(node.now))
+        })
+        .map(|(ino, inode)| attr_of(ino, &inode))
     }
 
     fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<[Attr; 2]> {
@@ -708,7 +724,7 @@ impl FileSystem for FerrodaxFs {
         }))
     }
 
-    fn setattr(&self, ino: u64, set: &SetAttr) -> Result<Attr> {
+    fn setattr(&self, ino: u64, set: &SetAttr<'_>) -> Result<Attr> {
         let a = &set.attr;
         let attr = crate::fcore::file::SetAttr {
             mode: Some(a.mode as u16),
@@ -722,7 +738,16 @@ impl FileSystem for FerrodaxFs {
         };
         // Side by side under the inode lock: the VFS holds the inode's
         // i_rwsem, which faults and write_inode do not take.
-        let inode = self.run_on_inode(ino, |fs| fs.setattr(ino, attr))?;
+        let inode = self.run_on_inode(ino, |fs| match set.access_acl {
+            Some(acl) => {
+                let acls = Acls {
+                    access: AclChange::Set(acl),
+                    ..Acls::NONE
+                };
+                fs.set_acls(ino, attr, &acls)
+            }
+            None => fs.setattr(ino, attr),
+        })?;
         // The setattr has committed: the release of what a shrink left
         // (an orphan until it ends) reports its failure here and to
         // errors=, not to the caller; the next mount finishes it.
@@ -803,6 +828,36 @@ impl FileSystem for FerrodaxFs {
         // As setattr: the VFS holds the inode's i_rwsem.
         let set = |fs: &mut Fs<PmemMedium>| fs.set_xattr(ino, ns, name, value, mode, time(now));
         let inode = self.run_on_inode(ino, set)?;
+        Ok(attr_of(ino, &inode))
+    }
+
+    fn set_acl(
+        &self,
+        ino: u64,
+        ns: u8,
+        value: Option<&[u8]>,
+        mode: u16,
+        now: (i64, u32),
+    ) -> Result<Attr> {
+        let change = value.map_or(AclChange::Remove, AclChange::Set);
+        let acls = match namespace(ns)? {
+            Namespace::AclAccess => Acls {
+                access: change,
+                ..Acls::NONE
+            },
+            Namespace::AclDefault => Acls {
+                default: change,
+                ..Acls::NONE
+            },
+            _ => return Err(EINVAL),
+        };
+        let attr = crate::fcore::file::SetAttr {
+            mode: Some(mode),
+            ctime: Some(time(now)),
+            ..Default::default()
+        };
+        // As setattr: the VFS holds the inode's i_rwsem.
+        let inode = self.run_on_inode(ino, |fs| fs.set_acls(ino, attr, &acls))?;
         Ok(attr_of(ino, &inode))
     }
 
