@@ -274,7 +274,11 @@ impl<T: FileSystem> Registration<T> {
                     slot.write(core::mem::zeroed());
                     (*slot).name = T::NAME.as_char_ptr();
                     (*slot).owner = module.as_ptr();
-                    (*slot).fs_flags = bindings::FS_REQUIRES_DEV as i32;
+                    // Idmapped mounts: every owner the glue stores or
+                    // checks goes through the mount's idmap (new_node's
+                    // mapped_fsuid, setattr_prepare/setattr_copy,
+                    // getattr's generic_fillattr, posix_acl_update_mode).
+                    (*slot).fs_flags = (bindings::FS_REQUIRES_DEV | bindings::FS_ALLOW_IDMAP) as i32;
                     (*slot).init_fs_context = Some(init_fs_context::<T>);
                     (*slot).kill_sb = Some(bindings::kill_block_super);
                 }
