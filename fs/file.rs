@@ -47,6 +47,9 @@ impl<T: FileSystem> FileOps<T> {
         o.splice_write = Some(bindings::iter_file_splice_write);
         o.fallocate = Some(extent_change::fallocate::<T>);
         o.unlocked_ioctl = Some(ioctl::unlocked_ioctl::<T>);
+        // Leases (F_SETLEASE, NFS delegations): the VFS refuses them
+        // (EINVAL) to a filesystem without a setlease.
+        o.setlease = Some(bindings::generic_setlease);
         o.fop_flags = FOP_MMAP_SYNC | FOP_BUFFER_RASYNC | FOP_BUFFER_WASYNC;
         o
     };

@@ -476,6 +476,8 @@ impl<T: FileSystem> Ops<T> {
         o.read = Some(bindings::generic_read_dir);
         o.iterate_shared = Some(iterate_shared::<T>);
         o.fsync = Some(bindings::noop_fsync);
+        // NFS directory delegations (fcntl refuses directory leases).
+        o.setlease = Some(bindings::generic_setlease);
         o.unlocked_ioctl = Some(ioctl::unlocked_ioctl::<T>);
         o
     };
