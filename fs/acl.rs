@@ -197,13 +197,11 @@ impl Chmod {
     /// `inode` is a live inode whose i_rwsem the caller holds.
     pub(crate) unsafe fn new(inode: *mut bindings::inode, mode: u16) -> Result<Self> {
         // SAFETY: per the contract.
-        let (acls, kind) = unsafe {
-            (
-                bindings::ferrodax_is_posixacl(inode),
-                u32::from((*inode).i_mode) & S_IFMT,
-            )
-        };
-        if !acls || kind == S_IFLNK {
+        let (acls, old) = unsafe { (bindings::ferrodax_is_posixacl(inode), (*inode).i_mode) };
+        // The ACL's owner, mask and other entries are the permission bits
+        // already: a mode change that keeps them (a setuid bit dropped
+        // by a write) leaves it as it is.
+        if !acls || u32::from(old) & S_IFMT == S_IFLNK || (old ^ mode) & 0o777 == 0 {
             return Ok(Self(None));
         }
         // SAFETY: per the contract; a new reference, NULL or an error.

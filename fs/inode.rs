@@ -464,9 +464,8 @@ impl<T: FileSystem> Ops<T> {
         o.get_link = Some(bindings::simple_get_link);
         o.setattr = Some(setattr::<T>);
         o.getattr = Some(getattr);
+        // No ACLs on symlinks (as on ext4 and XFS).
         o.listxattr = Some(listxattr::<T>);
-        o.get_inode_acl = Some(get_inode_acl::<T>);
-        o.set_acl = Some(set_acl::<T>);
         o
     };
     const DIR_FILE: bindings::file_operations = {
